@@ -1,0 +1,1 @@
+"""The HTTP API: blueprints, authentication, and the one JSON error contract."""

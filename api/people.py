@@ -1,0 +1,192 @@
+"""Read views of people and companies: ``/api/v1/people`` and ``/api/v1/companies``.
+
+Views are thin: queries live in the small functions below, and nothing here writes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, request
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.errors import BadRequest, NotFound
+from api.params import as_of, bounded_int, iso
+from relationships.connectors import connectors
+from relationships.coverage import CompanyTie, coverage
+from storage.models import Colleague, Company, CompanyDomain, EmailAddress, Person
+from storage.web import session
+from sync.normalize.addresses import normalize_email
+
+MAX_MERGE_HOPS = 20  # a merge chain longer than this is corrupt data, not a person
+
+blueprint = Blueprint("people", __name__)
+
+
+@blueprint.get("/people")
+def find_person() -> dict[str, Any]:
+    raw = request.args.get("email", "")
+    if not raw.strip():
+        raise BadRequest("give ?email=<address>")
+    email = normalize_email(raw)
+    if email is None:
+        raise BadRequest(f"not an email address: {raw[:100]!r}")
+    person_id = session().scalar(
+        select(EmailAddress.person_id).where(EmailAddress.address == email)
+    )
+    if person_id is None:
+        raise NotFound(f"no one with the address {email} is known")
+    return person_json(session(), survivor(session(), person_id))
+
+
+@blueprint.get("/people/<id:person_id>")
+def get_person(person_id: int) -> dict[str, Any]:
+    return person_json(session(), survivor(session(), person_id))
+
+
+@blueprint.get("/people/<id:person_id>/connectors")
+def get_connectors(person_id: int) -> dict[str, Any]:
+    """Colleagues who know the person, strongest tie first (docs/api.md)."""
+    person = survivor(session(), person_id)
+    at = as_of(request.args.get("at"))
+    limit = bounded_int(request.args.get("limit"), default=20, low=1, high=200)
+    total, found = connectors(session(), person.id, at, limit)
+    name = person.display_name or "this person"
+    return {
+        "person": {"id": person.id, "display_name": person.display_name},
+        "as_of": at.isoformat(),
+        "total": total,
+        "connectors": [
+            {
+                "colleague": {"id": c.colleague_id, "person_id": c.person_id, "name": c.name},
+                "score": c.tie.score,
+                "tier": c.tie.tier,
+                "last_contact": iso(c.tie.last_at),
+                "explanation": {
+                    "summary": c.tie.summary(c.name, name),
+                    "emails_sent": c.tie.sent,
+                    "emails_received": c.tie.received,
+                    "meetings": c.tie.meetings,
+                    "first_contact": iso(c.tie.first_at),
+                    "last_sent": iso(c.tie.last_sent_at),
+                    "last_received": iso(c.tie.last_received_at),
+                },
+            }
+            for c in found
+        ],
+    }
+
+
+@blueprint.get("/companies/<id:company_id>/coverage")
+def get_coverage(company_id: int) -> dict[str, Any]:
+    """How well the firm knows the company, and its people with their best connector."""
+    company = session().get(Company, company_id)
+    if company is None:
+        raise NotFound(f"no company {company_id}")
+    at = as_of(request.args.get("at"))
+    limit = bounded_int(request.args.get("limit"), default=50, low=1, high=500)
+    offset = bounded_int(request.args.get("offset"), default=0, low=0, high=10**9)
+    found = coverage(session(), company.id, at, offset, limit)
+    return {
+        "company": {"id": company.id, "name": company.name, "domain": company.primary_domain},
+        "as_of": at.isoformat(),
+        "coverage": found.coverage,
+        "trend": found.trend,
+        "breadth": {"colleagues": found.colleagues, "contacts": found.contacts},
+        "single_threaded": found.single_threaded,
+        "best_connector": _company_tie(found.best),
+        "people": {
+            "total": found.people_total,
+            "offset": offset,
+            "limit": limit,
+            "items": [
+                {"id": pid, "display_name": name, "title": title, "best": _company_tie(best)}
+                for pid, name, title, best in found.people
+            ],
+        },
+    }
+
+
+def _company_tie(found: CompanyTie | None) -> dict[str, Any] | None:
+    if found is None:
+        return None
+    return {
+        "colleague": {"person_id": found.colleague_person_id, "name": found.colleague_name},
+        "person_id": found.person_id,
+        "score": found.tie.score,
+        "tier": found.tie.tier,
+        "last_contact": iso(found.tie.last_at),
+    }
+
+
+@blueprint.get("/companies/<id:company_id>")
+def get_company(company_id: int) -> dict[str, Any]:
+    company = session().get(Company, company_id)
+    if company is None:
+        raise NotFound(f"no company {company_id}")
+    return company_json(session(), company)
+
+
+def survivor(db: Session, person_id: int) -> Person:
+    """The person itself, or the record it was merged into."""
+    for _ in range(MAX_MERGE_HOPS):
+        person = db.get(Person, person_id)
+        if person is None:
+            raise NotFound(f"no person {person_id}")
+        if person.merged_into_id is None:
+            return person
+        person_id = person.merged_into_id
+    raise NotFound(f"no person {person_id}")
+
+
+def person_json(db: Session, person: Person) -> dict[str, Any]:
+    addresses = db.scalars(
+        select(EmailAddress).where(EmailAddress.person_id == person.id).order_by(EmailAddress.id)
+    ).all()
+    company = db.get(Company, person.company_id) if person.company_id else None
+    colleague = db.scalar(select(Colleague.id).where(Colleague.person_id == person.id))
+    return {
+        "id": person.id,
+        "display_name": person.display_name,
+        "title": person.title,
+        "phones": person.phones,
+        "company": (
+            {"id": company.id, "name": company.name, "domain": company.primary_domain}
+            if company
+            else None
+        ),
+        "emails": [
+            {
+                "address": a.address,
+                "kind": a.kind,
+                "is_role": a.is_role,
+                "bounced": a.bounced_at is not None,
+            }
+            for a in addresses
+        ],
+        "is_colleague": colleague is not None,
+        "provenance": person.provenance,
+        "created_at": iso(person.created_at),
+        "updated_at": iso(person.updated_at),
+    }
+
+
+def company_json(db: Session, company: Company) -> dict[str, Any]:
+    domains = db.scalars(
+        select(CompanyDomain.domain)
+        .where(CompanyDomain.company_id == company.id)
+        .order_by(CompanyDomain.domain)
+    ).all()
+    people = db.scalar(
+        select(func.count())
+        .select_from(Person)
+        .where(Person.company_id == company.id, Person.merged_into_id.is_(None))
+    )
+    return {
+        "id": company.id,
+        "name": company.name,
+        "primary_domain": company.primary_domain,
+        "domains": list(domains),
+        "people_count": people or 0,
+    }

@@ -1,0 +1,39 @@
+"""Rapport's Flask application factory and command-line entry point.
+
+``create_app(config)`` loads the documented defaults, then the environment, then ``config``;
+each package registers itself through its ``init_app``. Nothing happens at import time.
+Run ``python app.py --help`` for the commands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from config import load_config
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, static_folder=None)
+    app.config.update(load_config(config))
+    app.config["SECRET_KEY"] = app.config["RAPPORT_SECRET_KEY"] or None
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    import addin.web
+    import api.errors
+    import api.routes
+    import storage.web
+
+    storage.web.init_app(app)
+    api.errors.init_app(app)
+    api.routes.init_app(app)
+    addin.web.init_app(app)
+    return app
+
+
+if __name__ == "__main__":
+    from cli import main
+
+    main()

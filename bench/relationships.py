@@ -1,0 +1,392 @@
+"""Relationship intelligence at firm scale: connectors, coverage and paths latency.
+
+Generates a firm of 1,000 colleagues, 300,000 people at 20,000 companies and 3,000,000 pair
+aggregates with heavy-tailed degrees (a few colleagues and companies with thousands of ties),
+writes it straight into the store (SQLite and PostgreSQL), then measures p50/p95/p99 latency
+of the real API handlers (Flask test client, warm): connectors, coverage, paths. In the same
+run the same bounded (at most 3 hops) path queries run on a networkx graph of the same edges,
+as a ratio. Also reports the memory of the in-memory graph.
+
+    python bench/relationships.py [--pairs 3000000] [--skip-sqlite] [--skip-pg] [--queries 300]
+
+Long: writes its report to stdout; run it in the background with a redirect if needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from bench.scratch_db import recreate_database  # noqa: E402
+
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/rapport_scale"
+COLLEAGUES = 1_000
+PEOPLE = 300_000
+COMPANIES = 20_000
+SECRET = "bench-secret-key-that-is-long-enough-for-hs256"
+
+
+def zipf_choice(rng: np.random.Generator, n: int, size: int, exponent: float) -> np.ndarray:
+    """Indexes 0..n-1 drawn with probability proportional to 1 / (rank + 1) ** exponent."""
+    weights = 1.0 / np.arange(1, n + 1) ** exponent
+    return rng.choice(n, size=size, p=weights / weights.sum())
+
+
+def generate(pairs: int, seed: int = 7) -> dict[str, np.ndarray]:
+    from relationships.strength import growth
+    from storage.types import utcnow
+
+    rng = np.random.default_rng(seed)
+    now = utcnow()
+    colleague_ids = np.arange(1, COLLEAGUES + 1)
+    external_ids = np.arange(COLLEAGUES + 1, PEOPLE + 1)
+    company = zipf_choice(rng, COMPANIES, len(external_ids), 0.75) + 1
+    kinds = rng.random(int(pairs * 1.6))  # duplicates are dropped below
+    a = np.where(
+        kinds < 0.95,
+        colleague_ids[zipf_choice(rng, COLLEAGUES, len(kinds), 0.6)],
+        external_ids[zipf_choice(rng, len(external_ids), len(kinds), 0.9)],
+    )
+    b = np.where(
+        kinds < 0.05,
+        colleague_ids[rng.integers(0, COLLEAGUES, len(kinds))],
+        external_ids[zipf_choice(rng, len(external_ids), len(kinds), 0.9)],
+    )
+    low, high = np.minimum(a, b), np.maximum(a, b)
+    keys = np.unique(low.astype(np.int64) * (PEOPLE + 1) + high)
+    keys = keys[(keys // (PEOPLE + 1)) != (keys % (PEOPLE + 1))][:pairs]
+    a, b = (keys // (PEOPLE + 1)).astype(np.int64), (keys % (PEOPLE + 1)).astype(np.int64)
+    n = len(a)
+    days_ago = np.minimum(rng.exponential(200, n), 1500)
+    span = rng.exponential(300, n)
+    count = rng.geometric(0.15, n).astype(np.float64)
+    share = rng.beta(2, 2, n)
+    # Growth-form sums as the engine stores them (relationships.strength.growth), as if all of
+    # a pair's events had happened at its last contact.
+    age_growth_warm = growth(now, 60.0) * 2.0 ** (-days_ago / 60.0)
+    age_growth_hist = growth(now, 730.0) * 2.0 ** (-days_ago / 730.0)
+    weight = rng.uniform(0.3, 1.0, n)
+    meetings = rng.poisson(0.3, n).astype(np.float64)
+    return {
+        "a": a,
+        "b": b,
+        "company": company,
+        "email_ab": np.round(count * share).astype(np.int64),
+        "email_ba": np.round(count * (1 - share)).astype(np.int64),
+        "meetings": meetings.astype(np.int64),
+        "last_days": days_ago,
+        "first_days": days_ago + span,
+        "ab_warm": count * share * weight * age_growth_warm,
+        "ab_history": count * share * weight * age_growth_hist,
+        "ba_warm": count * (1 - share) * weight * age_growth_warm,
+        "ba_history": count * (1 - share) * weight * age_growth_hist,
+        "mtg_warm": meetings * 3 * age_growth_warm,
+        "mtg_history": meetings * 3 * age_growth_hist,
+    }
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+def load(url: str, data: dict[str, np.ndarray]) -> float:
+    """Write the firm into a fresh store; returns seconds."""
+    from storage.db import Database
+    from storage.types import utcnow
+
+    if url.startswith("postgresql"):
+        recreate_database(url)
+    db = Database(url)
+    db.upgrade()
+    started = time.perf_counter()
+    now = utcnow()
+    stamp = (lambda d: d.isoformat()) if url.startswith("postgresql") else _sqlite_time
+    companies = [(i, f"Company {i}", f"company{i}.example") for i in range(1, COMPANIES + 1)]
+    people: list[tuple[int, str, int | None]] = [
+        (i, f"Colleague {i}", None) for i in range(1, COLLEAGUES + 1)
+    ]
+    people += [
+        (int(pid), f"Person {pid}", int(c))
+        for pid, c in zip(range(COLLEAGUES + 1, PEOPLE + 1), data["company"], strict=True)
+    ]
+    relationships = [
+        (
+            int(a),
+            int(b),
+            int(ab),
+            int(ba),
+            int(m),
+            stamp(now - timedelta(days=float(f))),
+            stamp(now - timedelta(days=float(last))),
+            float(aw),
+            float(ah),
+            float(bw),
+            float(bh),
+            float(mw),
+            float(mh),
+        )
+        for a, b, ab, ba, m, f, last, aw, ah, bw, bh, mw, mh in zip(
+            *(
+                data[k]
+                for k in (
+                    "a",
+                    "b",
+                    "email_ab",
+                    "email_ba",
+                    "meetings",
+                    "first_days",
+                    "last_days",
+                    "ab_warm",
+                    "ab_history",
+                    "ba_warm",
+                    "ba_history",
+                    "mtg_warm",
+                    "mtg_history",
+                )
+            ),
+            strict=True,
+        )
+    ]
+    raw = db.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        mark = "%s" if url.startswith("postgresql") else "?"
+        ts = stamp(now)
+
+        def many(sql: str, rows: list[tuple[Any, ...]], width: int) -> None:
+            marks = ", ".join([mark] * width)
+            cursor.executemany(sql.replace("VALUES", f"VALUES ({marks})"), rows)
+
+        many(
+            "INSERT INTO companies (id, name, primary_domain, created_at) VALUES",
+            [(*c, ts) for c in companies],
+            4,
+        )
+        many(
+            "INSERT INTO people (id, display_name, company_id, phones, provenance, created_at,"
+            " updated_at) VALUES",
+            [(pid, name, cid, "[]", "{}", ts, ts) for pid, name, cid in people],
+            7,
+        )
+        many(
+            "INSERT INTO colleagues (id, person_id, email, opted_out, is_admin, created_at) VALUES",
+            [
+                (i, i, f"colleague{i}@firm.example", False, i == 1, ts)
+                for i in range(1, COLLEAGUES + 1)
+            ],
+            6,
+        )
+        many(
+            "INSERT INTO relationships (a_id, b_id, email_ab, email_ba, meetings, first_at,"
+            " last_at, ab_warm, ab_history, ba_warm, ba_history, mtg_warm, mtg_history) VALUES",
+            relationships,
+            13,
+        )
+        raw.commit()
+        if url.startswith("postgresql"):
+            cursor.execute("ANALYZE")
+            raw.commit()
+    finally:
+        raw.close()
+    db.dispose()
+    return time.perf_counter() - started
+
+
+def _sqlite_time(value: Any) -> str:
+    from storage.bulk import sqlite_datetime
+
+    return sqlite_datetime(value)
+
+
+# --- measuring --------------------------------------------------------------------------------
+
+
+def percentiles(samples: list[float]) -> str:
+    ordered = sorted(samples)
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    return f"p50 {at(0.50):7.2f} ms  p95 {at(0.95):7.2f} ms  p99 {at(0.99):7.2f} ms"
+
+
+def timed(fn: Callable[[], Any], count: int) -> list[float]:
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def measure(url: str, data: dict[str, np.ndarray], queries: int, label: str) -> Any:
+    from api.tokens import issue_dev_token
+    from app import create_app
+
+    config = {
+        "DATABASE_URL": url,
+        "RAPPORT_DEV_AUTH": "1",
+        "RAPPORT_SECRET_KEY": SECRET,
+        "RAPPORT_SCHEDULER": "0",
+        "RAPPORT_FIRM_DOMAINS": "firm.example",
+    }
+    app = create_app(config)
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {issue_dev_token(app.config, 'colleague1@firm.example')}"}
+    rng = random.Random(11)
+    externals = [int(x) for x in data["b"][data["b"] > COLLEAGUES]]
+    companies = [int(c) for c in data["company"]]
+
+    def get(path: str) -> None:
+        response = client.get(path, headers=headers)
+        assert response.status_code == 200, (path, response.get_json())
+
+    started = time.perf_counter()
+    get(f"/api/v1/paths?to={externals[0]}")  # builds this worker's graph
+    build_seconds = time.perf_counter() - started
+    graph = app.extensions["rapport.graph"].get(app.extensions["rapport.db"].sessions())
+    print(
+        f"{label}: in-memory graph {graph.edges:,} edges, {graph.nbytes / 2**20:.0f} MB,"
+        f" built in {build_seconds:.1f} s"
+    )
+
+    def connectors() -> str:
+        return f"/api/v1/people/{rng.choice(externals)}/connectors"
+
+    def coverage() -> str:
+        return f"/api/v1/companies/{rng.choice(companies)}/coverage"
+
+    def paths() -> str:
+        return f"/api/v1/paths?to={rng.choice(externals)}&from={rng.randint(1, COLLEAGUES)}"
+
+    kinds: tuple[tuple[str, Callable[[], str]], ...] = (
+        ("connectors", connectors),
+        ("coverage", coverage),
+        ("paths", paths),
+    )
+    for name, make in kinds:
+        for _ in range(20):
+            get(make())  # warm
+        samples = timed(partial(_call, get, make), queries)
+        print(f"{label} {name:<11} {percentiles(samples)}")
+    app.extensions["rapport.db"].dispose()
+    return graph
+
+
+def _call(get: Callable[[str], None], make: Callable[[], str]) -> None:
+    get(make())
+
+
+def networkx_ratio(graph: Any, queries: int) -> None:
+    import networkx as nx
+
+    from relationships.paths import HOP_PENALTY, find_paths
+
+    started = time.perf_counter()
+    g = nx.Graph()
+    for node in range(len(graph.indptr) - 1):
+        ids, strengths = graph.neighbours(node)
+        g.add_weighted_edges_from(
+            (node, int(t), float(s)) for t, s in zip(ids, strengths, strict=True) if t > node
+        )
+    print(f"networkx graph of the same edges built in {time.perf_counter() - started:.0f} s")
+    rng = random.Random(13)
+    targets = [
+        int(t) for t in graph.targets[:: max(1, len(graph.targets) // 5000)] if t > COLLEAGUES
+    ]
+
+    def nx_paths(source: int, target: int) -> list[tuple[float, tuple[int, ...]]]:
+        found = []
+        into = g.adj.get(target, {})
+        for colleague, first in g[source].items() if source in g else []:
+            if colleague > COLLEAGUES or colleague == target:
+                continue
+            options: list[tuple[float, tuple[int, ...]]] = []
+            if colleague in into:
+                options.append((into[colleague]["weight"] * HOP_PENALTY, (colleague, target)))
+            around = g[colleague]
+            small, large = (around, into) if len(around) < len(into) else (into, around)
+            best = max(
+                (
+                    (small[x]["weight"] * large[x]["weight"], x)
+                    for x in small
+                    if x in large and x not in (source, target, colleague)
+                ),
+                default=None,
+            )
+            if best:
+                options.append((best[0] * HOP_PENALTY**2, (colleague, best[1], target)))
+            if options:
+                value, rest = max(options)
+                found.append((first["weight"] * value, (source, *rest)))
+        return sorted(found, reverse=True)[:5]
+
+    pairs = [(rng.randint(1, COLLEAGUES), rng.choice(targets)) for _ in range(queries)]
+    ours = []
+    theirs = []
+    for s, t in pairs:
+        started = time.perf_counter()
+        find_paths(graph, s, t)
+        ours.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        nx_paths(s, t)
+        theirs.append(time.perf_counter() - started)
+    print(f"paths search only, ours     {percentiles(ours)}")
+    print(f"paths search only, networkx {percentiles(theirs)}")
+    ratio = sorted(theirs)[len(theirs) // 2] / sorted(ours)[len(ours) // 2]
+    print(f"median ratio networkx / ours: {ratio:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pairs", type=int, default=3_000_000)
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--skip-pg", action="store_true")
+    parser.add_argument("--skip-networkx", action="store_true")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    data = generate(args.pairs)
+    degrees = np.bincount(np.concatenate([data["a"], data["b"]]))
+    print(
+        f"generated {len(data['a']):,} pairs in {time.perf_counter() - started:.0f} s; max degree"
+        f" colleague {degrees[1 : COLLEAGUES + 1].max():,},"
+        f" person {degrees[COLLEAGUES + 1 :].max():,};"
+        f" largest company {np.bincount(data['company']).max():,} people"
+    )
+    graph = None
+    if not args.skip_sqlite:
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{Path(tmp) / 'scale.db'}"
+            print(f"SQLite loaded in {load(url, data):.0f} s")
+            graph = measure(url, data, args.queries, "SQLite")
+    if not args.skip_pg:
+        print(f"PostgreSQL loaded in {load(PG_URL, data):.0f} s")
+        graph = measure(PG_URL, data, args.queries, "PostgreSQL")
+    if graph is not None and not args.skip_networkx:
+        networkx_ratio(graph, args.queries)
+    print(f"peak RSS {_rss_mb():.0f} MB")
+
+
+def _rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("RAPPORT_SCHEDULER", "0")
+    main()

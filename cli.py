@@ -1,0 +1,170 @@
+"""The command line: ``python app.py <command>``. Each command is a thin shell over a function
+that the tests call too; configuration comes from the environment (see docs/configuration.md).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from config import ConfigError, firm_domains, load_config
+from storage.db import Database
+
+
+def _config(**override: Any) -> dict[str, Any]:
+    try:
+        return load_config({k: v for k, v in override.items() if v is not None})
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
+
+
+@contextmanager
+def _database(config: dict[str, Any]) -> Iterator[Database]:
+    """The upgraded store for one command; its connections are closed when the command ends."""
+    db = Database(config["DATABASE_URL"])
+    try:
+        db.upgrade()
+        yield db
+    finally:
+        db.dispose()
+
+
+@click.group()
+def main() -> None:
+    """Rapport: relationship intelligence from mail and calendar metadata."""
+
+
+@main.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the database schema."""
+    config = _config()
+    with _database(config):
+        pass
+    click.echo(f"database ready: {_redact(config['DATABASE_URL'])}")
+
+
+@main.command("import")
+@click.option("--mailbox", help="The owner's address; inferred from the Sent folders if omitted.")
+@click.option("--each", is_flag=True, help="Every PATH is a separate mailbox (owner inferred).")
+@click.option("--rescan", is_flag=True, help="Read everything again, ignoring saved cursors.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+def import_command(
+    mailbox: str | None, each: bool, rescan: bool, quiet: bool, paths: tuple[Path, ...]
+) -> None:
+    """Import mail and calendar files (.eml, Maildir, mbox, .ics) into a mailbox."""
+    from sync.importer import import_paths
+
+    config = _config()
+    groups = [[p] for p in paths] if each else [list(paths)]
+    with _database(config) as db:
+        try:
+            results = import_paths(db, config, groups, mailbox=mailbox, rescan=rescan, quiet=quiet)
+        except ValueError as error:
+            raise click.ClickException(str(error)) from error
+    for result in results:
+        click.echo(result.summary())
+    if len(results) > 1:
+        click.echo(results[0].total(results).summary())
+
+
+@main.command("stats")
+def stats_command() -> None:
+    """Counts of people, companies, interactions, sightings, and skips by reason."""
+    from storage.stats import store_stats
+
+    with _database(_config()) as db, db.transaction() as session:
+        for line in store_stats(session).lines():
+            click.echo(line)
+
+
+@main.command("rebuild")
+def rebuild_command() -> None:
+    """Recompute every relationship aggregate from the stored interactions."""
+    from relationships.aggregate_store import rebuild
+
+    with _database(_config()) as db, db.transaction() as session:
+        pairs = rebuild(session)
+    click.echo(f"rebuilt {pairs} relationship pairs")
+
+
+@main.command("mailboxes")
+def mailboxes_command() -> None:
+    """Every mailbox with its provider, status, failure reason and next retry."""
+    from storage.stats import mailbox_lines
+
+    with _database(_config()) as db, db.transaction() as session:
+        for line in mailbox_lines(session):
+            click.echo(line)
+
+
+@main.command("token")
+@click.option("--user", "email", required=True, help="The colleague's address.")
+@click.option("--admin", is_flag=True, help="Include the admin role.")
+@click.option("--hours", default=12, show_default=True, help="Lifetime in hours.")
+def token_command(email: str, admin: bool, hours: int) -> None:
+    """Print a dev bearer token (accepted only when RAPPORT_DEV_AUTH=1)."""
+    from datetime import timedelta
+
+    from api.tokens import issue_dev_token
+
+    click.echo(issue_dev_token(_config(), email, admin=admin, ttl=timedelta(hours=hours)))
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+def serve_command(host: str, port: int) -> None:
+    """Run the API with the in-process scheduler (development server; use gunicorn in
+    production)."""
+    from app import create_app
+    from sync.scheduler import start_for_app
+
+    app = create_app()
+    start_for_app(app)
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+@main.command("demo")
+@click.option("--port", default=5000, show_default=True)
+@click.option("--scale", default=1.0, show_default=True, help="Size of the synthetic firm.")
+@click.option("--no-serve", is_flag=True, help="Generate and import, then exit.")
+def demo_command(port: int, scale: float, no_serve: bool) -> None:
+    """Generate the synthetic demo firm, import it, and serve it."""
+    from demo.run import prepare_demo
+
+    config = _config(RAPPORT_FIRM_DOMAINS=None)
+    environment = prepare_demo(config, scale=scale, echo=click.echo)
+    click.echo(f"\nAPI:   http://127.0.0.1:{port}/api/v1/people?email={environment.sample_email}")
+    click.echo(f"\nTOKEN={environment.token}")
+    click.echo(f'curl -H "Authorization: Bearer $TOKEN" "{environment.sample_url(port)}"')
+    if no_serve:
+        return
+    from app import create_app
+    from sync.scheduler import start_for_app
+
+    app = create_app(environment.config)
+    start_for_app(app)
+    app.run(host="127.0.0.1", port=port, threaded=True, use_reloader=False)
+
+
+def _redact(url: str) -> str:
+    """A database URL without its password."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in credentials else url
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+__all__ = ["firm_domains", "main"]

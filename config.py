@@ -1,0 +1,60 @@
+"""Configuration: documented defaults, then the environment, then an explicit override.
+
+Every name is documented in docs/configuration.md. Nothing here reads the environment at import
+time; ``load_config`` is called by ``create_app`` and by the CLI.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from storage.db import DEFAULT_URL
+
+ROOT = Path(__file__).resolve().parent
+
+DEFAULTS: dict[str, Any] = {
+    "DATABASE_URL": DEFAULT_URL,
+    "RAPPORT_ENV": "development",  # "production" refuses dev auth and a missing secret key
+    "RAPPORT_FIRM_DOMAINS": "",  # comma-separated; the demo sets harbourlaw.example
+    "RAPPORT_DEV_AUTH": "0",  # "1" accepts tokens from `python app.py token`
+    "RAPPORT_SECRET_KEY": "",  # encrypts secrets at rest and signs dev tokens
+    "RAPPORT_SHARED_DATA": str(ROOT.parent / "shared" / "data"),
+    "RAPPORT_CI": "",  # set by .ci/run: missing PostgreSQL or shared data fail, not skip
+    "RAPPORT_SYNC_INTERVAL": "300",  # seconds between scheduled sync passes
+    "RAPPORT_SCHEDULER": "1",  # "0" runs no in-process scheduler (tests, one-shot CLI)
+    "RAPPORT_PUBLIC_URL": "http://127.0.0.1:5000",  # where Outlook reaches us (https in prod)
+    "RAPPORT_CLIENT_ID": "787a47a5-9979-4825-9055-e64fca2fc47b",  # dev only: register your own
+    "RAPPORT_APP_ID_URI": "",  # empty: api://<host of RAPPORT_PUBLIC_URL>/<client id>
+}
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unsafe or incomplete; the app refuses to start."""
+
+
+def load_config(override: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    config = dict(DEFAULTS)
+    config.update({k: v for k, v in os.environ.items() if k in DEFAULTS})
+    config.update(override or {})
+    validate(config)
+    return config
+
+
+def firm_domains(config: Mapping[str, Any]) -> list[str]:
+    return [d.strip().lower() for d in str(config["RAPPORT_FIRM_DOMAINS"]).split(",") if d.strip()]
+
+
+def flag(config: Mapping[str, Any], name: str) -> bool:
+    return str(config.get(name, "")).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def validate(config: Mapping[str, Any]) -> None:
+    if str(config["RAPPORT_ENV"]).lower() != "production":
+        return
+    if flag(config, "RAPPORT_DEV_AUTH"):
+        raise ConfigError("RAPPORT_DEV_AUTH is on while RAPPORT_ENV=production: refusing to start")
+    if len(str(config["RAPPORT_SECRET_KEY"])) < 32:
+        raise ConfigError("RAPPORT_ENV=production needs RAPPORT_SECRET_KEY (32+ characters)")

@@ -1,0 +1,1 @@
+"""Relationship intelligence: pair aggregates now; strength, coverage and paths build on them."""

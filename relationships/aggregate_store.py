@@ -1,0 +1,152 @@
+"""Writing pair aggregates: the additive upsert used at ingest, and rebuilds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from relationships.aggregates import DECAYED_FIELDS, PairDeltas, Role, add_interaction
+from relationships.settings import load_weights
+from storage.bulk import execute_many
+from storage.models import (
+    EmailAddress,
+    Interaction,
+    Participant,
+    Relationship,
+    Setting,
+    StaleAggregate,
+)
+from storage.models.base import table_of
+from storage.types import utcnow
+
+VERSION_KEY = "relationships.version"  # relationships.graph reads it
+
+
+def _earliest(dialect: str, a: ColumnElement[object], b: ColumnElement[object]) -> object:
+    pick = func.least if dialect == "postgresql" else func.min
+    return pick(func.coalesce(a, b), func.coalesce(b, a))
+
+
+def _latest(dialect: str, a: ColumnElement[object], b: ColumnElement[object]) -> object:
+    pick = func.greatest if dialect == "postgresql" else func.max
+    return pick(func.coalesce(a, b), func.coalesce(b, a))
+
+
+def apply(session: Session, deltas: PairDeltas) -> int:
+    """Add ``deltas`` to the stored aggregates in one statement; returns the pairs touched."""
+    rows = deltas.rows()
+    if not rows:
+        return 0
+    name = session.get_bind().dialect.name
+    insert = (postgresql if name == "postgresql" else sqlite).insert(table_of(Relationship))
+    old, new = table_of(Relationship).c, insert.excluded
+    statement = insert.on_conflict_do_update(
+        index_elements=[old.a_id, old.b_id],
+        set_={
+            "email_ab": old.email_ab + new.email_ab,
+            "email_ba": old.email_ba + new.email_ba,
+            "meetings": old.meetings + new.meetings,
+            "first_at": _earliest(name, old.first_at, new.first_at),
+            "last_at": _latest(name, old.last_at, new.last_at),
+            "last_ab_at": _latest(name, old.last_ab_at, new.last_ab_at),
+            "last_ba_at": _latest(name, old.last_ba_at, new.last_ba_at),
+            **{field: old[field] + new[field] for field in DECAYED_FIELDS},
+        },
+    )
+    execute_many(session, statement, list(rows), key="upsert relationships")
+    bump_version(session)
+    return len(rows)
+
+
+def bump_version(session: Session) -> None:
+    """Tell every API worker's in-memory graph (relationships.graph) that pairs changed."""
+    name = session.get_bind().dialect.name
+    insert = (postgresql if name == "postgresql" else sqlite).insert(table_of(Setting))
+    value = utcnow().isoformat()
+    statement = insert.values(key=VERSION_KEY, value=value, updated_at=utcnow())
+    session.execute(statement.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
+
+
+def rebuild(session: Session, person_ids: Iterable[int] | None = None) -> int:
+    """Recompute aggregates from stored interactions: all of them, or those of some people.
+
+    With ``person_ids``, only rows touching those people are deleted and recomputed, so the
+    cost is proportional to their interactions.
+    """
+    only = frozenset(person_ids) if person_ids is not None else None
+    table = table_of(Relationship)
+    if only is None:
+        session.execute(delete(table))
+    else:
+        ids = sorted(only)
+        session.execute(delete(table).where(or_(table.c.a_id.in_(ids), table.c.b_id.in_(ids))))
+    deltas = PairDeltas(only, load_weights(session))
+    for kind, at, roles in _interactions(session, only):
+        add_interaction(deltas, kind, at, roles)
+    return apply(session, deltas)
+
+
+def rebuild_stale(session: Session) -> int:
+    """Recompute the aggregates of every person a merge marked stale; returns pairs written."""
+    table = table_of(StaleAggregate)
+    stale = set(session.scalars(select(table.c.person_id)))
+    if not stale:
+        return 0
+    pairs = rebuild(session, stale)
+    session.execute(delete(table).where(table.c.person_id.in_(sorted(stale))))
+    return pairs
+
+
+def pair_deltas(session: Session, a: int, b: int, until: datetime) -> PairDeltas:
+    """The aggregates of the pair (a, b) from its interactions up to ``until`` only (for trends:
+    the stored sums include everything, so the past is replayed from the interactions)."""
+    deltas = PairDeltas(frozenset({a}), load_weights(session))
+    for kind, at, roles in _interactions(session, frozenset({a}), together=b):
+        if at <= until:
+            add_interaction(deltas, kind, at, roles)
+    return deltas
+
+
+def _interactions(
+    session: Session, only: frozenset[int] | None, together: int | None = None
+) -> Iterable[tuple[str, datetime, list[Role]]]:
+    """(kind, occurred_at, [(role, person id, response)]) per non-cancelled interaction; with
+    ``together``, only interactions where that person took part too."""
+    i, p, a = table_of(Interaction).c, table_of(Participant).c, table_of(EmailAddress).c
+    query = (
+        select(i.id, i.kind, i.occurred_at, p.role, a.person_id, p.response)
+        .join(table_of(Participant), p.interaction_id == i.id)
+        .join(table_of(EmailAddress), a.id == p.address_id)
+        .where(i.cancelled.is_(False))
+        .order_by(i.id)
+    )
+    if only is not None:
+        touching = (
+            select(p.interaction_id)
+            .join(table_of(EmailAddress), a.id == p.address_id)
+            .where(a.person_id.in_(sorted(only)))
+        )
+        query = query.where(i.id.in_(touching))
+    if together is not None:
+        alias = table_of(EmailAddress).alias()
+        with_other = (
+            select(p.interaction_id)
+            .join(alias, alias.c.id == p.address_id)
+            .where(alias.c.person_id == together)
+        )
+        query = query.where(i.id.in_(with_other))
+    current: int | None = None
+    kind, at = "", datetime.min
+    roles: list[Role] = []
+    for iid, ikind, iat, role, pid, resp in session.execute(query).yield_per(5000):
+        if iid != current and current is not None:
+            yield kind, at, roles
+            roles = []
+        current, kind, at = iid, ikind, iat
+        roles.append((role, pid, resp))
+    if current is not None:
+        yield kind, at, roles

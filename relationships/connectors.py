@@ -1,0 +1,178 @@
+"""Who knows whom: the firm's colleagues ranked by the strength of their tie to a person.
+
+Scores come from each pair's stored decayed sums (``relationships.strength.stored_score``), so
+ranking a person's connectors reads one row per colleague and never their interactions.
+Opted-out colleagues never appear. Explanations use counts and dates only: never a subject.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+from sqlalchemy import Subquery, select, tuple_, union_all
+from sqlalchemy.orm import Session
+
+from relationships.aggregate_store import pair_deltas
+from relationships.settings import load_weights
+from relationships.strength import DEFAULT, StoredSums, Weights, scores_now, stored_score, tier
+from storage.models import Colleague, Person, Relationship
+
+
+@dataclass(frozen=True)
+class Tie:
+    """One side's view of a pair: ``me`` wrote ``sent`` emails, got ``received``."""
+
+    other_id: int
+    score: float
+    tier: str
+    sent: int
+    received: int
+    meetings: int
+    first_at: datetime
+    last_at: datetime
+    last_sent_at: datetime | None
+    last_received_at: datetime | None
+
+    def summary(self, me: str, other: str) -> str:
+        parts = []
+        if self.sent:
+            parts.append(f"{me} wrote to {other} {_times(self.sent)}")
+        if self.received:
+            parts.append(f"{other} wrote to {me} {_times(self.received)}")
+        if self.meetings:
+            parts.append(f"they met {_times(self.meetings)}")
+        since = self.first_at.strftime("%B %Y")
+        last = f"{self.last_at.day} {self.last_at:%B %Y}"
+        return f"{'; '.join(parts) or 'No direct contact'} since {since}; last contact {last}."
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else "twice" if n == 2 else f"{n} times"
+
+
+def tie(row: Relationship, me: int, now: datetime, weights: Weights = DEFAULT) -> Tie:
+    """``row`` seen from person ``me`` (one of its two ends)."""
+    mine_is_a = row.a_id == me
+    out = (row.ab_warm, row.ab_history) if mine_is_a else (row.ba_warm, row.ba_history)
+    back = (row.ba_warm, row.ba_history) if mine_is_a else (row.ab_warm, row.ab_history)
+    value = stored_score(StoredSums(out, back, (row.mtg_warm, row.mtg_history)), now, weights)
+    return Tie(
+        other_id=row.b_id if mine_is_a else row.a_id,
+        score=round(value, 1),
+        tier=tier(value, has_history=True),
+        sent=row.email_ab if mine_is_a else row.email_ba,
+        received=row.email_ba if mine_is_a else row.email_ab,
+        meetings=row.meetings,
+        first_at=row.first_at,
+        last_at=row.last_at,
+        last_sent_at=row.last_ab_at if mine_is_a else row.last_ba_at,
+        last_received_at=row.last_ba_at if mine_is_a else row.last_ab_at,
+    )
+
+
+TREND_DAYS = 90  # the trend compares the score now with the score this many days ago
+
+
+def trend(session: Session, me: int, other: int, now: datetime) -> float:
+    """Score now minus score ``TREND_DAYS`` ago, the past replayed from the interactions of
+    this one pair (bounded work: callers ask for the pairs they list)."""
+    then = now - timedelta(days=TREND_DAYS)
+    row = session.get(Relationship, (min(me, other), max(me, other)))
+    if row is None:
+        return 0.0
+    weights = load_weights(session)
+    if row.last_at <= then:
+        # Nothing happened since `then`: the stored sums are exactly the sums of that moment.
+        return round(tie(row, me, now, weights).score - tie(row, me, then, weights).score, 1)
+    past = pair_deltas(session, me, other, then).pairs.get((min(me, other), max(me, other)))
+    if past is None:
+        return tie_score_now(session, me, other, now)
+    mine_is_a = me < other
+    out = (past.ab_warm, past.ab_history) if mine_is_a else (past.ba_warm, past.ba_history)
+    back = (past.ba_warm, past.ba_history) if mine_is_a else (past.ab_warm, past.ab_history)
+    sums = StoredSums(out, back, (past.mtg_warm, past.mtg_history))
+    before = stored_score(sums, then, load_weights(session))
+    return round(tie_score_now(session, me, other, now) - before, 1)
+
+
+def tie_score_now(session: Session, me: int, other: int, now: datetime) -> float:
+    row = session.get(Relationship, (min(me, other), max(me, other)))
+    return tie(row, me, now, load_weights(session)).score if row is not None else 0.0
+
+
+@dataclass(frozen=True)
+class Connector:
+    colleague_id: int
+    person_id: int
+    name: str
+    email: str
+    tie: Tie  # seen from the colleague
+
+
+SUM_COLUMNS = ("ab_warm", "ab_history", "ba_warm", "ba_history", "mtg_warm", "mtg_history")
+
+
+def ties_of(person_id: int) -> Subquery:
+    """(other person, pair key a, b, the six sums) of every pair touching the person:
+    two index lookups (a_id is the primary key's prefix, b_id has its own index)."""
+    rel = Relationship
+    sums = [getattr(rel, name) for name in SUM_COLUMNS]
+    as_a = select(rel.b_id.label("other"), rel.a_id, rel.b_id, *sums).where(rel.a_id == person_id)
+    as_b = select(rel.a_id.label("other"), rel.a_id, rel.b_id, *sums).where(rel.b_id == person_id)
+    return union_all(as_a, as_b).subquery()
+
+
+def active_colleagues(session: Session) -> set[int]:
+    """Person ids of the colleagues who have not opted out (a thousand ints for a large firm)."""
+    query = select(Colleague.person_id).where(Colleague.opted_out.is_(False))
+    return set(session.scalars(query))
+
+
+def load_pairs(
+    session: Session, keys: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], Relationship]:
+    """The pair rows for ``keys`` (a_id, b_id), in one query."""
+    if not keys:
+        return {}
+    query = select(Relationship).where(tuple_(Relationship.a_id, Relationship.b_id).in_(keys))
+    return {(r.a_id, r.b_id): r for r in session.scalars(query)}
+
+
+def connectors(
+    session: Session, person_id: int, now: datetime, limit: int | None = None
+) -> tuple[int, list[Connector]]:
+    """How many colleagues (not opted out) have a tie to ``person_id``, and the strongest
+    ``limit`` of them. Every tie is scored at once from its stored sums (NumPy); only the
+    listed ones are loaded as rows."""
+    colleagues = active_colleagues(session) - {person_id}
+    # The pairs alone, colleagues kept in Python: joined in SQL, the planners (SQLite without
+    # statistics, PostgreSQL with an IN list) walked the colleagues and probed every pair.
+    # Plain tuples: NumPy probing Row objects for array attributes costs more than the query.
+    rows = np.array(
+        [tuple(r) for r in session.execute(select(ties_of(person_id))) if r[0] in colleagues],
+        dtype=np.float64,
+    ).reshape(-1, 9)
+    if not len(rows):
+        return 0, []
+    weights = load_weights(session)
+    scores = scores_now(rows[:, 3:], now, weights)
+    order = np.lexsort((rows[:, 0], -scores))[: limit or len(rows)]
+    chosen = [(int(rows[i, 0]), int(rows[i, 1]), int(rows[i, 2])) for i in order]
+    people = {
+        pid: (cid, name or email, email)
+        for pid, cid, email, name in session.execute(
+            select(Colleague.person_id, Colleague.id, Colleague.email, Person.display_name)
+            .join(Person, Person.id == Colleague.person_id)
+            .where(Colleague.person_id.in_([c[0] for c in chosen]))
+        ).tuples()
+    }
+    pairs = load_pairs(session, [(a, b) for _, a, b in chosen])
+    found = []
+    for other, a, b in chosen:
+        seen = tie(pairs[(a, b)], other, now, weights)
+        colleague_id, name, email = people[other]
+        found.append(Connector(colleague_id, other, name, email, seen))
+    return len(rows), found

@@ -1,0 +1,182 @@
+"""The relationship graph in memory: one per API worker process, refreshed within a minute.
+
+Nodes are people; an edge carries the pair's strength now (``stored_score`` / 100). The graph
+is a compressed sparse row structure in NumPy arrays (``indptr``, sorted neighbour ids,
+float32 strengths): about 8 bytes per directed edge, so three million pairs take under 100 MB
+where a dict of dicts took several hundred. Scores are computed for all rows at once with
+the same formula as ``relationships.strength`` (vectorised), so building stays fast.
+
+A worker rebuilds its copy when the ingest engine has bumped the ``relationships.version``
+setting (every page that changed aggregates does, in the page's own transaction) and its
+copy is older than ``REFRESH``, or when its copy is older than ``MAX_AGE`` (scores decay with
+time even without new mail).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from relationships.aggregate_store import VERSION_KEY
+from relationships.settings import load_weights
+from relationships.strength import scores_now
+from storage.models import Colleague, Setting
+from storage.types import utcnow
+
+REFRESH = timedelta(seconds=30)  # new mail reaches every worker's graph within a minute
+MAX_AGE = timedelta(hours=6)
+MIN_SCORE = 1.0  # weaker ties are no route to anyone (and would only cost memory)
+CHUNK = 200_000  # relationship rows read per batch while building
+# The columns of relationships.connectors.SUM_COLUMNS, in that order.
+PAIRS_SQL = (
+    "SELECT a_id, b_id, ab_warm, ab_history, ba_warm, ba_history, mtg_warm, mtg_history"
+    " FROM relationships"
+)
+
+Ids = npt.NDArray[np.int32]
+Strengths = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Graph:
+    indptr: npt.NDArray[np.int64]  # node -> start of its neighbours in `targets`
+    targets: Ids  # neighbour ids, sorted within each node
+    strengths: Strengths  # in (0, 1]
+    colleagues: frozenset[int]  # person ids of colleagues who have not opted out
+    opted_out: frozenset[int]
+    built_at: datetime
+    version: str
+
+    @classmethod
+    def from_edges(
+        cls,
+        edges: Iterable[tuple[int, int, float]],
+        colleagues: Iterable[int],
+        opted_out: Iterable[int] = (),
+        built_at: datetime | None = None,
+        version: str = "",
+    ) -> Graph:
+        """A graph from undirected (a, b, strength) edges (tests and small builds)."""
+        listed = list(edges)
+        a = np.array([e[0] for e in listed], dtype=np.int32)
+        b = np.array([e[1] for e in listed], dtype=np.int32)
+        s = np.array([e[2] for e in listed], dtype=np.float32)
+        out = frozenset(opted_out)
+        return _csr(
+            a,
+            b,
+            s,
+            colleagues=frozenset(colleagues) - out,
+            opted_out=out,
+            built_at=built_at or utcnow(),
+            version=version,
+        )
+
+    def neighbours(self, node: int) -> tuple[Ids, Strengths]:
+        if node < 0 or node + 1 >= len(self.indptr):
+            return self.targets[:0], self.strengths[:0]
+        lo, hi = self.indptr[node], self.indptr[node + 1]
+        return self.targets[lo:hi], self.strengths[lo:hi]
+
+    def strength(self, a: int, b: int) -> float:
+        ids, weights = self.neighbours(a)
+        at = int(np.searchsorted(ids, b))
+        return float(weights[at]) if at < len(ids) and ids[at] == b else 0.0
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.indptr.nbytes + self.targets.nbytes + self.strengths.nbytes)
+
+    @property
+    def edges(self) -> int:
+        return len(self.targets) // 2
+
+
+def _csr(
+    a: Ids,
+    b: Ids,
+    s: Strengths,
+    *,
+    colleagues: frozenset[int],
+    opted_out: frozenset[int],
+    built_at: datetime,
+    version: str,
+) -> Graph:
+    source = np.concatenate([a, b])
+    target = np.concatenate([b, a])
+    strength = np.concatenate([s, s])
+    order = np.lexsort((target, source))
+    source, target, strength = source[order], target[order], strength[order]
+    size = int(source.max()) + 2 if len(source) else 1
+    indptr = np.zeros(size + 1, dtype=np.int64)
+    np.add.at(indptr, source + 1, 1)
+    return Graph(np.cumsum(indptr), target, strength, colleagues, opted_out, built_at, version)
+
+
+def build(session: Session, now: datetime) -> Graph:
+    weights = load_weights(session)
+    parts: list[tuple[Ids, Ids, Strengths]] = []
+    # The driver's own cursor: plain tuples straight into NumPy, no Row objects per pair.
+    cursor = session.connection().connection.cursor()
+    cursor.execute(PAIRS_SQL)
+    while batch := cursor.fetchmany(CHUNK):
+        block = np.array(batch, dtype=np.float64)
+        scores = scores_now(block[:, 2:], now, weights)
+        keep = scores >= MIN_SCORE
+        parts.append(
+            (
+                block[keep, 0].astype(np.int32),
+                block[keep, 1].astype(np.int32),
+                (scores[keep] / 100).astype(np.float32),
+            )
+        )
+    flags = session.execute(select(Colleague.person_id, Colleague.opted_out)).tuples().all()
+    a, b, s = (
+        (np.concatenate([p[i] for p in parts]) for i in range(3))
+        if parts
+        else (np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.float32))
+    )
+    return _csr(
+        a,
+        b,
+        s,
+        colleagues=frozenset(pid for pid, out in flags if not out),
+        opted_out=frozenset(pid for pid, out in flags if out),
+        built_at=now,
+        version=current_version(session),
+    )
+
+
+def current_version(session: Session) -> str:
+    return str(session.scalar(select(Setting.value).where(Setting.key == VERSION_KEY)) or "")
+
+
+class GraphCache:
+    """This process's graph; thread-safe, rebuilt lazily by the request that finds it stale."""
+
+    def __init__(self) -> None:
+        self._graph: Graph | None = None
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, now: datetime | None = None) -> Graph:
+        now = now or utcnow()
+        graph = self._graph
+        if graph is not None and now - graph.built_at < REFRESH:
+            return graph
+        with self._lock:
+            graph = self._graph
+            stale = graph is None or now - graph.built_at >= MAX_AGE
+            if not stale and graph is not None and current_version(session) == graph.version:
+                # Unchanged: keep the copy, look again after REFRESH.
+                self._graph = dataclasses.replace(graph, built_at=now)
+                return self._graph
+            self._graph = build(session, now)
+            return self._graph

@@ -1,0 +1,150 @@
+"""Addresses to people: look up, create in bulk, and remember what is already known.
+
+``AddressBook`` is the ingest engine's view of the ``email_addresses`` table. It keeps a cache
+of address -> (address id, person id) for the life of one run; the cache only ever holds rows
+that exist in the current transaction or committed ones, so the engine calls ``forget()`` after
+a rollback. New addresses get a new person each, a company when their domain is a work domain,
+and a colleague row when their domain is the firm's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from storage.companies import CompanyBook
+from storage.ids import insert_with_ids
+from storage.models import Colleague, EmailAddress, Person
+from storage.models.base import table_of
+from sync.items import Address, AddressKind
+from sync.normalize.domains import FirmDomains, is_free_mail, is_role_address
+
+T = TypeVar("T")
+IN_CHUNK = 500  # bound on the size of one IN (...) list: SQLite's parameter limit is 32,766
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    address_id: int
+    person_id: int
+
+
+def chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterable[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def domain_of(address: Address) -> str:
+    if address.kind != AddressKind.SMTP or "@" not in address.email:
+        return ""
+    return address.email.rsplit("@", 1)[1]
+
+
+class AddressBook:
+    def __init__(self, firm: FirmDomains) -> None:
+        self.firm = firm
+        self.companies = CompanyBook()
+        self._known: dict[str, Known] = {}
+        self._named: set[int] = set()  # people known to have a display name
+
+    def forget(self) -> None:
+        """Drop the cache (after a rollback, or after people were merged)."""
+        self._known.clear()
+        self._named.clear()
+        self.companies.forget()
+
+    def get(self, email: str) -> Known:
+        return self._known[email]
+
+    def lookup(self, email: str) -> Known | None:
+        return self._known.get(email)
+
+    def remember(self, email: str, address_id: int, person_id: int) -> None:
+        """Cache an address the caller has just stored."""
+        self._known[email] = Known(address_id, person_id)
+
+    def resolve_existing(self, session: Session, emails: Sequence[str]) -> None:
+        """Load the given addresses into the cache if stored; never creates any."""
+        missing = [email for email in emails if email not in self._known]
+        if missing:
+            self._load(session, missing)
+
+    def resolve(self, session: Session, addresses: Mapping[str, Address]) -> None:
+        """Make sure every address exists; afterwards ``get(email)`` answers for each."""
+        missing = [email for email in addresses if email not in self._known]
+        if missing:
+            self._load(session, missing)
+        new = [addresses[email] for email in missing if email not in self._known]
+        if new:
+            self._create(session, new)
+
+    def _load(self, session: Session, emails: Sequence[str]) -> None:
+        table = table_of(EmailAddress)
+        for part in chunks(emails):
+            query = select(table.c.address, table.c.id, table.c.person_id).where(
+                table.c.address.in_(part)
+            )
+            for address, address_id, person_id in session.execute(query):
+                self._known[address] = Known(address_id, person_id)
+
+    def _create(self, session: Session, new: Sequence[Address]) -> None:
+        company_ids = self.companies.resolve(session, [self._work_domain(a) for a in new])
+        people = [
+            {"display_name": a.name[:300], "company_id": company_ids.get(self._work_domain(a))}
+            for a in new
+        ]
+        person_ids = insert_with_ids(session, Person, people)
+        rows = [
+            {
+                "address": a.email,
+                "kind": a.kind.value,
+                "domain": domain_of(a),
+                "person_id": pid,
+                "is_role": is_role_address(a.email),
+            }
+            for a, pid in zip(new, person_ids, strict=True)
+        ]
+        address_ids = insert_with_ids(session, EmailAddress, rows)
+        for a, aid, pid in zip(new, address_ids, person_ids, strict=True):
+            self._known[a.email] = Known(aid, pid)
+            if a.name:
+                self._named.add(pid)
+        self._add_colleagues(session, new)
+
+    def _work_domain(self, address: Address) -> str:
+        """The registrable domain a company is made from, or "" (free mail, the firm, X.500)."""
+        domain = domain_of(address)
+        if not domain or self.firm.is_internal(domain) or is_free_mail(domain):
+            return ""
+        return domain
+
+    def _add_colleagues(self, session: Session, new: Sequence[Address]) -> None:
+        rows = [
+            {"person_id": self._known[a.email].person_id, "email": a.email}
+            for a in new
+            if domain_of(a) and self.firm.is_internal(domain_of(a))
+        ]
+        if rows:
+            session.execute(insert(table_of(Colleague)), rows)
+
+    def fill_names(self, session: Session, addresses: Iterable[Address]) -> None:
+        """Give a name to people known only by address, the first time a name shows up."""
+        named: dict[int, str] = {}
+        for a in addresses:
+            pid = self._known[a.email].person_id
+            if a.name and pid not in self._named:
+                named.setdefault(pid, a.name[:300])
+        if not named:
+            return
+        table = table_of(Person)
+        for part in chunks(sorted(named)):
+            query = select(table.c.id, table.c.display_name).where(table.c.id.in_(part))
+            for pid, current in session.execute(query).all():
+                if not current:
+                    values = {"display_name": named[pid]}
+                    session.execute(update(table).where(table.c.id == pid).values(values))
+                self._named.add(pid)

@@ -1,0 +1,60 @@
+"""Companies from work domains: one per registrable domain unless a domain is mapped to one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
+
+from storage.models import Company, CompanyDomain
+from storage.models.base import Base, table_of
+from sync.normalize.domains import company_name, registrable_domain
+
+
+def insert_ignore(session: Session, model: type[Base]) -> Insert:
+    """``INSERT ... ON CONFLICT DO NOTHING`` for the session's dialect, on the Core table (the
+    ORM's bulk path costs several times more per row and we need none of its features)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table_of(model)).on_conflict_do_nothing()
+    return sqlite.insert(table_of(model)).on_conflict_do_nothing()
+
+
+class CompanyBook:
+    """Domain -> company id, creating companies for work domains seen for the first time."""
+
+    def __init__(self) -> None:
+        self._by_domain: dict[str, int] = {}
+
+    def forget(self) -> None:
+        self._by_domain.clear()
+
+    def resolve(self, session: Session, domains: Iterable[str]) -> dict[str, int]:
+        """Company ids for the given full domains ("" ignored); created when missing."""
+        wanted = {d: registrable_domain(d) for d in set(domains) if d}
+        missing = sorted({r for r in wanted.values() if r not in self._by_domain})
+        if missing:
+            self._load(session, missing)
+        absent = [r for r in missing if r not in self._by_domain]
+        if absent:
+            self._create(session, absent)
+        return {d: self._by_domain[r] for d, r in wanted.items()}
+
+    def _load(self, session: Session, registrables: list[str]) -> None:
+        query = select(CompanyDomain.domain, CompanyDomain.company_id).where(
+            CompanyDomain.domain.in_(registrables)
+        )
+        self._by_domain.update(session.execute(query).tuples().all())
+
+    def _create(self, session: Session, registrables: list[str]) -> None:
+        rows = [{"name": company_name(r), "primary_domain": r} for r in registrables]
+        session.execute(insert_ignore(session, Company), rows)
+        query = select(Company.primary_domain, Company.id).where(
+            Company.primary_domain.in_(registrables)
+        )
+        ids = dict(session.execute(query).tuples().all())
+        links = [{"domain": d, "company_id": ids[d]} for d in registrables]
+        session.execute(insert_ignore(session, CompanyDomain), links)
+        self._by_domain.update(ids)

@@ -1,0 +1,99 @@
+"""Merging two people into one, with an audit event that says how to undo it."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from storage.companies import insert_ignore
+from storage.models import (
+    AuditEvent,
+    Colleague,
+    EmailAddress,
+    Exclusion,
+    Mailbox,
+    Person,
+    StaleAggregate,
+)
+from storage.models.base import table_of
+
+
+def merge_people(
+    session: Session, keep: int, drop: int, reason: str, actor: str = "system"
+) -> None:
+    """Move everything of person ``drop`` to ``keep``; ``drop`` stays, marked merged.
+
+    Addresses (and so participations) move, the colleague record moves or folds into keep's,
+    missing fields of keep are filled from drop, and the pair aggregates of both are rebuilt
+    later: both are marked in ``stale_aggregates`` and ``rebuild_stale`` recomputes them (once
+    per run, however many merges touched them). The audit event lists the moved addresses for
+    an undo.
+    """
+    if keep == drop:
+        return
+    addresses = _move_addresses(session, keep, drop)
+    _move_colleague(session, keep, drop)
+    _fill_fields(session, keep, drop)
+    session.execute(
+        insert_ignore(session, StaleAggregate), [{"person_id": keep}, {"person_id": drop}]
+    )
+    session.add(
+        AuditEvent(
+            actor=actor,
+            action="person.merge",
+            target_type="person",
+            target_id=str(keep),
+            details={"merged": drop, "addresses": addresses, "reason": reason},
+        )
+    )
+
+
+def _move_addresses(session: Session, keep: int, drop: int) -> list[str]:
+    table = table_of(EmailAddress)
+    moved = list(session.scalars(select(table.c.address).where(table.c.person_id == drop)))
+    session.execute(update(table).where(table.c.person_id == drop).values(person_id=keep))
+    return moved
+
+
+def _move_colleague(session: Session, keep: int, drop: int) -> None:
+    table = table_of(Colleague)
+    ids = dict(
+        session.execute(
+            select(table.c.person_id, table.c.id).where(table.c.person_id.in_([keep, drop]))
+        )
+        .tuples()
+        .all()
+    )
+    if drop not in ids:
+        return
+    if keep not in ids:
+        session.execute(update(table).where(table.c.id == ids[drop]).values(person_id=keep))
+        return
+    old, new = ids[drop], ids[keep]
+    session.execute(
+        update(table_of(Mailbox)).where(Mailbox.colleague_id == old).values(colleague_id=new)
+    )
+    session.execute(
+        update(table_of(Exclusion)).where(Exclusion.colleague_id == old).values(colleague_id=new)
+    )
+    session.execute(delete(table).where(table.c.id == old))
+
+
+def _fill_fields(session: Session, keep: int, drop: int) -> None:
+    table = table_of(Person)
+    rows = {
+        r.id: r
+        for r in session.execute(
+            select(table.c.id, table.c.display_name, table.c.company_id).where(
+                table.c.id.in_([keep, drop])
+            )
+        )
+    }
+    values: dict[str, object] = {}
+    if not rows[keep].display_name and rows[drop].display_name:
+        values["display_name"] = rows[drop].display_name
+    if rows[keep].company_id is None and rows[drop].company_id is not None:
+        values["company_id"] = rows[drop].company_id
+    if values:
+        session.execute(update(table).where(table.c.id == keep).values(**values))
+    session.execute(update(table).where(table.c.id == drop).values(merged_into_id=keep))

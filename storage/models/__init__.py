@@ -1,0 +1,49 @@
+"""All models, importable from one place (Alembic's autogenerate reads ``Base.metadata``)."""
+
+from storage.models.admin import AuditEvent, Exclusion, Setting
+from storage.models.base import Base
+from storage.models.mail import (
+    Interaction,
+    InteractionKey,
+    Participant,
+    Relationship,
+    Sighting,
+    StaleAggregate,
+)
+from storage.models.people import Colleague, Company, CompanyDomain, EmailAddress, Person
+from storage.models.sync import (
+    ImportRun,
+    Mailbox,
+    MailboxStatus,
+    Provider,
+    RunStatus,
+    SkipRecord,
+    SyncCursor,
+    Visibility,
+)
+
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "Colleague",
+    "Company",
+    "CompanyDomain",
+    "EmailAddress",
+    "Exclusion",
+    "ImportRun",
+    "Interaction",
+    "InteractionKey",
+    "Mailbox",
+    "MailboxStatus",
+    "Participant",
+    "Person",
+    "Provider",
+    "Relationship",
+    "RunStatus",
+    "Setting",
+    "Sighting",
+    "SkipRecord",
+    "StaleAggregate",
+    "SyncCursor",
+    "Visibility",
+]

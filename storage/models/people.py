@@ -1,0 +1,89 @@
+"""People, their addresses, companies, and the firm's colleagues."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models.base import Base
+from storage.types import utcnow
+
+
+class Company(Base):
+    __tablename__ = "companies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    # The registrable domain the company was first created from (ASCII form).
+    primary_domain: Mapped[str] = mapped_column(String(255), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CompanyDomain(Base):
+    """Every work domain that belongs to a company; a company may own several."""
+
+    __tablename__ = "company_domains"
+
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+
+
+class Person(Base):
+    """Anyone seen in mail or calendar, inside or outside the firm.
+
+    ``provenance`` maps a field name to where its value came from
+    (``{"source": "synced" | "signature" | "user", "at": ISO time, "by": colleague id}``) so a
+    later, better source can win and a user's correction is never overwritten by sync.
+    """
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(300), default="")
+    title: Mapped[str | None] = mapped_column(String(300))
+    phones: Mapped[list[Any]] = mapped_column(default=list)
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"), index=True)
+    provenance: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Set when this record was merged into another; the row stays so a merge can be undone.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class EmailAddress(Base):
+    """One address of a person: SMTP (lower case, ASCII domain) or an Exchange X.500 DN."""
+
+    __tablename__ = "email_addresses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(String(512), unique=True)
+    kind: Mapped[str] = mapped_column(String(8), default="smtp")
+    domain: Mapped[str] = mapped_column(String(255), index=True, default="")
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    is_role: Mapped[bool] = mapped_column(Boolean, default=False)
+    bounced_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Colleague(Base):
+    """A person inside the firm (an address in one of the firm's domains)."""
+
+    __tablename__ = "colleagues"
+    __table_args__ = (UniqueConstraint("tenant_id", "object_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), unique=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    # Opted-out colleagues never appear as connectors anywhere.
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Identity provider ids, stored at first sign-in (Entra ID: tid and oid claims).
+    tenant_id: Mapped[str | None] = mapped_column(String(64))
+    object_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+Index("ix_people_display_name", Person.display_name)

@@ -1,0 +1,200 @@
+"""One RFC 5322 message (bytes) into a ``MailItem``: headers only, plus a body prefix for bounces.
+
+The parser never raises on bad input: what cannot become an item becomes an ``Unreadable`` with
+a reason code, which the engine counts and records.
+
+Messages in a calendar folder are meeting requests stored as mail (Exchange exports such as the
+Enron ``calendar`` folders): they become meetings whose organizer is ``From`` and whose attendees
+are ``To`` and ``Cc``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+from sync.files.headers import parse_headers
+from sync.files.markers import read_markers
+from sync.items import (
+    Address,
+    FolderKind,
+    ItemKind,
+    MailItem,
+    Participant,
+    Role,
+    Unreadable,
+)
+from sync.normalize.addresses import decode_words, parse_positions
+from sync.normalize.display import parse_display_header, reconcile
+
+MAX_SUBJECT = 998  # RFC 5322 line limit: a longer subject is a hostile one
+CACHED_HEADERS = 32768  # distinct header values remembered (a few MB at most)
+BODY_SCAN = 16384  # bytes of body searched for RFC 3464 recipients
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
+_SPACE = re.compile(r"\s+")
+# The common shape of a Date header ("Mon, 29 Oct 2001 16:34:23 -0800 (PST)"), read without
+# email.utils; anything else goes through parsedate_to_datetime.
+_RFC5322_DATE = re.compile(
+    r"^\s*(?:[A-Za-z]{3},\s*)?(\d{1,2})\s+(?P<month>[A-Za-z]{3})\s+(\d{4})\s+(\d{1,2}):(\d{2})"
+    r"(?::(\d{2}))?\s+([+-]\d{4})\b"
+)
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1
+    )
+}
+_CANCELLED = re.compile(r"^\s*(cancel+ed|canceled event):", re.IGNORECASE)
+
+# (header, display header, role) in the order participants are listed.
+_RECIPIENT_HEADERS = (("to", "x-to", Role.TO), ("cc", "x-cc", Role.CC), ("bcc", "x-bcc", Role.BCC))
+
+
+def parse_message(raw: bytes, source_id: str, folder: FolderKind) -> MailItem | Unreadable:
+    if raw.startswith(b"From "):  # mbox separator line
+        raw = raw[raw.find(b"\n") + 1 :]
+    end = _HEADER_END.search(raw)
+    head, body = (raw[: end.end()], raw[end.end() :]) if end else (raw, b"")
+    try:
+        headers = parse_headers(head)
+        return _item(headers, body[:BODY_SCAN], source_id, folder)
+    except (ValueError, TypeError, IndexError, UnicodeError, LookupError) as error:
+        return Unreadable(source_id, "malformed", f"{type(error).__name__}: {error}"[:300])
+
+
+def _item(
+    headers: Mapping[str, str], body: bytes, source_id: str, folder: FolderKind
+) -> MailItem | Unreadable:
+    sent_at = _date(headers.get("date"))
+    if sent_at is None:
+        return Unreadable(source_id, "no-date", str(headers.get("date", ""))[:100])
+    senders = _reconciled(headers, "from", "x-from")
+    # A garbled From ("houston <.ward@enron.com>") falls back to Exchange's own name for the
+    # sender (an X.500 DN), which the identity step can tie to an SMTP address later.
+    sender = senders[0][0] if senders[0] else _display_sender(headers.get("x-from"))
+    if sender is None:
+        return Unreadable(source_id, "no-sender", str(headers.get("from", ""))[:200])
+    links = list(senders[1])
+    meeting = folder == FolderKind.CALENDAR
+    participants = [Participant(sender, Role.ORGANIZER if meeting else Role.FROM)]
+    for name, display, role in _RECIPIENT_HEADERS:
+        if role == Role.BCC and display in headers:
+            # Exchange exports copy Cc into Bcc; X-bcc alone holds the real blind copies.
+            addresses, more_links = _display_only(headers, display)
+        else:
+            addresses, more_links = _reconciled(headers, name, display)
+        links.extend(more_links)
+        as_role = Role.ATTENDEE if meeting and role != Role.BCC else role
+        # Outlook lists a meeting's organizer among its attendees: one role per person.
+        participants.extend(
+            Participant(a, as_role) for a in addresses if not (meeting and a.email == sender.email)
+        )
+    subject = _SPACE.sub(" ", decode_words(str(headers.get("subject", "")))).strip()[:MAX_SUBJECT]
+    markers = read_markers(headers, subject, sender.email, body)
+    if meeting and _CANCELLED.match(subject):
+        markers = dataclasses.replace(markers, cancelled=True)
+    return MailItem(
+        source_id=source_id,
+        kind=ItemKind.MEETING if meeting else ItemKind.EMAIL,
+        sent_at=sent_at,
+        sender=sender,
+        participants=_unique(participants),
+        subject=subject,
+        message_id=_first_id(headers.get("message-id")),
+        conversation_id=_text(
+            headers.get("thread-index") or headers.get("x-ms-exchange-conversation-id")
+        ),
+        in_reply_to=_first_id(headers.get("in-reply-to")),
+        references=tuple(_MESSAGE_ID.findall(str(headers.get("references", ""))))[-20:],
+        markers=markers,
+        address_links=tuple(dict.fromkeys(links)),
+    )
+
+
+Recipients = tuple[tuple[Address, ...], tuple[tuple[str, str], ...]]
+
+
+def _reconciled(headers: Mapping[str, str], name: str, display: str) -> Recipients:
+    return _addresses(headers.get(name), headers.get(display))
+
+
+def _display_only(headers: Mapping[str, str], display: str) -> Recipients:
+    return _display_addresses(headers.get(display))
+
+
+# Pure functions of header text, cached: the same From, X-From and distribution lists recur
+# across thousands of messages (and every copy of a message in other folders and mailboxes).
+@functools.lru_cache(maxsize=CACHED_HEADERS)
+def _addresses(value: str | None, display: str | None) -> Recipients:
+    positions = parse_positions(value)
+    if display is None:
+        return tuple(a for a in positions if a is not None), ()
+    result = reconcile(positions, parse_display_header(display))
+    return result.addresses, result.links
+
+
+@functools.lru_cache(maxsize=CACHED_HEADERS)
+def _display_addresses(display: str | None) -> Recipients:
+    entries = parse_display_header(display)
+    return tuple(e.address for e in entries if e.address and e.address.kind == "smtp"), ()
+
+
+def _display_sender(display: str | None) -> Address | None:
+    entries = parse_display_header(display)
+    return entries[0].address if entries else None
+
+
+def _unique(participants: list[Participant]) -> tuple[Participant, ...]:
+    seen: set[tuple[str, Role]] = set()
+    kept = []
+    for p in participants:
+        if (p.address.email, p.role) not in seen:
+            seen.add((p.address.email, p.role))
+            kept.append(p)
+    return tuple(kept)
+
+
+def _date(value: object) -> datetime | None:
+    if value is None:
+        return None
+    fast = _RFC5322_DATE.match(str(value))
+    if fast is not None and fast["month"].title() in _MONTHS:
+        day, month, year, hour, minute, second, zone = fast.groups()
+        offset = (int(zone[1:3]) * 60 + int(zone[3:5])) * (-1 if zone[0] == "-" else 1)
+        try:
+            local = datetime(
+                int(year),
+                _MONTHS[month.title()],
+                int(day),
+                int(hour),
+                int(minute),
+                int(second or 0),
+                tzinfo=UTC,
+            )
+        except ValueError:
+            return None
+        return local - timedelta(minutes=offset)
+    try:
+        parsed = parsedate_to_datetime(str(value))
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed.tzinfo is None:  # RFC 5322 "-0000": time in UTC, zone unknown
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else _SPACE.sub(" ", str(value)).strip() or None
+
+
+def _first_id(value: object) -> str | None:
+    text = _text(value)
+    if not text:
+        return None
+    found = _MESSAGE_ID.search(text)
+    return (found.group(1) if found else text.split()[0])[:990]

@@ -1,0 +1,153 @@
+"""Addresses and display names as they arrive in headers, made comparable.
+
+- ``normalize_email``: lower case, ``mailto:``/brackets/quotes removed, IDN domains in ASCII
+  (punycode) form; ``None`` for anything that is not a usable address.
+- ``x500_dn``: Exchange's legacy distinguished names (``/O=ENRON/OU=NA/CN=RECIPIENTS/CN=PALLEN``),
+  upper case, so two spellings of one DN compare equal.
+- ``normalize_name``: RFC 2047 decoded, quotes and extra space removed, ``"Last, First"`` turned
+  into ``"First Last"``, a name that merely repeats the address dropped.
+- ``parse_addresses``: one header value into ``Address`` values, in order, each once.
+
+Names and addresses are attacker-controlled text: nothing here evaluates them, and the length
+caps keep a hostile header from bloating the store.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from email.header import decode_header, make_header
+from email.utils import getaddresses
+
+import idna
+
+from sync.items import Address, AddressKind
+
+MAX_ADDRESS = 320  # RFC 3696 errata: 64 local + @ + 255 domain
+MAX_NAME = 300  # matches people.display_name
+# Entries remembered by the pure functions below: the same senders and recipients recur in
+# thousands of headers. Each entry is a few hundred bytes.
+CACHED = 65536
+
+_DOMAIN_ASCII = re.compile(
+    r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$"
+)
+_LOCAL_BAD = re.compile(r"[\s<>()\[\],;:\\\"]")
+_PLAIN_LIST = re.compile(r"^[^\"()<>;:\\\[\]]*$")  # no quoting, comments, brackets or groups
+_ENCODED_RUN = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=(?:\s+=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=)*")
+# Exchange appends these to contacts' names: "Joanna Williams (E-mail)".
+_EXCHANGE_TAG = re.compile(
+    r"\s*\((e-?mail|business e-?mail|internet|external)\)\s*$", re.IGNORECASE
+)
+_SPACES = re.compile(r"\s+")
+_PARENTHETICAL = re.compile(r"\s*\([^)]*\)\s*")
+
+
+def normalize_email(raw: str | None) -> str | None:
+    """The canonical form of an SMTP address, or ``None`` when ``raw`` is not one."""
+    if not raw:
+        return None
+    value = raw.strip().strip("<>\"' \t").strip()
+    if value[:7].lower() == "mailto:":
+        value = value[7:]
+    if value.count("@") != 1 or len(value) > MAX_ADDRESS:
+        return None
+    local, domain = value.rsplit("@", 1)
+    local = local.strip().lower()
+    ascii_domain = _ascii_domain(domain.strip().strip(".").lower())
+    # A dot may not start or end the local part (RFC 5322 dot-atom); Enron's garbled
+    # recipients (``e-mail <.joanna@enron.com>``) fail here and are recovered from X- headers.
+    if not local or local[0] == "." or local[-1] == "." or _LOCAL_BAD.search(local):
+        return None
+    if ascii_domain is None:
+        return None
+    return f"{local}@{ascii_domain}"
+
+
+@functools.lru_cache(maxsize=16384)
+def _ascii_domain(domain: str) -> str | None:
+    if not domain.isascii():
+        try:
+            domain = idna.encode(domain, uts46=True).decode("ascii")
+        except (idna.IDNAError, UnicodeError):
+            return None
+    return domain if _DOMAIN_ASCII.match(domain) else None
+
+
+def x500_dn(raw: str | None) -> str | None:
+    """An Exchange X.500 DN in canonical (upper case) form, or ``None``."""
+    if not raw:
+        return None
+    value = raw.strip().strip("<>").strip()
+    if value[:3].upper() != "/O=" or len(value) > MAX_ADDRESS:
+        return None
+    return value.upper()
+
+
+def decode_words(raw: str) -> str:
+    """RFC 2047 encoded words (``=?utf-8?q?Zo=C3=AB?=``) decoded; undecodable text kept."""
+    if "=?" not in raw:
+        return raw
+    if raw.isascii():
+        try:
+            return str(make_header(decode_header(raw)))
+        except (ValueError, LookupError, UnicodeError):
+            return raw
+    # Raw 8-bit text mixed with encoded words: decode each run of encoded words on its own.
+    return _ENCODED_RUN.sub(lambda match: decode_words(match.group(0)), raw)
+
+
+@functools.lru_cache(maxsize=CACHED)
+def normalize_name(raw: str | None, email: str = "") -> str:
+    """A person's display name as people write it, or "" when the header carries none."""
+    if not raw:
+        return ""
+    name = _SPACES.sub(" ", decode_words(raw)).strip().strip("\"'").strip()
+    if not name or "@" in name or name.lower() in (email, email.split("@", 1)[0]):
+        return ""  # an address or its local part is no name
+    name = _EXCHANGE_TAG.sub("", name)
+    if name.count(",") == 1:
+        last, first = (part.strip() for part in name.split(","))
+        if last and first and " " not in last.strip():
+            first = _PARENTHETICAL.sub(" ", first).strip()
+            name = f"{first} {last}"
+    return name[:MAX_NAME]
+
+
+def parse_addresses(value: str | None) -> list[Address]:
+    """Every address of a header value (To, Cc, From...), SMTP or X.500, each once, in order."""
+    seen: set[str] = set()
+    found = []
+    for address in parse_positions(value):
+        if address is not None and address.email not in seen:
+            seen.add(address.email)
+            found.append(address)
+    return found
+
+
+def parse_positions(value: str | None) -> list[Address | None]:
+    """Each entry of a header value in order, ``None`` where an entry is no usable address
+    (kept so that entries can be paired by position with Exchange's display headers)."""
+    if not value:
+        return []
+    if _PLAIN_LIST.match(value):
+        # Bare addresses only (most headers): splitting at commas is what getaddresses would do.
+        return [_plain(token) for token in value.split(",") if token.strip()]
+    return [_address(name, address) for name, address in getaddresses([value])]
+
+
+@functools.lru_cache(maxsize=CACHED)
+def _plain(token: str) -> Address | None:
+    email = normalize_email(token)
+    return Address(email) if email is not None else None
+
+
+@functools.lru_cache(maxsize=CACHED)
+def _address(raw_name: str, raw_address: str) -> Address | None:
+    dn = x500_dn(raw_address)
+    if dn is not None:
+        return Address(dn, normalize_name(raw_name), AddressKind.X500)
+    email = normalize_email(raw_address)
+    if email is None:
+        return None
+    return Address(email, normalize_name(raw_name, email))

@@ -1,0 +1,138 @@
+"""Domains: the firm's own, free-mail providers, role addresses, and companies.
+
+A company is keyed by the registrable domain of an address (``mail.acme.co.uk`` -> ``acme.co.uk``),
+computed with the Public Suffix List that ships inside ``publicsuffixlist`` (offline; ICANN
+section only, so a private suffix such as ``blogspot.com`` does not turn every blog into a
+company of its own). Every function takes ASCII (punycode) domains, as
+``sync.normalize.addresses.normalize_email`` produces them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterable
+from pathlib import Path
+
+import idna
+from publicsuffixlist import PublicSuffixList
+
+FREEMAIL_FILE = Path(__file__).with_name("freemail.txt")
+
+# Local parts that name a function, not a person (RFC 2142 plus what mail systems send from).
+ROLE_LOCAL_PARTS = frozenset(
+    [
+        "abuse",
+        "admin",
+        "administrator",
+        "billing",
+        "bounce",
+        "bounces",
+        "compliance",
+        "contact",
+        "customerservice",
+        "daemon",
+        "do-not-reply",
+        "donotreply",
+        "enquiries",
+        "feedback",
+        "hello",
+        "help",
+        "helpdesk",
+        "hostmaster",
+        "info",
+        "inquiries",
+        "invoices",
+        "jobs",
+        "list",
+        "listserv",
+        "mail",
+        "mailer-daemon",
+        "mailerdaemon",
+        "majordomo",
+        "marketing",
+        "news",
+        "newsletter",
+        "newsletters",
+        "no-reply",
+        "noreply",
+        "notification",
+        "notifications",
+        "notify",
+        "office",
+        "orders",
+        "postmaster",
+        "privacy",
+        "reception",
+        "recruiting",
+        "root",
+        "sales",
+        "security",
+        "service",
+        "subscribe",
+        "support",
+        "team",
+        "unsubscribe",
+        "webmaster",
+    ]
+)
+ROLE_PREFIXES = ("owner-", "bounce-", "bounces-", "noreply-", "no-reply-", "mailer-daemon")
+ROLE_SUFFIXES = ("-request", "-bounces", "-owner", "-noreply")
+
+
+@functools.cache
+def _suffix_list() -> PublicSuffixList:
+    return PublicSuffixList(only_icann=True)
+
+
+@functools.cache
+def free_mail_domains() -> frozenset[str]:
+    lines = FREEMAIL_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+@functools.lru_cache(maxsize=65536)
+def registrable_domain(domain: str) -> str:
+    """The domain a company registered (``a.b.co.uk`` -> ``b.co.uk``); the input itself when the
+    suffix list does not know it (``localhost``, a bare suffix, an intranet name)."""
+    domain = domain.strip(".").lower()
+    return _suffix_list().privatesuffix(domain) or domain
+
+
+def is_free_mail(domain: str) -> bool:
+    return registrable_domain(domain) in free_mail_domains()
+
+
+def is_role_address(email: str) -> bool:
+    local = email.split("@", 1)[0].lower()
+    if local in ROLE_LOCAL_PARTS:
+        return True
+    return local.startswith(ROLE_PREFIXES) or local.endswith(ROLE_SUFFIXES)
+
+
+def company_name(registrable: str) -> str:
+    """A readable first guess at a company's name from its domain: ``acme-steel.co.uk`` ->
+    ``Acme Steel``. Users and signatures correct it later; provenance tells them apart."""
+    label = registrable.split(".", 1)[0]
+    if label.startswith("xn--"):
+        with contextlib.suppress(idna.IDNAError):
+            label = idna.decode(label)
+    words = label.replace("_", "-").split("-")
+    return " ".join(w[:1].upper() + w[1:] for w in words if w) or registrable
+
+
+class FirmDomains:
+    """The firm's own domains; a subdomain of one (``mail.firm.com``) is the firm's too."""
+
+    def __init__(self, domains: Iterable[str]) -> None:
+        self.domains = frozenset(d.strip().strip(".").lower() for d in domains if d.strip())
+
+    def __repr__(self) -> str:
+        return f"FirmDomains({sorted(self.domains)!r})"
+
+    def is_internal(self, domain: str) -> bool:
+        domain = domain.lower()
+        if domain in self.domains:
+            return True
+        parts = domain.split(".")
+        return any(".".join(parts[i:]) in self.domains for i in range(1, len(parts)))

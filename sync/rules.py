@@ -1,0 +1,106 @@
+"""The logging rules: what becomes a client interaction, what stays internal, what is skipped.
+
+Pure functions over a ``MailItem``; the engine applies the verdict. The order of the checks
+decides which reason a skipped item is counted under, so it goes from the most certain
+(a machine wrote it) to the most local (someone excluded an address).
+
+- bounce, auto-reply, bulk: a machine wrote it; it says nothing about a relationship.
+- role-address sender (noreply@, postmaster@, info@...): not a person.
+- private / confidential sensitivity: the sender asked for it not to be shared.
+- cancelled meetings never happened.
+- excluded addresses and domains are removed from the item; if no one external is left the
+  item is skipped as "excluded" (a client's mail stays logged when an excluded address is
+  merely copied).
+- no external participant: internal-only; stored as metadata for colleague-to-colleague
+  aggregates, never shown as an interaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sync.items import AddressKind, MailItem
+from sync.normalize.domains import FirmDomains, is_role_address
+
+PRIVATE_SENSITIVITIES = frozenset({"private", "confidential"})
+
+
+class Outcome(enum.StrEnum):
+    CLIENT = "client"
+    INTERNAL = "internal"
+    SKIP = "skip"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    outcome: Outcome
+    item: MailItem  # with excluded participants removed
+    reason: str = ""
+
+
+class Exclusions:
+    """Addresses (``a@b.com``) and domains (``@b.com``, with subdomains) never to log."""
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        cleaned = [p.strip().lower() for p in patterns if p.strip()]
+        self.addresses = frozenset(p for p in cleaned if not p.startswith("@"))
+        self.domains = FirmDomains(p[1:] for p in cleaned if p.startswith("@"))
+
+    def __bool__(self) -> bool:
+        return bool(self.addresses or self.domains.domains)
+
+    def excludes(self, email: str) -> bool:
+        if email in self.addresses:
+            return True
+        return "@" in email and self.domains.is_internal(email.rsplit("@", 1)[1])
+
+
+def is_external(email: str, kind: AddressKind, firm: FirmDomains) -> bool:
+    """X.500 names live inside the firm's Exchange organisation, so they are never external."""
+    if kind != AddressKind.SMTP or "@" not in email:
+        return False
+    return not firm.is_internal(email.rsplit("@", 1)[1])
+
+
+def _machine_reason(item: MailItem) -> str:
+    markers = item.markers
+    checks = (
+        (markers.bounce, "bounce"),
+        (markers.auto_reply, "auto-reply"),
+        (markers.bulk, "bulk"),
+        (item.sender is not None and is_role_address(item.sender.email), "role-address"),
+        (markers.sensitivity in PRIVATE_SENSITIVITIES, "private"),
+        (markers.cancelled, "cancelled"),
+    )
+    return next((reason for matched, reason in checks if matched), "")
+
+
+def _without_excluded(item: MailItem, exclusions: Exclusions) -> MailItem:
+    if not exclusions:
+        return item
+    kept = tuple(p for p in item.participants if not exclusions.excludes(p.address.email))
+    if len(kept) == len(item.participants):
+        return item
+    sender = item.sender
+    if sender is not None and exclusions.excludes(sender.email):
+        sender = None
+    return dataclasses.replace(item, participants=kept, sender=sender)
+
+
+def classify(item: MailItem, firm: FirmDomains, exclusions: Exclusions) -> Verdict:
+    """Decide what ``item`` becomes under the logging rules."""
+    reason = _machine_reason(item)
+    if reason:
+        return Verdict(Outcome.SKIP, item, reason)
+    kept = _without_excluded(item, exclusions)
+    external = any(is_external(p.address.email, p.address.kind, firm) for p in kept.participants)
+    if external:
+        return Verdict(Outcome.CLIENT, kept)
+    if kept is not item and any(
+        is_external(p.address.email, p.address.kind, firm) for p in item.participants
+    ):
+        return Verdict(Outcome.SKIP, item, "excluded")
+    return Verdict(Outcome.INTERNAL, kept)

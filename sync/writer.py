@@ -1,0 +1,265 @@
+"""Stores one page of items: the inner loop of every import and sync.
+
+``PageWriter.write`` runs inside the page's transaction and never commits. For a page it
+1. counts and records unreadable items,
+2. applies the logging rules (``sync.rules.classify``),
+3. learns the mailbox owner's aliases from Sent folders and X.500 links from the data,
+4. resolves every address to a person (creating people, companies and colleagues),
+5. finds interactions already stored (by Message-ID, iCalUID or content key),
+6. inserts the new ones with their keys and participants, a sighting for every item, and
+   adds the new interactions to the pair aggregates.
+Every step is one bulk statement per table, never one per row; replaying a page changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import insert, update
+from sqlalchemy.orm import Session
+
+from relationships.aggregate_store import apply
+from relationships.aggregates import PairDeltas, add_interaction
+from relationships.strength import Weights
+from storage.addressbook import AddressBook
+from storage.bulk import execute_many
+from storage.companies import insert_ignore
+from storage.identity import Identity
+from storage.interactions import find_existing, insert_interactions
+from storage.models import EmailAddress, Participant, Sighting, SkipRecord
+from storage.models.base import table_of
+from sync.items import (
+    Address,
+    Folder,
+    FolderKind,
+    ItemKind,
+    MailItem,
+    Page,
+    Role,
+    Unreadable,
+)
+from sync.keys import item_keys
+from sync.normalize.domains import FirmDomains
+from sync.rules import Exclusions, Outcome, Verdict, classify
+from sync.stats import RunStats
+
+RECIPIENT_ROLES = (Role.TO, Role.CC, Role.BCC, Role.ATTENDEE)
+
+
+@dataclass
+class MailboxContext:
+    """What a writer knows about the mailbox it writes for."""
+
+    mailbox_id: int
+    run_id: int
+    firm: FirmDomains
+    exclusions: Exclusions
+    book: AddressBook
+    identity: Identity
+    weights: Weights  # the strength weights the stored sums use (relationships.settings)
+
+
+class PageWriter:
+    def __init__(self, context: MailboxContext, stats: RunStats) -> None:
+        self.ctx = context
+        self.stats = stats
+
+    def write(self, session: Session, folder: Folder, page: Page) -> None:
+        items = [i for i in page.items if isinstance(i, MailItem)]
+        self._record_unreadable(
+            session, folder, [i for i in page.items if isinstance(i, Unreadable)]
+        )
+        self.stats.read += len(page.items)
+        verdicts = [classify(item, self.ctx.firm, self.ctx.exclusions) for item in items]
+        self._mark_bounces(session, [v for v in verdicts if v.reason == "bounce"])
+        kept = [v for v in verdicts if v.outcome != Outcome.SKIP]
+        for verdict in verdicts:
+            if verdict.outcome == Outcome.SKIP:
+                self.stats.skip(verdict.reason)
+        if not kept:
+            self._resolve_people(session, folder, items, [], [])
+            return
+        keys = [item_keys(v.item) for v in kept]
+        existing = find_existing(session, [k for ks in keys for k in ks])
+        stored = [any(k in existing for k in ks) for ks in keys]
+        # Copies of stored interactions only need their sender (for the sighting's direction):
+        # their people were resolved when the first copy arrived.
+        fresh = [v for v, known in zip(kept, stored, strict=True) if not known]
+        copies = [v for v, known in zip(kept, stored, strict=True) if known]
+        self._resolve_people(session, folder, items, fresh, copies)
+        self._store(session, folder, kept, keys, existing)
+
+    def _record_unreadable(
+        self, session: Session, folder: Folder, bad: Sequence[Unreadable]
+    ) -> None:
+        for item in bad:
+            self.stats.skip(item.reason)
+        if bad:
+            rows = [
+                {
+                    "run_id": self.ctx.run_id,
+                    "folder": folder.key,
+                    "source_item_id": item.source_id,
+                    "reason": item.reason,
+                    "detail": item.detail[:2000],
+                }
+                for item in bad
+            ]
+            session.execute(insert(table_of(SkipRecord)), rows)
+
+    def _mark_bounces(self, session: Session, bounces: Sequence[Verdict]) -> None:
+        """A bounce marks the addresses it reports as failed; it never creates people."""
+        table = table_of(EmailAddress)
+        for verdict in bounces:
+            failed = list(verdict.item.markers.failed_recipients)
+            if not failed:
+                continue
+            statement = (
+                update(table)
+                .where(table.c.address.in_(failed), table.c.bounced_at.is_(None))
+                .values(bounced_at=verdict.item.sent_at)
+            )
+            self.stats.bounced_addresses += session.execute(statement).rowcount  # type: ignore[attr-defined]
+
+    def _resolve_people(
+        self,
+        session: Session,
+        folder: Folder,
+        items: Sequence[MailItem],
+        fresh: Sequence[Verdict],
+        copies: Sequence[Verdict],
+    ) -> None:
+        addresses: dict[str, Address] = {}
+        for verdict in fresh:
+            for participant in verdict.item.participants:
+                addresses.setdefault(participant.address.email, participant.address)
+        for verdict in copies:
+            if verdict.item.sender is not None:
+                addresses.setdefault(verdict.item.sender.email, verdict.item.sender)
+        aliases = self._sent_aliases(folder, items)
+        for alias in aliases:
+            addresses.setdefault(alias.email, alias)
+        links = [link for v in fresh for link in v.item.address_links]
+        book, identity = self.ctx.book, self.ctx.identity
+        book.resolve(session, addresses)
+        book.fill_names(session, addresses.values())
+        for merged in (
+            identity.learn_aliases(session, aliases),
+            identity.learn_links(session, links),
+        ):
+            if merged:
+                # A merge moved addresses to another person: cached person ids are stale.
+                self.stats.merged_people += merged
+                book.forget()
+                book.resolve(session, addresses)
+
+    @staticmethod
+    def _sent_aliases(folder: Folder, items: Sequence[MailItem]) -> list[Address]:
+        """Senders of a Sent folder: candidates for the owner's aliases (``Identity``)."""
+        if folder.kind != FolderKind.SENT:
+            return []
+        seen: dict[str, Address] = {}
+        for item in items:
+            if item.sender is not None:  # an X.500 sender (garbled From) is the owner too
+                seen.setdefault(item.sender.email, item.sender)
+        return list(seen.values())
+
+    def _store(
+        self,
+        session: Session,
+        folder: Folder,
+        kept: Sequence[Verdict],
+        keys: Sequence[list[str]],
+        existing: Mapping[str, int],
+    ) -> None:
+        new_index: dict[str, int] = {}  # key -> position in `fresh`, for copies inside the page
+        fresh: list[tuple[Verdict, list[str]]] = []
+        targets: list[int | tuple[int]] = []  # stored interaction id, or (position in fresh,)
+        for verdict, item_key_list in zip(kept, keys, strict=True):
+            found = next((existing[k] for k in item_key_list if k in existing), None)
+            if found is None:
+                found_new = next((new_index[k] for k in item_key_list if k in new_index), None)
+                if found_new is None:
+                    found_new = len(fresh)
+                    fresh.append((verdict, item_key_list))
+                    self._count_new(verdict)
+                else:
+                    self.stats.duplicate += 1
+                for key in item_key_list:
+                    new_index.setdefault(key, found_new)
+                targets.append((found_new,))
+            else:
+                self.stats.duplicate += 1
+                targets.append(found)
+        book = self.ctx.book
+        ids = insert_interactions(session, [(v, ks) for v, ks in fresh], book)
+        resolved = [t if isinstance(t, int) else ids[t[0]] for t in targets]
+        self._insert_participants(session, [(v, i) for (v, _), i in zip(fresh, ids, strict=True)])
+        self._insert_sightings(session, folder, kept, resolved)
+        self._aggregate(session, [(v, i) for (v, _), i in zip(fresh, ids, strict=True)])
+
+    def _count_new(self, verdict: Verdict) -> None:
+        if verdict.outcome == Outcome.INTERNAL:
+            self.stats.internal += 1
+        else:
+            self.stats.stored += 1
+
+    def _participant_rows(self, item: MailItem, interaction_id: int) -> list[dict[str, object]]:
+        rows: dict[tuple[int, str], dict[str, object]] = {}
+        for p in item.participants:
+            address_id = self.ctx.book.get(p.address.email).address_id
+            rows.setdefault(
+                (address_id, p.role.value),
+                {
+                    "interaction_id": interaction_id,
+                    "address_id": address_id,
+                    "role": p.role.value,
+                    "response": p.response.value if p.response else None,
+                },
+            )
+        return list(rows.values())
+
+    def _insert_participants(self, session: Session, stored: Sequence[tuple[Verdict, int]]) -> None:
+        rows = [row for v, iid in stored for row in self._participant_rows(v.item, iid)]
+        if rows:
+            statement = insert(table_of(Participant))
+            execute_many(session, statement, rows, key="insert participants")
+
+    def _insert_sightings(
+        self, session: Session, folder: Folder, kept: Sequence[Verdict], ids: Sequence[int]
+    ) -> None:
+        owner = self.ctx.identity.owner_person_id
+        rows = []
+        for verdict, interaction_id in zip(kept, ids, strict=True):
+            sender = verdict.item.sender
+            outbound = sender is not None and self.ctx.book.get(sender.email).person_id == owner
+            rows.append(
+                {
+                    "interaction_id": interaction_id,
+                    "mailbox_id": self.ctx.mailbox_id,
+                    "folder": folder.key,
+                    "direction": "out" if outbound else "in",
+                    "source_item_id": verdict.item.source_id,
+                }
+            )
+        statement = insert_ignore(session, Sighting)
+        execute_many(session, statement, rows, key="insert-ignore sightings")
+
+    def _aggregate(self, session: Session, stored: Sequence[tuple[Verdict, int]]) -> None:
+        deltas = PairDeltas(weights=self.ctx.weights)
+        for verdict, _ in stored:
+            item = verdict.item
+            roles = [
+                (p.role.value, self.ctx.book.get(p.address.email).person_id, _response(p.response))
+                for p in item.participants
+            ]
+            add_interaction(deltas, item.kind.value, item.sent_at, roles)
+        self.stats.pairs += apply(session, deltas)
+
+
+def _response(response: object) -> str | None:
+    return None if response is None else str(response)
+
+
+__all__ = ["RECIPIENT_ROLES", "ItemKind", "MailboxContext", "PageWriter"]

@@ -1,0 +1,179 @@
+"""Graph delta rounds over the change log of `tests.emulators.mailstore.Store`.
+
+A round covers the changes in ``(since, upto]``: the first round of a collection has
+``since == 0`` and lists what exists (no ``@removed``); a round started from a deltaLink lists
+what changed since the previous round ended. Pages of a round are offsets into one ordered list
+of candidates, so a nextLink replays exactly. Tokens are base64url JSON of `DeltaState`: opaque
+to clients, like Graph's, and carrying every query option of the first call.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from tests.emulators.errors import GraphError
+from tests.emulators.mailstore import CALENDAR, Store, parse_time
+
+# concepts/delta-query-messages.md, reference notes §1.1: a delta with $filter (only
+# `receivedDateTime ge|gt`) returns at most 5,000 messages. We keep the newest 5,000 of a round.
+FILTERED_DELTA_CAP = 5_000
+DEFAULT_PAGE_SIZE = 10  # what Graph uses for message delta without `Prefer: odata.maxpagesize`
+MAX_PAGE_SIZE = 1_000
+CHANGE_TYPES = ("created", "updated", "deleted")
+_FILTER = re.compile(r"^\s*receivedDateTime\s+(ge|gt)\s+(\S+)\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class DeltaState:
+    kind: str  # "skip" (inside a round, a nextLink) or "delta" (a deltaLink)
+    mailbox: str
+    collection: str  # folder id or CALENDAR
+    epoch: int
+    since: int
+    upto: int
+    offset: int
+    query: dict[str, str]  # $select, $filter, changeType, startDateTime, endDateTime
+
+
+@dataclass(frozen=True)
+class Candidate:
+    item_id: str
+    current: dict[str, Any] | None  # None: gone from the collection
+    created: bool  # arrived inside this round
+    reason: str = "deleted"  # the @removed reason when current is None
+
+
+def encode(state: DeltaState) -> str:
+    raw = json.dumps(asdict(state), separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode(token: str) -> DeltaState:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        return DeltaState(**json.loads(raw))
+    except (binascii.Error, ValueError, TypeError) as exc:
+        raise GraphError(400, "BadRequest", "The delta token is malformed.") from exc
+
+
+def page_size(prefer: str) -> int:
+    """`Prefer: odata.maxpagesize=N`, clamped to what Graph serves."""
+    for preference in prefer.split(","):
+        name, _, value = preference.strip().partition("=")
+        if name.strip().lower() == "odata.maxpagesize" and value.strip().isdigit():
+            return max(1, min(int(value), MAX_PAGE_SIZE))
+    return DEFAULT_PAGE_SIZE
+
+
+def first_query(args: dict[str, str], calendar: bool) -> dict[str, str]:
+    """Validate the options of a round's first call; later calls take them from the token."""
+    query = {
+        k: v
+        for k, v in args.items()
+        if k in ("$select", "$filter", "changeType", "startDateTime", "endDateTime")
+    }
+    if query.get("changeType", "created") not in CHANGE_TYPES:
+        raise GraphError(400, "ErrorInvalidParameter", "changeType must be created|updated|deleted")
+    if "$filter" in query and not _FILTER.match(query["$filter"]):
+        raise GraphError(
+            400,
+            "ErrorInvalidUrlQueryFilter",
+            "Delta supports only $filter=receivedDateTime ge|gt {value}.",
+        )
+    if calendar:
+        try:
+            parse_time(query["startDateTime"]), parse_time(query["endDateTime"])
+        except (KeyError, ValueError) as exc:
+            raise GraphError(
+                400,
+                "ErrorInvalidParameter",
+                "calendarView delta needs startDateTime and endDateTime.",
+            ) from exc
+    return query
+
+
+def message_candidates(store: Store, state: DeltaState) -> list[Candidate]:
+    ids = dict.fromkeys(
+        c.item_id for c in store.changes(state.mailbox, state.collection, state.since, state.upto)
+    )
+    messages = [store.messages[i] for i in ids]
+    match = _FILTER.match(state.query.get("$filter", ""))
+    if match:
+        # receivedDateTime never changes, so the filtered set (and the pages) stay stable.
+        cutoff, strict = parse_time(match.group(2)), match.group(1).lower() == "gt"
+        messages = [m for m in messages if _after(m.data["receivedDateTime"], cutoff, strict)]
+        messages.sort(key=lambda m: m.data["receivedDateTime"], reverse=True)
+        messages = messages[:FILTERED_DELTA_CAP]
+    return [
+        Candidate(
+            m.data["id"],
+            None if m.removed or m.folder_id != state.collection else m.data,
+            m.arrived_seq > state.since,
+            m.removed or "deleted",
+        )
+        for m in messages
+    ]
+
+
+def _after(received: str, cutoff: datetime, strict: bool) -> bool:
+    value = parse_time(received)
+    return value > cutoff if strict else value >= cutoff
+
+
+def event_candidates(store: Store, state: DeltaState) -> list[Candidate]:
+    start = parse_time(state.query["startDateTime"])
+    end = parse_time(state.query["endDateTime"])
+    touched: dict[str, bool] = {}  # instance id -> its event was created in this round
+    current: dict[str, dict[str, Any]] = {}
+    for change in store.changes(state.mailbox, CALENDAR, state.since, state.upto):
+        event = store.events[change.item_id]
+        now = {i["id"]: i for i in event.instances(start, end)}
+        before = {i["id"]: i for i in change.prior.instances(start, end)} if change.prior else {}
+        current |= now
+        # Only instances that look different count: cancelling one occurrence reports one.
+        for instance_id in [i for i in before | now if before.get(i) != now.get(i)]:
+            touched.setdefault(instance_id, event.created_seq > state.since)
+    return [Candidate(i, current.get(i), created) for i, created in touched.items()]
+
+
+def build_page(
+    candidates: list[Candidate],
+    state: DeltaState,
+    size: int,
+    render: Callable[[dict[str, Any]], dict[str, Any]],
+    odata_type: str,
+) -> tuple[list[dict[str, Any]], DeltaState]:
+    """One page of a round and the state of the link that follows it (skip or delta)."""
+    end = state.offset + size
+    change_type = state.query.get("changeType")
+    value = []
+    for candidate in candidates[state.offset : end]:
+        kind = (
+            "deleted"
+            if candidate.current is None
+            else "created"
+            if candidate.created
+            else "updated"
+        )
+        if change_type not in (None, kind):
+            continue
+        if candidate.current is not None:
+            value.append(render(candidate.current))
+        elif state.since > 0:  # the first round lists what exists, never removals
+            value.append(
+                {
+                    "@odata.type": odata_type,
+                    "id": candidate.item_id,
+                    "@removed": {"reason": candidate.reason},
+                }
+            )
+    if end < len(candidates):
+        return value, replace(state, kind="skip", offset=end)
+    return value, replace(state, kind="delta", since=state.upto, offset=0)

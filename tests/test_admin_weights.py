@@ -1,0 +1,95 @@
+"""Admin-tunable strength weights: bounds, audit, admin only, and a rebuild that applies them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import quote
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select, update
+
+from api.tokens import issue_dev_token
+from relationships.aggregate_store import rebuild
+from storage.db import Database
+from storage.models import AuditEvent, Colleague
+from tests.factories import INBOX, SENT, T0, email
+from tests.test_engine import ALICE, BOB, CLIENT, mailbox, person_of, run
+
+URL = "/api/v1/admin/settings/relationships"
+
+
+@pytest.fixture
+def people(db: Database) -> dict[str, int]:
+    box = mailbox(db, ALICE)
+    mailbox(db, BOB)
+    run(
+        db,
+        box,
+        {SENT: [email(ALICE, [CLIENT], at=T0)], INBOX: [email(CLIENT, [ALICE], cc=[BOB], at=T0)]},
+    )
+    with db.transaction() as session:
+        session.execute(update(Colleague).where(Colleague.email == ALICE).values(is_admin=True))
+        return {"client": person_of(session, CLIENT)}
+
+
+def headers(app: Flask, who: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_dev_token(app.config, who)}"}
+
+
+def test_admin_only(app: Flask, client: FlaskClient, people: dict[str, int]) -> None:
+    assert client.get(URL, headers=headers(app, BOB)).status_code == 403
+    body = client.get(URL, headers=headers(app, ALICE)).get_json()
+    assert body["weights"]["reciprocity"] == 0.5 and body["bounds"]["reciprocity"] == {
+        "min": 0.0,
+        "max": 5.0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        ({"reciprocity": 50}, "outside"),
+        ({"reciprocity": "lots"}, "a number"),
+        ({"reciprocity": True}, "a number"),
+        ({"gravity": 1}, "unknown"),
+        ({"warm_half_life_days": 200, "history_half_life_days": 150}, "shorter"),
+        ({"max_meeting": 2.5}, "whole number"),
+        ({}, "JSON object"),
+    ],
+)
+def test_bad_weights_are_refused(
+    app: Flask,
+    client: FlaskClient,
+    people: dict[str, int],
+    change: dict[str, object],
+    fragment: str,
+) -> None:
+    response = client.put(URL, json=change, headers=headers(app, ALICE))
+    assert response.status_code == 400 and fragment in response.get_json()["message"]
+
+
+def test_new_weights_are_stored_audited_and_applied_by_a_rebuild(
+    db: Database, app: Flask, client: FlaskClient, people: dict[str, int]
+) -> None:
+    at = quote((T0 + timedelta(days=1)).isoformat())
+    connectors = f"/api/v1/people/{people['client']}/connectors?at={at}"
+
+    def bob_score() -> float:
+        found = client.get(connectors, headers=headers(app, ALICE)).get_json()["connectors"]
+        return float(next(c["score"] for c in found if c["colleague"]["name"] == BOB))
+
+    before = bob_score()
+    response = client.put(URL, json={"role.cc": 1.0}, headers=headers(app, ALICE))  # Cc as To
+    assert response.status_code == 202 and "rebuild" in response.get_json()["rebuild"]
+    assert client.get(URL, headers=headers(app, ALICE)).get_json()["weights"]["role.cc"] == 1.0
+    with db.transaction() as session:
+        rebuild(session)
+        audit = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "settings.weights")
+        ).one()
+        assert (
+            audit.details["before"]["role.cc"] == 0.4 and audit.details["after"]["role.cc"] == 1.0
+        )
+    assert bob_score() > 2 * before

@@ -1,0 +1,176 @@
+"""Addresses, names, domains and Exchange display headers as real mail writes them."""
+
+from __future__ import annotations
+
+import pytest
+
+from sync.items import Address, AddressKind
+from sync.normalize.addresses import (
+    normalize_email,
+    normalize_name,
+    parse_addresses,
+    parse_positions,
+    x500_dn,
+)
+from sync.normalize.aliases import is_owner_alias
+from sync.normalize.display import parse_display_header, reconcile
+from sync.normalize.domains import (
+    FirmDomains,
+    company_name,
+    is_free_mail,
+    is_role_address,
+    registrable_domain,
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Phillip.Allen@ENRON.com", "phillip.allen@enron.com"),
+        ("<k..allen@enron.com>", "k..allen@enron.com"),  # Enron's real double-dot addresses
+        ("mailto:Jane@Acme.co.uk", "jane@acme.co.uk"),
+        ("zoë@bücher.de", "zoë@xn--bcher-kva.de"),
+        ("  'a@b.com' ", "a@b.com"),
+        (".joanna@enron.com", None),  # Enron's garbled recipients
+        ("no-at-sign", None),
+        ("a@b@c.com", None),
+        ("a@-bad-.com", None),
+        ("a b@c.com", None),
+        ("", None),
+        ("x@" + "a" * 400 + ".com", None),
+    ],
+)
+def test_normalize_email(raw: str, expected: str | None) -> None:
+    assert normalize_email(raw) == expected
+
+
+def test_x500_names_are_upper_case_and_only_x500() -> None:
+    assert (
+        x500_dn("</O=ENRON/OU=NA/CN=RECIPIENTS/CN=Pallen>")
+        == "/O=ENRON/OU=NA/CN=RECIPIENTS/CN=PALLEN"
+    )
+    assert x500_dn("pallen@enron.com") is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Allen, Phillip K.", "Phillip K. Allen"),
+        ('"Roe, Jane"', "Jane Roe"),
+        ("Miller, Don (Asset Mktg)", "Don Miller"),
+        ("=?utf-8?q?Zo=C3=AB_M=C3=BCller?=", "Zoë Müller"),
+        ("=?UTF-8?B?Tmd1eeG7hW4gVsSDbiBBbg==?=", "Nguyễn Văn An"),
+        ("jane@acme.co.uk", ""),  # a name that is only an address is no name
+        ("  Jane   Roe ", "Jane Roe"),
+        ("Smith Jones, Ann", "Smith Jones, Ann"),  # not a lone surname: left alone
+        ("=?bogus-charset?q?x?=", "=?bogus-charset?q?x?="),
+        ("<img src=x onerror=alert(1)>", "<img src=x onerror=alert(1)>"),  # kept as text
+    ],
+)
+def test_normalize_name(raw: str, expected: str) -> None:
+    assert normalize_name(raw) == expected
+
+
+def test_parse_addresses_handles_quoted_encoded_and_duplicate_entries() -> None:
+    value = (
+        '"Allen, Phillip K." <K..Allen@enron.com>, =?utf-8?q?Zo=C3=AB?= <zoe@bücher.de>, '
+        "e-mail <.joanna@enron.com>, k..allen@enron.com"
+    )
+    assert parse_addresses(value) == [
+        Address("k..allen@enron.com", "Phillip K. Allen"),
+        Address("zoe@xn--bcher-kva.de", "Zoë"),
+    ]
+    assert parse_positions("a@b.com, bad, c@d.com") == [
+        Address("a@b.com"),
+        None,
+        Address("c@d.com"),
+    ]
+
+
+def test_registrable_domains_with_multi_part_suffixes() -> None:
+    assert registrable_domain("mail.acme.co.uk") == "acme.co.uk"
+    assert registrable_domain("hcm.vinacapital.com.vn") == "vinacapital.com.vn"
+    assert registrable_domain("a.b.example.com.au") == "example.com.au"
+    assert registrable_domain("localhost") == "localhost"
+    assert company_name("acme-steel.co.uk") == "Acme Steel"
+    assert company_name("xn--bcher-kva.de") == "Bücher"
+
+
+def test_free_mail_and_role_addresses() -> None:
+    assert (
+        is_free_mail("gmail.com") and is_free_mail("hotmail.co.uk") and is_free_mail("swbell.net")
+    )
+    assert not is_free_mail("acme.co.uk")
+    for role in ("noreply@x.com", "MAILER-DAEMON@x.com", "owner-list@x.com", "list-request@x.com"):
+        assert is_role_address(role)
+    assert not is_role_address("jane.roe@x.com")
+
+
+def test_firm_domains_include_subdomains_only() -> None:
+    firm = FirmDomains(["Enron.com", " harbourlaw.example "])
+    assert firm.is_internal("enron.com") and firm.is_internal("ect.enron.com")
+    assert not firm.is_internal("notenron.com") and not firm.is_internal("enron.com.evil.net")
+
+
+def test_display_header_entries_from_enron() -> None:
+    entries = parse_display_header(
+        "Allen, Phillip K. </O=ENRON/OU=NA/CN=RECIPIENTS/CN=Pallen>, melick@texas1031.com, "
+        "Tim Belden <Tim Belden/HOU/ECT@ECT>, James Wills <jwills3@swbell.net>@ENRON"
+    )
+    assert [e.name for e in entries] == ["Phillip K. Allen", "", "Tim Belden", "James Wills"]
+    assert [e.address.email if e.address else None for e in entries] == [
+        "/O=ENRON/OU=NA/CN=RECIPIENTS/CN=PALLEN",
+        "melick@texas1031.com",
+        None,
+        "jwills3@swbell.net",
+    ]
+
+
+def test_reconcile_recovers_garbled_recipients_and_links_x500() -> None:
+    header = parse_positions("k..allen@enron.com, e-mail <.joanna@enron.com>")
+    display = parse_display_header(
+        "Allen, Phillip K. </O=ENRON/OU=NA/CN=RECIPIENTS/CN=PALLEN>, <joanna_williams@hotmail.com>"
+    )
+    result = reconcile(header, display)
+    assert result.addresses == (
+        Address("k..allen@enron.com", "Phillip K. Allen"),
+        Address("joanna_williams@hotmail.com"),
+    )
+    assert result.links == (("/O=ENRON/OU=NA/CN=RECIPIENTS/CN=PALLEN", "k..allen@enron.com"),)
+
+
+def test_reconcile_with_different_lengths_only_adds_missing_addresses() -> None:
+    header = parse_positions("a@enron.com, b@enron.com")
+    display = parse_display_header("A <a@enron.com>, client@acme.com, B, C")
+    result = reconcile(header, display)
+    assert [a.email for a in result.addresses] == ["a@enron.com", "b@enron.com", "client@acme.com"]
+    assert result.links == ()
+    assert all(a.kind == AddressKind.SMTP for a in result.addresses)
+
+
+@pytest.mark.parametrize(
+    ("owner", "candidate", "expected"),
+    [
+        ("phillip.allen@enron.com", Address("k..allen@enron.com"), True),
+        ("phillip.allen@enron.com", Address("pallen@ect.enron.com", "Phillip K Allen"), True),
+        ("david.delainey@enron.com", Address("kay.chapman@enron.com", "Kay Chapman"), False),
+        ("steven.kean@enron.com", Address("maureen.mcvicker@enron.com"), False),
+        ("larry.campbell@enron.com", Address("rjbaker@ttu.edu"), False),
+        (
+            "kim.ward@enron.com",
+            Address("/O=ENRON/OU=NA/CN=RECIPIENTS/CN=KWARD", "", AddressKind.X500),
+            True,
+        ),
+        (
+            "jason.williams@enron.com",
+            Address("/O=ENRON/OU=NA/CN=RECIPIENTS/CN=JWILLIA", "Jason Williams", AddressKind.X500),
+            True,
+        ),
+        ("zoe.muller@harbourlaw.example", Address("zm@harbourlaw.example", "Zoë Müller"), True),
+    ],
+)
+def test_sent_folder_senders_are_aliases_only_with_the_owners_family_name(
+    owner: str, candidate: Address, expected: bool
+) -> None:
+    # Delegates send from a partner's mailbox (Kay Chapman for David Delainey in Enron).
+    assert is_owner_alias(candidate, owner) is expected

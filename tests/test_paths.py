@@ -1,0 +1,153 @@
+"""Warm-introduction paths through the real API, and the search on a hand-made graph."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from urllib.parse import quote
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import update
+
+from api.tokens import issue_dev_token
+from relationships.graph import Graph
+from relationships.paths import HOP_PENALTY, find_paths
+from storage.db import Database
+from storage.models import Colleague
+from storage.types import utcnow
+from sync.items import Folder, FolderKind
+from tests.factories import INBOX, SENT, T0, email
+from tests.test_engine import ALICE, BOB, mailbox, person_of, run
+
+CAROL = "carol@harbourlaw.example"
+BROKER = "broker@lloyds.example"  # Bob's contact, who knows the target
+TARGET = "ceo@target.example"
+AT = quote((T0 + timedelta(days=20)).isoformat())
+
+
+def graph(
+    edges: dict[tuple[int, int], float],
+    colleagues: set[int],
+    opted_out: frozenset[int] = frozenset(),
+) -> Graph:
+    return Graph.from_edges(((a, b, s) for (a, b), s in edges.items()), colleagues, opted_out)
+
+
+def test_search_by_hand() -> None:
+    # 1 = requester; 2, 3 colleagues; 10 a contact; 99 the target.
+    g = graph({(1, 2): 0.9, (1, 3): 0.5, (2, 10): 0.8, (10, 99): 0.7, (3, 99): 0.6}, {1, 2, 3})
+    paths = find_paths(g, 1, 99)
+    # 0.9 * 0.8 * 0.7 * 0.8^2 = 0.323 beats 0.5 * 0.6 * 0.8 = 0.24: strength over length.
+    assert [p.people for p in paths] == [(1, 2, 10, 99), (1, 3, 99)]
+    assert paths[0].score == pytest.approx(0.9 * 0.8 * 0.7 * HOP_PENALTY**2)
+    assert paths[1].score == pytest.approx(0.5 * 0.6 * HOP_PENALTY)
+
+
+def test_search_avoids_opted_out_colleagues_and_keeps_one_path_per_first_hop() -> None:
+    edges = {(1, 2): 0.9, (2, 10): 0.8, (2, 11): 0.5, (10, 99): 0.7, (11, 99): 0.9}
+    assert [p.people for p in find_paths(graph(edges, {1, 2}), 1, 99)] == [(1, 2, 10, 99)]
+    assert find_paths(graph(edges, {1, 2}, opted_out=frozenset({2})), 1, 99) == []
+
+
+def test_at_most_five_paths() -> None:
+    edges = {(1, c): 0.9 for c in range(2, 12)} | {(c, 99): 0.5 for c in range(2, 12)}
+    assert len(find_paths(graph(edges, set(range(1, 12))), 1, 99)) == 5
+
+
+@pytest.fixture
+def firm(db: Database) -> dict[str, int]:
+    """Alice and Bob work together; Bob knows a broker; the broker knows the target."""
+    alice, bob = mailbox(db, ALICE), mailbox(db, BOB)
+    at = [T0 + timedelta(days=d) for d in range(6)]
+    run(
+        db,
+        alice,
+        {
+            SENT: [email(ALICE, [BOB], at=at[0], subject="Lunch?")],
+            INBOX: [email(BOB, [ALICE], at=at[1])],
+        },
+    )
+    run(
+        db,
+        bob,
+        {
+            SENT: [email(BOB, [BROKER], at=at[n], subject="Confidential deal") for n in (2, 3, 4)],
+            INBOX: [
+                *(email(BROKER, [BOB], at=at[n] + timedelta(hours=1)) for n in (2, 3, 4)),
+                email(BROKER, [TARGET], cc=[BOB], at=at[4], subject="Intro"),
+                email(TARGET, [BROKER], cc=[BOB], at=at[5]),
+            ],
+        },
+    )
+    with db.transaction() as session:
+        return {
+            name: person_of(session, a)
+            for name, a in (("bob", BOB), ("broker", BROKER), ("target", TARGET))
+        }
+
+
+@pytest.fixture
+def auth(app: Flask, firm: dict[str, int]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_dev_token(app.config, ALICE)}"}
+
+
+def test_path_through_a_colleagues_contact(
+    client: FlaskClient, auth: dict[str, str], firm: dict[str, int]
+) -> None:
+    response = client.get(f"/api/v1/paths?to={TARGET}&at={AT}", headers=auth)
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    routes = [[hop["to"]["id"] for hop in path["hops"]] for path in body["paths"]]
+    # Alice -> Bob -> the broker -> the target: Bob's contact is the route (Bob's own tie to
+    # the target is only a Cc, weaker than going through the broker he writes to often).
+    assert routes[0] == [firm["bob"], firm["broker"], firm["target"]]
+    assert body["paths"][0]["hops"][0]["relation"] == "colleagues"
+    text = json.dumps(body)
+    assert "Confidential deal" not in text and "Lunch?" not in text  # never a subject
+
+
+def test_no_path_through_an_opted_out_colleague(
+    db: Database, client: FlaskClient, auth: dict[str, str], firm: dict[str, int]
+) -> None:
+    with db.transaction() as session:
+        session.execute(update(Colleague).where(Colleague.email == BOB).values(opted_out=True))
+    body = client.get(f"/api/v1/paths?to={TARGET}&at={AT}", headers=auth).get_json()
+    assert body["paths"] == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "?to=", "?to=nobody@nowhere.example", "?to=not-an-address", f"?to={TARGET}&from={BROKER}"],
+)
+def test_bad_requests(
+    client: FlaskClient, auth: dict[str, str], firm: dict[str, int], query: str
+) -> None:
+    response = client.get(f"/api/v1/paths{query}", headers=auth)
+    assert response.status_code == 400 and response.get_json()["error"] == "bad_request"
+
+
+def test_new_mail_reaches_the_cached_graph(
+    db: Database, app: Flask, client: FlaskClient, auth: dict[str, str], firm: dict[str, int]
+) -> None:
+    """Without ?at= the per-process graph answers; a version bump by the engine refreshes it."""
+    from relationships import graph as graph_module
+
+    first = client.get(f"/api/v1/paths?to={TARGET}", headers=auth).get_json()
+    recent = utcnow() - timedelta(days=1)
+    run(
+        db,
+        mailbox(db, CAROL),
+        {SENT: [email(CAROL, [TARGET], at=recent)], INBOX: [email(TARGET, [CAROL], at=recent)]},
+    )
+    later_sent = Folder("Sent Items (later)", FolderKind.SENT)  # a folder with no cursor yet
+    run(db, mailbox(db, ALICE), {later_sent: [email(ALICE, [CAROL], at=recent)]})
+    cache = app.extensions["rapport.graph"]
+    with db.transaction() as session:
+        stale = cache.get(session)  # within REFRESH: the copy from the first request
+        alice, target = person_of(session, ALICE), person_of(session, TARGET)
+        assert len(find_paths(stale, alice, target)) == len(first["paths"])
+        cache.get(session, now=utcnow() + graph_module.REFRESH)  # a minute later: rebuilt
+    second = client.get(f"/api/v1/paths?to={TARGET}", headers=auth).get_json()
+    assert len(second["paths"]) > len(first["paths"]), (first, second)
