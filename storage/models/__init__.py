@@ -11,6 +11,7 @@ from storage.models.mail import (
     StaleAggregate,
 )
 from storage.models.people import Colleague, Company, CompanyDomain, EmailAddress, Person
+from storage.models.subscriptions import GraphSubscription, WatchedResource
 from storage.models.sync import (
     ImportRun,
     Mailbox,
@@ -30,6 +31,7 @@ __all__ = [
     "CompanyDomain",
     "EmailAddress",
     "Exclusion",
+    "GraphSubscription",
     "ImportRun",
     "Interaction",
     "InteractionKey",
@@ -46,4 +48,5 @@ __all__ = [
     "StaleAggregate",
     "SyncCursor",
     "Visibility",
+    "WatchedResource",
 ]
