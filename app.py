@@ -24,11 +24,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     import addin.web
     import api.errors
     import api.routes
+    import api.webhooks
     import storage.web
 
     storage.web.init_app(app)
     api.errors.init_app(app)
     api.routes.init_app(app)
+    api.webhooks.init_app(app)
     addin.web.init_app(app)
     return app
 

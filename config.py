@@ -28,6 +28,10 @@ DEFAULTS: dict[str, Any] = {
     "RAPPORT_PUBLIC_URL": "http://127.0.0.1:5000",  # where Outlook reaches us (https in prod)
     "RAPPORT_CLIENT_ID": "787a47a5-9979-4825-9055-e64fca2fc47b",  # dev only: register your own
     "RAPPORT_APP_ID_URI": "",  # empty: api://<host of RAPPORT_PUBLIC_URL>/<client id>
+    # Graph change notifications (docs/graph-admin.md): empty URL means polling only.
+    "RAPPORT_WEBHOOK_URL": "",  # public https URL of /webhooks/graph, as Graph reaches it
+    "RAPPORT_WEBHOOK_DEBOUNCE": "3",  # seconds from a first notification to the delta run
+    "RAPPORT_GRAPH_SUBSCRIPTION_MINUTES": "4200",  # subscription lifetime (Graph's max 4230)
 }
 
 
@@ -58,3 +62,6 @@ def validate(config: Mapping[str, Any]) -> None:
         raise ConfigError("RAPPORT_DEV_AUTH is on while RAPPORT_ENV=production: refusing to start")
     if len(str(config["RAPPORT_SECRET_KEY"])) < 32:
         raise ConfigError("RAPPORT_ENV=production needs RAPPORT_SECRET_KEY (32+ characters)")
+    webhook = str(config.get("RAPPORT_WEBHOOK_URL") or "")
+    if webhook and not webhook.lower().startswith("https://"):
+        raise ConfigError("RAPPORT_WEBHOOK_URL must be https: Graph delivers to https only")

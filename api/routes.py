@@ -9,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.routing import IntegerConverter, Map
 
 import api.auth
-from api import admin, paths, people
+from api import admin, admin_mailboxes, paths, people
 from api.errors import error_response
 from storage.web import session
 
@@ -28,6 +28,7 @@ def init_app(app: Flask) -> None:
     v1.register_blueprint(people.blueprint)
     v1.register_blueprint(paths.blueprint)
     v1.register_blueprint(admin.blueprint)
+    v1.register_blueprint(admin_mailboxes.blueprint)
     paths.init_app(app)
     app.register_blueprint(v1)
     app.add_url_rule("/healthz", "healthz", healthz)

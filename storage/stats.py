@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from storage.mailbox_status import mailbox_states, state_lines
 from storage.models import (
     Colleague,
     Company,
@@ -64,16 +65,5 @@ def store_stats(session: Session) -> StoreStats:
 
 
 def mailbox_lines(session: Session) -> list[str]:
-    rows = session.scalars(select(Mailbox).order_by(Mailbox.address)).all()
-    if not rows:
-        return ["no mailboxes"]
-    lines = []
-    for m in rows:
-        retry = m.next_retry_at.isoformat() if m.next_retry_at else "-"
-        synced = m.last_synced_at.isoformat(timespec="seconds") if m.last_synced_at else "never"
-        reason = f"  reason: {m.status_reason}" if m.status_reason else ""
-        lines.append(
-            f"{m.address:<40} {m.provider:<6} {m.status:<12} last sync {synced}  "
-            f"next retry {retry}{reason}"
-        )
-    return lines
+    """What ``GET /api/v1/admin/mailboxes`` shows, one line per mailbox."""
+    return state_lines(mailbox_states(session))

@@ -9,7 +9,9 @@ scheduler rather than hand-written threads and timers.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Protocol
@@ -81,4 +83,98 @@ def start_for_app(app: Any) -> InProcessScheduler | None:
         return None
     scheduler = InProcessScheduler()
     app.extensions["rapport.scheduler"] = scheduler
+    start_graph_subscriptions(app, scheduler)
     return scheduler
+
+
+def start_graph_subscriptions(app: Any, scheduler: Scheduler) -> None:
+    """Keep the Graph subscriptions alive; ``api.webhooks`` receives what they deliver and
+    queues delta runs through its `Coalescer`."""
+    from sync.graph_subscriptions import schedule
+
+    coalescer = app.extensions.get("rapport.graph_webhooks")
+    if coalescer is not None:
+        schedule(scheduler, app.extensions["rapport.db"], app.config, coalescer.trigger)
+
+
+class Coalescer:
+    """Runs ``run(key)`` on a scheduler shortly after ``trigger(key)``, once per burst.
+
+    Triggers while a run of the key is queued join it; triggers while it runs make exactly one
+    more run afterwards (the running one may already have read past the change). So a burst of
+    change notifications for one mailbox makes one delta run, a steady stream at most one run
+    per ``delay`` plus run time, and no change is left unread. ``run`` returns False when it
+    could not run now (another pass of the key, such as the periodic one, is running); it is
+    then tried again after ``delay``, at most ``retries`` times in a row. The state lives in
+    this process: it coalesces what this process's scheduler runs.
+    """
+
+    def __init__(
+        self,
+        scheduler: Callable[[], Scheduler | None],
+        prefix: str,
+        run: Callable[[int], bool],
+        delay: float,
+        retries: int = 100,
+    ) -> None:
+        self._scheduler, self._prefix, self._run = scheduler, prefix, run
+        self.delay, self.retries = delay, retries
+        self._lock = threading.Lock()
+        self._queued: set[int] = set()
+        self._running: set[int] = set()
+        self._again: set[int] = set()
+        self._refused: dict[int, int] = {}  # key -> runs in a row that could not run
+        self._runs = itertools.count(1)
+
+    def trigger(self, key: int) -> bool:
+        """Make sure a run of ``key`` starts after this call; False if there is no scheduler."""
+        scheduler = self._scheduler()
+        if scheduler is None:
+            return False
+        with self._lock:
+            if key in self._running:
+                self._again.add(key)
+                return True
+            if key in self._queued:
+                return True
+            self._queued.add(key)
+        # A new id per run: a re-run queued while its predecessor is still finishing must not
+        # meet APScheduler's one-instance-per-id rule (max_instances), which would drop it.
+        job_id = f"{self._prefix}{key}#{next(self._runs)}"
+        try:
+            scheduler.enqueue(job_id, lambda: self._job(key), self.delay)
+        except Exception:
+            with self._lock:
+                self._queued.discard(key)
+            raise
+        return True
+
+    def _job(self, key: int) -> None:
+        with self._lock:
+            self._queued.discard(key)
+            self._running.add(key)
+        busy = False  # an exception is logged by the scheduler and not retried
+        try:
+            busy = not self._run(key)
+        finally:
+            if self._finished(key, busy):
+                self.trigger(key)
+
+    def _finished(self, key: int, busy: bool) -> bool:
+        """Record the end of a run; True if the key must run again."""
+        with self._lock:
+            self._running.discard(key)
+            again = key in self._again
+            self._again.discard(key)
+            tries = self._refused.pop(key, 0) + 1 if busy else 0
+            if busy and tries <= self.retries:
+                self._refused[key] = tries
+                return True
+            if busy:
+                log.warning(
+                    "%s%s: still busy after %d tries; left to the next pass",
+                    self._prefix,
+                    key,
+                    self.retries,
+                )
+            return again

@@ -1,0 +1,119 @@
+"""``POST /webhooks/graph``: Microsoft Graph change and lifecycle notifications.
+
+Public, because Graph sends no bearer token: a notification authenticates itself with its
+subscription's clientState (`sync.graph_notifications`). The view answers at once and never
+syncs inline, because Graph wants an answer within 3 s and throttles, then drops, endpoints
+that are often slower (``change-notifications-delivery-webhooks.md``):
+
+- ``?validationToken=``: 200, ``text/plain``, the token echoed (subscription validation);
+- notifications: 202 once their work is queued on the scheduler; 403 when no item carries
+  the clientState of a subscription of ours; 400 for a body that is not Graph's JSON.
+
+Change notifications and ``missed`` queue a delta run of the mailbox through a `Coalescer`
+(a burst makes one run, ``RAPPORT_WEBHOOK_DEBOUNCE`` seconds after its first notification);
+``reauthorizationRequired`` queues a renewal, ``subscriptionRemoved`` a re-creation then a
+delta run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from functools import partial
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, request
+from flask.typing import ResponseReturnValue
+
+from api.errors import APIError, BadRequest, Forbidden
+from storage.db import Database
+from storage.types import utcnow
+from storage.web import database, session
+from sync.graph_notifications import Triage, triage
+from sync.graph_subscriptions import UPKEEP_NOW, number, upkeep_job
+from sync.scheduler import Coalescer, Scheduler
+
+log = logging.getLogger(__name__)
+
+EXTENSION = "rapport.graph_webhooks"
+SCHEDULER = "rapport.scheduler"
+DELTA_JOB = "graph.notified."  # + mailbox id
+MAX_BODY_BYTES = 1 << 20  # Graph batches notifications without resource data: a few KB each
+MAX_ITEMS = 1000
+MAX_TOKEN_CHARS = 1024  # Graph's validation tokens are about 150 characters
+
+blueprint = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(blueprint)
+    app.extensions[EXTENSION] = Coalescer(
+        lambda: app.extensions.get(SCHEDULER),
+        DELTA_JOB,
+        lambda mailbox_id: run_delta(app.extensions["rapport.db"], app.config, mailbox_id),
+        delay=number(app.config, "RAPPORT_WEBHOOK_DEBOUNCE"),
+    )
+
+
+@blueprint.post("/graph")
+def graph() -> ResponseReturnValue:
+    token = request.args.get("validationToken")
+    if token is not None:
+        return _echo(token)
+    found = triage(session(), _notifications(), utcnow())
+    session().commit()
+    _queue(found)
+    if found.accepted:
+        return {"accepted": found.accepted, "refused": found.refused}, 202
+    if found.refused:
+        raise Forbidden("no notification carries the clientState of a subscription of ours")
+    if found.malformed:
+        raise BadRequest("notifications need a subscriptionId and a clientState")
+    return {"accepted": 0, "refused": 0}, 202
+
+
+def _echo(token: str) -> Response:
+    if len(token) > MAX_TOKEN_CHARS:
+        raise BadRequest(f"validationToken longer than {MAX_TOKEN_CHARS} characters")
+    # text/plain and nosniff: the echoed text can never be rendered as a page.
+    response = Response(token, status=200, content_type="text/plain; charset=utf-8")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _notifications() -> list[Any]:
+    request.max_content_length = MAX_BODY_BYTES  # larger bodies answer 413
+    body = request.get_json(force=True, silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("value"), list):
+        raise BadRequest('expected Graph\'s notification JSON: {"value": [...]}')
+    if len(body["value"]) > MAX_ITEMS:
+        raise APIError(f"more than {MAX_ITEMS} notifications in one request", status=413)
+    return list(body["value"])
+
+
+def _queue(found: Triage) -> None:
+    """Hand the work to the scheduler; without one, the periodic pass is the only sync."""
+    coalescer: Coalescer = current_app.extensions[EXTENSION]
+    scheduler: Scheduler | None = current_app.extensions.get(SCHEDULER)
+    if scheduler is None:
+        if found.accepted:
+            log.warning("graph webhook: no scheduler in this process; notifications not queued")
+        return
+    db, config = database(), current_app.config
+    for mailbox_id in sorted(found.delta):
+        coalescer.trigger(mailbox_id)
+    for row_id in sorted(found.renew):
+        renewal = partial(upkeep_job, db, config, coalescer.trigger, renew_row=row_id)
+        scheduler.enqueue(f"graph.subscription.renew.{row_id}", renewal)
+    if found.recreate or found.cleanup:
+        # The upkeep creates what Graph removed (then runs those mailboxes' delta: what changed
+        # meanwhile reaches us only through it) and deletes what disabled mailboxes still have.
+        scheduler.enqueue(UPKEEP_NOW, lambda: upkeep_job(db, config, coalescer.trigger))
+
+
+def run_delta(db: Database, config: Mapping[str, Any], mailbox_id: int) -> bool:
+    """One delta pass of one mailbox (`sync.graph.run_mailbox`), as the coalescer's job;
+    False when a pass of that mailbox was already running (the coalescer tries again)."""
+    from sync.graph import run_mailbox
+
+    return str(run_mailbox(db, config, mailbox_id).status) != "busy"
