@@ -28,6 +28,13 @@ DEFAULTS: dict[str, Any] = {
     "RAPPORT_PUBLIC_URL": "http://127.0.0.1:5000",  # where Outlook reaches us (https in prod)
     "RAPPORT_CLIENT_ID": "787a47a5-9979-4825-9055-e64fca2fc47b",  # dev only: register your own
     "RAPPORT_APP_ID_URI": "",  # empty: api://<host of RAPPORT_PUBLIC_URL>/<client id>
+    # Microsoft Graph sync (docs/graph.md); the tenant's credential is stored encrypted.
+    "RAPPORT_AUTHORITY": "https://login.microsoftonline.com",  # identity platform base URL
+    "RAPPORT_GRAPH_URL": "https://graph.microsoft.com/v1.0",
+    "RAPPORT_GRAPH_TENANT": "",  # Entra ID tenant id; empty: the one stored by graph-tenant
+    "RAPPORT_GRAPH_CLIENT_ID": "",  # app (client) id; empty: the one stored by graph-tenant
+    "RAPPORT_GRAPH_CA_FILE": "",  # extra CA bundle to trust (TLS-inspecting proxy, emulator)
+    "RAPPORT_GRAPH_PAGE_SIZE": "500",  # Prefer: odata.maxpagesize for delta requests
     # Graph change notifications (docs/graph-admin.md): empty URL means polling only.
     "RAPPORT_WEBHOOK_URL": "",  # public https URL of /webhooks/graph, as Graph reaches it
     "RAPPORT_WEBHOOK_DEBOUNCE": "3",  # seconds from a first notification to the delta run

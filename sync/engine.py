@@ -38,6 +38,7 @@ from storage.types import utcnow
 from sync.errors import AuthFailed, CursorExpired, Throttled
 from sync.items import Folder, Page
 from sync.normalize.domains import FirmDomains
+from sync.removals import remove_items
 from sync.rules import Exclusions
 from sync.source import Source
 from sync.stats import RunStats
@@ -137,6 +138,9 @@ def _read_pages(
     for page in source.pages(folder, cursor):
         try:
             with db.transaction() as session:
+                if page.removed:
+                    removed, _ = remove_items(session, context.mailbox_id, folder.key, page.removed)
+                    writer.stats.removed += removed
                 writer.write(session, folder, page)
                 save_cursor(session, context.mailbox_id, folder.key, source.name, page.cursor)
                 _save_counts(session, context.run_id, writer.stats)

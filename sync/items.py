@@ -128,3 +128,6 @@ class Page:
     cursor: str
     # Bytes or items the source consumed for this page, for progress bars.
     progress: int = 0
+    # Source ids this folder no longer holds (Graph's @removed): their sightings are removed
+    # before ``items`` are written (``sync.removals``).
+    removed: tuple[str, ...] = ()

@@ -17,6 +17,7 @@ class RunStats:
     bounced_addresses: int = 0
     merged_people: int = 0
     pairs: int = 0  # pair aggregate rows touched
+    removed: int = 0  # sightings of items the source reported gone
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] += 1
@@ -31,6 +32,7 @@ class RunStats:
             "bounced_addresses": self.bounced_addresses,
             "merged_people": self.merged_people,
             "pairs": self.pairs,
+            "removed": self.removed,
         }
 
     @classmethod
@@ -40,7 +42,7 @@ class RunStats:
         return stats
 
     def add(self, other: RunStats) -> None:
-        for name in ("read", "stored", "internal", "duplicate", "bounced_addresses"):
+        for name in ("read", "stored", "internal", "duplicate", "bounced_addresses", "removed"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.merged_people += other.merged_people
         self.pairs += other.pairs

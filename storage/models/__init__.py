@@ -2,6 +2,7 @@
 
 from storage.models.admin import AuditEvent, Exclusion, Setting
 from storage.models.base import Base
+from storage.models.graph import CredentialKind, GraphMailbox, GraphTenant
 from storage.models.mail import (
     Interaction,
     InteractionKey,
@@ -29,9 +30,12 @@ __all__ = [
     "Colleague",
     "Company",
     "CompanyDomain",
+    "CredentialKind",
     "EmailAddress",
     "Exclusion",
+    "GraphMailbox",
     "GraphSubscription",
+    "GraphTenant",
     "ImportRun",
     "Interaction",
     "InteractionKey",

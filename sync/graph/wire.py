@@ -1,0 +1,71 @@
+"""Pieces of Graph JSON shared by messages and events: addresses, times, text.
+
+Everything here is attacker-controlled text from outside the firm (names, subjects): it is
+normalized and length-capped, never evaluated.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sync.items import Address, AddressKind
+from sync.normalize.addresses import normalize_email, normalize_name, x500_dn
+
+MAX_SUBJECT = 998  # the RFC 5322 line limit the file parser also applies
+_SPACE = re.compile(r"\s+")
+_FRACTION = re.compile(r"(\.\d{1,6})\d*")  # Graph sends 7 fractional digits; Python takes 6
+
+
+@functools.lru_cache(maxsize=65536)
+def address(raw_name: str, raw_address: str) -> Address | None:
+    """``{"name", "address"}`` of a Graph recipient as an ``Address`` (SMTP or Exchange X.500,
+    which Graph returns for some internal senders), or None when it is neither."""
+    dn = x500_dn(raw_address)
+    if dn is not None:
+        return Address(dn, normalize_name(raw_name), AddressKind.X500)
+    email = normalize_email(raw_address)
+    if email is None:
+        return None
+    return Address(email, normalize_name(raw_name, email))
+
+
+def recipient(value: Any) -> Address | None:
+    """A Graph ``recipient`` / ``attendee`` object's address."""
+    if not isinstance(value, Mapping):
+        return None
+    inner = value.get("emailAddress")
+    if not isinstance(inner, Mapping):
+        return None
+    return address(str(inner.get("name") or ""), str(inner.get("address") or ""))
+
+
+def recipients(value: Any) -> list[Address]:
+    if not isinstance(value, list):
+        return []
+    found = (recipient(v) for v in value)
+    return [a for a in found if a is not None]
+
+
+def timestamp(value: Any) -> datetime | None:
+    """An ISO 8601 UTC timestamp (``2025-03-01T09:30:00Z``) as an aware datetime."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(_FRACTION.sub(r"\1", value.replace("Z", "+00:00")))
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def text(value: Any, limit: int = MAX_SUBJECT) -> str:
+    return _SPACE.sub(" ", value).strip()[:limit] if isinstance(value, str) else ""
+
+
+def message_id(value: Any) -> str | None:
+    """An Internet Message-ID without its angle brackets."""
+    cleaned = text(value, 990).strip("<>").strip() if isinstance(value, str) else ""
+    return cleaned or None
