@@ -1,0 +1,302 @@
+"""``/webhooks/graph``: the validation echo, clientState checks, queued (never inline) delta
+runs with debounce, lifecycle events, and the admin view of mailbox health.
+
+Notifications come from the Graph emulator over real HTTP to the app served on a real port;
+queued work runs on the real in-process scheduler.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+import requests
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select, update
+
+from api.tokens import issue_dev_token
+from storage.db import Database
+from storage.models import Colleague, GraphSubscription, Mailbox
+from storage.types import utcnow
+from sync.graph_subscriptions import upkeep
+from sync.scheduler import InProcessScheduler
+from tests.emulators import GraphEmulator, graph_fixture  # noqa: F401 - the `graph` fixture
+from tests.test_graph_subscriptions import (  # noqa: F401 - the `account`, `served` fixtures
+    ALICE,
+    BOB,
+    account_fixture,
+    add_mailbox,
+    policy,
+    served_fixture,
+)
+
+DEBOUNCE = 0.4  # seconds; the default is 3
+URL = "/webhooks/graph"
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, str]) -> dict[str, str]:
+    return {**app_config, "RAPPORT_WEBHOOK_DEBOUNCE": str(DEBOUNCE)}
+
+
+@pytest.fixture
+def scheduler(app: Flask) -> Iterator[InProcessScheduler]:
+    """The real in-process scheduler, as ``python app.py serve`` starts it."""
+    running = InProcessScheduler()
+    app.extensions["rapport.scheduler"] = running
+    yield running
+    running.shutdown()
+
+
+def subscription(db: Database, mailbox_id: int, resource: str) -> GraphSubscription:
+    with db.transaction() as session:
+        return session.scalars(
+            select(GraphSubscription).where(
+                GraphSubscription.mailbox_id == mailbox_id, GraphSubscription.resource == resource
+            )
+        ).one()
+
+
+def subscribed(db: Database, account: Any, url: str, *addresses: str) -> list[int]:
+    ids = [add_mailbox(db, address) for address in addresses]
+    assert upkeep(db, account, policy(url), utcnow()).created == 3 * len(ids)
+    return ids
+
+
+# -- validation and bad input -------------------------------------------------------------
+
+
+def test_the_validation_token_is_echoed_as_plain_text(client: FlaskClient) -> None:
+    token = "Validation: Testing client application reachability <script>alert(1)</script>"
+
+    response = client.post(f"{URL}?validationToken={quote(token)}")
+
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == token
+    assert response.mimetype == "text/plain"  # never rendered as HTML
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "fragment"),
+    [
+        (b"{not json", 400, "notification JSON"),
+        (b'{"value": "x"}', 400, "notification JSON"),
+        (b"[1, 2]", 400, "notification JSON"),
+        (b'{"value": [{"changeType": "created"}]}', 400, "subscriptionId"),
+        (b'{"value": [7]}', 400, "subscriptionId"),
+        (json.dumps({"value": [{}] * 1001}).encode(), 413, "more than 1000"),
+        (b'{"value": ["' + b"x" * (2 << 20) + b'"]}', 413, ""),
+    ],
+)
+def test_bad_bodies_get_a_clear_json_error(
+    client: FlaskClient, body: bytes, status: int, fragment: str
+) -> None:
+    response = client.post(URL, data=body, content_type="application/json")
+
+    assert response.status_code == status
+    error = response.get_json()
+    assert set(error) >= {"error", "message"} and fragment in error["message"]
+
+
+def test_an_empty_batch_is_accepted(client: FlaskClient) -> None:
+    response = client.post(URL, json={"value": []})
+    assert response.status_code == 202
+
+
+# -- clientState ------------------------------------------------------------------------------
+
+
+def test_a_wrong_client_state_is_refused_counted_and_triggers_nothing(
+    db: Database,
+    graph: GraphEmulator,
+    account: Any,
+    served: str,
+    scheduler: InProcessScheduler,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    [alice] = subscribed(db, account, served, ALICE)
+    inbox = subscription(db, alice, "inbox")
+    graph.add_message(ALICE, "inbox", subject="Hello", sender="cfo@acme.example")
+
+    forged = graph.notify(str(inbox.subscription_id), "AAMkAD1", client_state="guessed")
+
+    assert forged.status == 403
+    assert json.loads(forged.body)["error"] == "forbidden"
+    assert scheduler.pending() == []  # nothing queued
+    time.sleep(DEBOUNCE * 3)
+    assert graph.requests("/delta") == []  # and nothing ran
+    row = subscription(db, alice, "inbox")
+    assert (row.refused, row.notifications, row.last_notification_at) == (1, 0, None)
+    assert "wrong clientState" in caplog.text
+    real_state = graph.subscriptions.active[str(inbox.subscription_id)]["clientState"]
+    assert real_state not in caplog.text
+
+
+def test_a_notification_for_an_unknown_subscription_is_refused(
+    db: Database, account: Any, served: str, scheduler: InProcessScheduler
+) -> None:
+    subscribed(db, account, served, ALICE)
+    item = {"subscriptionId": "3c1f5d2e-0000-4000-8000-000000000000", "clientState": "x"}
+
+    answer = requests.post(served, json={"value": [item]}, timeout=5)
+
+    assert answer.status_code == 403
+    assert scheduler.pending() == []
+
+
+def test_a_batch_with_one_good_notification_is_accepted_and_counts_the_rest(
+    db: Database, graph: GraphEmulator, account: Any, served: str, scheduler: InProcessScheduler
+) -> None:
+    [alice] = subscribed(db, account, served, ALICE)
+    inbox = subscription(db, alice, "inbox")
+    state = graph.subscriptions.active[str(inbox.subscription_id)]["clientState"]
+    good = {"subscriptionId": inbox.subscription_id, "clientState": state, "changeType": "created"}
+    bad = {**good, "clientState": state[:-1]}
+
+    answer = requests.post(served, json={"value": [good, bad]}, timeout=5)
+
+    assert answer.status_code == 202  # else Graph would retry the good one for hours
+    assert answer.json() == {"accepted": 1, "refused": 1}
+    row = subscription(db, alice, "inbox")
+    assert (row.notifications, row.refused) == (1, 1)
+    assert [job.split("#")[0] for job in scheduler.pending()] == [f"graph.notified.{alice}"]
+
+
+def test_without_a_scheduler_a_notification_is_acknowledged_and_left_to_polling(
+    db: Database, graph: GraphEmulator, account: Any, served: str
+) -> None:
+    [alice] = subscribed(db, account, served, ALICE)
+    inbox = subscription(db, alice, "inbox")
+
+    delivery = graph.notify(str(inbox.subscription_id), "AAMkAD1")
+
+    assert delivery.status == 202
+    assert subscription(db, alice, "inbox").notifications == 1
+
+
+# -- admin view -------------------------------------------------------------------------------
+
+
+ADMIN_URL = "/api/v1/admin/mailboxes"
+
+
+def headers(app: Flask, who: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_dev_token(app.config, who)}"}
+
+
+@pytest.fixture
+def admin(db: Database) -> str:
+    add_mailbox(db, BOB, provider="files")
+    with db.transaction() as session:
+        session.execute(update(Colleague).where(Colleague.email == BOB).values(is_admin=True))
+    return BOB
+
+
+def test_mailbox_status_needs_an_admin(app: Flask, client: FlaskClient, admin: str) -> None:
+    add_mailbox(db=app.extensions["rapport.db"], address=ALICE)
+
+    assert client.get(ADMIN_URL).status_code == 401
+    refused = client.get(ADMIN_URL, headers=headers(app, ALICE))
+    assert refused.status_code == 403 and refused.get_json()["error"] == "forbidden"
+    assert client.get(ADMIN_URL, headers=headers(app, admin)).status_code == 200
+
+
+def test_mailbox_status_shows_health_and_subscriptions_but_no_secret(
+    app: Flask,
+    client: FlaskClient,
+    db: Database,
+    graph: GraphEmulator,
+    account: Any,
+    served: str,
+    admin: str,
+) -> None:
+    [alice] = subscribed(db, account, served, ALICE)
+    retry = utcnow() + timedelta(minutes=5)
+    with db.transaction() as session:
+        session.execute(
+            update(Mailbox)
+            .where(Mailbox.id == alice)
+            .values(
+                status="error",
+                status_reason="Graph answered 503 ServiceUnavailable",
+                failure_count=2,
+                next_retry_at=retry,
+            )
+        )
+
+    response = client.get(ADMIN_URL, headers=headers(app, admin))
+
+    assert response.status_code == 200
+    body = response.get_json()
+    assert [m["address"] for m in body["mailboxes"]] == [ALICE, BOB]
+    shown = body["mailboxes"][0]
+    assert shown["provider"] == "graph" and shown["status"] == "error"
+    assert shown["reason"] == "Graph answered 503 ServiceUnavailable"
+    assert shown["failure_count"] == 2 and shown["next_retry_at"] == retry.isoformat()
+    assert shown["last_success_at"] is None
+    expiries = [s["expires_at"] for s in shown["subscriptions"]]
+    assert shown["subscription_expires_at"] == min(expiries)
+    assert [s["resource"] for s in shown["subscriptions"]] == ["events", "inbox", "sentitems"]
+    assert all(s["active"] and s["error"] is None for s in shown["subscriptions"])
+    text = response.get_data(as_text=True)
+    for secret in graph.subscriptions.active.values():
+        assert secret["clientState"] not in text and secret["id"] not in text
+    assert subscription(db, alice, "inbox").client_state_hash not in text
+    assert "client_state" not in text
+
+
+def test_mailbox_status_filters_and_pages(
+    app: Flask, client: FlaskClient, db: Database, admin: str
+) -> None:
+    for name in ("carol", "dave"):
+        add_mailbox(db, f"{name}@harbourlaw.example", provider="files")
+    add_mailbox(db, ALICE)
+    auth = headers(app, admin)
+
+    first = client.get(f"{ADMIN_URL}?provider=files&limit=2", headers=auth).get_json()
+    rest = client.get(
+        f"{ADMIN_URL}?provider=files&limit=2&after={first['next_after']}", headers=auth
+    ).get_json()
+
+    assert [m["address"].split("@")[0] for m in first["mailboxes"]] == ["bob", "carol"]
+    assert [m["address"].split("@")[0] for m in rest["mailboxes"]] == ["dave"]
+    assert rest["next_after"] is None
+    graph_only = client.get(f"{ADMIN_URL}?provider=graph", headers=auth).get_json()
+    assert [m["address"] for m in graph_only["mailboxes"]] == [ALICE]
+    for query in ("provider=imap", "status=broken", "limit=0", "limit=5000"):
+        answer = client.get(f"{ADMIN_URL}?{query}", headers=auth)
+        assert answer.status_code == 400 and answer.get_json()["error"] == "bad_request"
+
+
+def test_the_mailboxes_command_shows_the_same_rows(
+    app: Flask,
+    db: Database,
+    graph: GraphEmulator,
+    account: Any,
+    served: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from click.testing import CliRunner
+
+    from cli import main
+
+    [alice] = subscribed(db, account, served, ALICE)
+    expiry = subscription(db, alice, "events").expires_at
+    assert expiry is not None
+    for name, value in app.config.items():
+        if name.startswith(("RAPPORT_", "DATABASE_URL")):
+            monkeypatch.setenv(name, str(value))
+
+    result = CliRunner().invoke(main, ["mailboxes"])
+
+    assert result.exit_code == 0, result.output
+    [line] = result.output.splitlines()
+    assert line.startswith(ALICE) and " graph " in line
+    assert f"subscriptions expire {expiry.isoformat(timespec='seconds')}" in line
