@@ -28,10 +28,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     import storage.web
 
     storage.web.init_app(app)
-    api.errors.init_app(app)
-    api.routes.init_app(app)
-    api.webhooks.init_app(app)
-    addin.web.init_app(app)
+    try:
+        api.errors.init_app(app)
+        api.routes.init_app(app)
+        api.webhooks.init_app(app)
+        addin.web.init_app(app)
+    except BaseException:
+        app.extensions[storage.web.EXTENSION].dispose()  # a refused start leaks no connection
+        raise
     return app
 
 
