@@ -7,6 +7,7 @@ The schema is created once per test session through the real migrations; every t
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -107,3 +108,10 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_after_each_test() -> Iterator[None]:
+    """A connection leaked by a test is reported against that test, not a random later one."""
+    yield
+    gc.collect()
