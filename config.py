@@ -39,6 +39,11 @@ DEFAULTS: dict[str, Any] = {
     "RAPPORT_WEBHOOK_URL": "",  # public https URL of /webhooks/graph, as Graph reaches it
     "RAPPORT_WEBHOOK_DEBOUNCE": "3",  # seconds from a first notification to the delta run
     "RAPPORT_GRAPH_SUBSCRIPTION_MINUTES": "4200",  # subscription lifetime (Graph's max 4230)
+    # Office SSO (api/entra.py, docs/sso.md): on when RAPPORT_ALLOWED_TENANTS names a tenant;
+    # RAPPORT_AUTHORITY above is also the host of the v2 token issuer.
+    "RAPPORT_ALLOWED_TENANTS": "",  # comma-separated tenant ids whose users may sign in
+    "RAPPORT_JWKS_URL": "",  # empty: jwks_uri of the first allowed tenant's discovery document
+    "RAPPORT_JWKS_CA_FILE": "",  # extra CA bundle for the identity provider (private PKI, tests)
 }
 
 

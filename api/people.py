@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, g, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -16,6 +16,7 @@ from api.params import as_of, bounded_int, iso
 from relationships.connectors import connectors
 from relationships.coverage import CompanyTie, coverage
 from storage.models import Colleague, Company, CompanyDomain, EmailAddress, Person
+from storage.notes import follow_up_of
 from storage.web import session
 from sync.normalize.addresses import normalize_email
 
@@ -37,12 +38,12 @@ def find_person() -> dict[str, Any]:
     )
     if person_id is None:
         raise NotFound(f"no one with the address {email} is known")
-    return person_json(session(), survivor(session(), person_id))
+    return person_json(session(), survivor(session(), person_id), g.user.colleague_id)
 
 
 @blueprint.get("/people/<id:person_id>")
 def get_person(person_id: int) -> dict[str, Any]:
-    return person_json(session(), survivor(session(), person_id))
+    return person_json(session(), survivor(session(), person_id), g.user.colleague_id)
 
 
 @blueprint.get("/people/<id:person_id>/connectors")
@@ -140,7 +141,8 @@ def survivor(db: Session, person_id: int) -> Person:
     raise NotFound(f"no person {person_id}")
 
 
-def person_json(db: Session, person: Person) -> dict[str, Any]:
+def person_json(db: Session, person: Person, viewer_id: int) -> dict[str, Any]:
+    """The person as the API shows it to colleague ``viewer_id`` (whose follow-up it carries)."""
     addresses = db.scalars(
         select(EmailAddress).where(EmailAddress.person_id == person.id).order_by(EmailAddress.id)
     ).all()
@@ -151,6 +153,7 @@ def person_json(db: Session, person: Person) -> dict[str, Any]:
         "display_name": person.display_name,
         "title": person.title,
         "phones": person.phones,
+        "address": person.postal_address,
         "company": (
             {"id": company.id, "name": company.name, "domain": company.primary_domain}
             if company
@@ -167,6 +170,7 @@ def person_json(db: Session, person: Person) -> dict[str, Any]:
         ],
         "is_colleague": colleague is not None,
         "provenance": person.provenance,
+        "follow_up": follow_up_of(db, viewer_id, person.id),
         "created_at": iso(person.created_at),
         "updated_at": iso(person.updated_at),
     }

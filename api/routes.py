@@ -9,7 +9,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.routing import IntegerConverter, Map
 
 import api.auth
-from api import admin, admin_mailboxes, paths, people
+import api.entra
+from api import admin, admin_mailboxes, mine, paths, people
 from api.errors import error_response
 from storage.web import session
 
@@ -24,8 +25,10 @@ class IdConverter(IntegerConverter):
 def init_app(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter
     api.auth.init_app(app)
+    api.entra.init_app(app)
     v1 = Blueprint("v1", __name__, url_prefix="/api/v1")  # api.auth guards all of /api/
     v1.register_blueprint(people.blueprint)
+    v1.register_blueprint(mine.blueprint)
     v1.register_blueprint(paths.blueprint)
     v1.register_blueprint(admin.blueprint)
     v1.register_blueprint(admin_mailboxes.blueprint)

@@ -1,5 +1,6 @@
 """All models, importable from one place (Alembic's autogenerate reads ``Base.metadata``)."""
 
+from storage.models.addin import FollowUp, Note, PrivateThread
 from storage.models.admin import AuditEvent, Exclusion, Setting
 from storage.models.base import Base
 from storage.models.graph import CredentialKind, GraphMailbox, GraphTenant
@@ -33,6 +34,7 @@ __all__ = [
     "CredentialKind",
     "EmailAddress",
     "Exclusion",
+    "FollowUp",
     "GraphMailbox",
     "GraphSubscription",
     "GraphTenant",
@@ -41,8 +43,10 @@ __all__ = [
     "InteractionKey",
     "Mailbox",
     "MailboxStatus",
+    "Note",
     "Participant",
     "Person",
+    "PrivateThread",
     "Provider",
     "Relationship",
     "RunStatus",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base
@@ -45,6 +45,7 @@ class Person(Base):
     display_name: Mapped[str] = mapped_column(String(300), default="")
     title: Mapped[str | None] = mapped_column(String(300))
     phones: Mapped[list[Any]] = mapped_column(default=list)
+    postal_address: Mapped[str | None] = mapped_column(Text)  # typed by a user (add-in)
     company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"), index=True)
     provenance: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # Set when this record was merged into another; the row stays so a merge can be undone.
