@@ -54,6 +54,7 @@ class Identity:
                 if person in self.protected:
                     continue  # another mailbox's owner: see the module docstring
                 merge_people(session, self.owner_person_id, person, f"sent-folder alias {email}")
+                self.book.repoint(person, self.owner_person_id)
                 dropped.add(person)
                 merged += 1
             self._confirmed.add(email)
@@ -66,8 +67,6 @@ class Identity:
         self._store_new_names(session, pairs)
         merged = 0
         for dn, smtp in pairs:
-            if merged:  # a merge emptied the cache: reload what this pair needs
-                self.book.resolve_existing(session, [dn, smtp])
             smtp_known, dn_known = self.book.lookup(smtp), self.book.lookup(dn)
             if smtp_known is None or dn_known is None:  # the address was excluded from the item
                 continue
@@ -76,7 +75,7 @@ class Identity:
                 keep, drop = self._order(other, owner)
                 merge_people(session, keep, drop, f"x500 {dn} is also {smtp}")
                 merged += 1
-                self.book.forget()
+                self.book.repoint(drop, keep)
         return merged
 
     def _store_new_names(self, session: Session, pairs: Sequence[tuple[str, str]]) -> None:

@@ -144,15 +144,9 @@ class PageWriter:
         book, identity = self.ctx.book, self.ctx.identity
         book.resolve(session, addresses)
         book.fill_names(session, addresses.values())
-        for merged in (
-            identity.learn_aliases(session, aliases),
-            identity.learn_links(session, links),
-        ):
-            if merged:
-                # A merge moved addresses to another person: cached person ids are stale.
-                self.stats.merged_people += merged
-                book.forget()
-                book.resolve(session, addresses)
+        # A merge moves addresses to another person; the identity rules repoint the cache.
+        self.stats.merged_people += identity.learn_aliases(session, aliases)
+        self.stats.merged_people += identity.learn_links(session, links)
 
     @staticmethod
     def _sent_aliases(folder: Folder, items: Sequence[MailItem]) -> list[Address]:

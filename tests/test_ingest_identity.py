@@ -1,0 +1,67 @@
+"""Identity rules inside one page: a merge must not leave the address cache stale.
+
+Found on the Enron data: when a Sent folder's page both revealed an alias of the owner and
+showed that alias beside its Exchange X.500 name, the X.500 name was stored on the person the
+alias had just been merged away from (a tombstone), and a later page merged that tombstone a
+second time: 13 of the 99 merges of the full dev-set import were such repeats.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from storage.addressbook import AddressBook
+from storage.db import Database
+from storage.mailboxes import ensure_mailbox
+from storage.models import AuditEvent, EmailAddress, Person
+from sync.engine import ingest
+from sync.normalize.domains import FirmDomains
+from tests.factories import INBOX, SENT, T0, ListSource, email
+
+FIRM = FirmDomains(["harbourlaw.example"])
+ALICE = "alice@harbourlaw.example"
+BOB = "bob@harbourlaw.example"
+CLIENT = "cfo@acme.co.uk"
+OLD_ALIAS = "k..alice@harbourlaw.example"
+DN = "/O=HARBOUR/OU=NA/CN=RECIPIENTS/CN=ALICE"
+
+
+def _mailbox(db: Database, address: str) -> int:
+    with db.transaction() as session:
+        return ensure_mailbox(session, AddressBook(FIRM), address, "files").id
+
+
+def _person(db: Database, address: str) -> int:
+    with db.transaction() as session:
+        return session.scalars(
+            select(EmailAddress.person_id).where(EmailAddress.address == address)
+        ).one()
+
+
+def test_x500_name_seen_with_a_new_alias_joins_the_owner_not_the_merged_alias(
+    db: Database,
+) -> None:
+    bob = _mailbox(db, BOB)
+    ingest(db, bob, ListSource({SENT: [email(BOB, [OLD_ALIAS, CLIENT])]}), FIRM)
+    alice = _mailbox(db, ALICE)
+    later = T0 + timedelta(days=2)
+    sent = email(OLD_ALIAS, [CLIENT], at=later, links=[(DN, OLD_ALIAS)])
+    reply = email(CLIENT, [DN], at=later + timedelta(hours=1), links=[])
+    stats = ingest(db, alice, ListSource({SENT: [sent], INBOX: [reply]}), FIRM).stats
+
+    assert stats.merged_people == 1
+    owner = _person(db, ALICE)
+    assert _person(db, OLD_ALIAS) == owner
+    assert _person(db, DN) == owner
+    with db.transaction() as session:
+        on_tombstones = session.scalar(
+            select(func.count())
+            .select_from(EmailAddress)
+            .join(Person, Person.id == EmailAddress.person_id)
+            .where(Person.merged_into_id.is_not(None))
+        )
+        merged = [e.details["merged"] for e in session.scalars(select(AuditEvent))]
+    assert on_tombstones == 0
+    assert len(merged) == len(set(merged)) == 1
