@@ -103,6 +103,86 @@ def mailboxes_command() -> None:
             click.echo(line)
 
 
+@main.command("sync")
+@click.option("--mailbox", "address", help="Only this mailbox (even if not due yet).")
+def sync_command(address: str | None) -> None:
+    """One Microsoft Graph delta pass over every due mailbox (or one); failures are recorded on
+    each mailbox (see `mailboxes`) and make the exit status 1."""
+    from sync.graph import run_due, run_mailbox
+    from sync.graph.cli import mailbox_id
+
+    config = _config()
+    with _database(config) as db:
+        if address:
+            runs = [run_mailbox(db, config, mailbox_id(db, address))]
+        else:
+            runs = run_due(db, config)
+    for run in runs:
+        click.echo(run.summary())
+    if not runs:
+        click.echo("no Graph mailbox is due (see `python app.py mailboxes`)")
+    if any(run.status not in ("ok", "busy") for run in runs):
+        sys.exit(1)
+
+
+@main.command("graph-tenant")
+@click.option("--tenant", default=None, help="Entra ID tenant id [RAPPORT_GRAPH_TENANT].")
+@click.option("--client-id", default=None, help="Application (client) id.")
+@click.option(
+    "--certificate",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="PEM file with the private key and its certificate (instead of a client secret).",
+)
+def graph_tenant_command(
+    tenant: str | None, client_id: str | None, certificate: Path | None
+) -> None:
+    """Store the tenant's app registration. The client secret is read from standard input
+    (never from the command line); it is stored encrypted and never shown again."""
+    from sync.graph.cli import store_registration
+
+    config = _config()
+    with _database(config) as db:
+        try:
+            line = store_registration(db, config, tenant, client_id, certificate)
+        except ValueError as error:
+            raise click.ClickException(str(error)) from error
+    click.echo(line)
+
+
+@main.command("graph-mailbox")
+@click.argument("action", type=click.Choice(["enable", "disable"]))
+@click.argument("addresses", nargs=-1, required=True)
+@click.option("--backfill-days", type=int, help="How far back the first sync reads (365).")
+@click.option("--all-folders/--inbox-and-sent", default=None, help="Which mail folders to sync.")
+@click.option("--calendar/--no-calendar", default=None, help="Sync the calendar (default on).")
+def graph_mailbox_command(
+    action: str,
+    addresses: tuple[str, ...],
+    backfill_days: int | None,
+    all_folders: bool | None,
+    calendar: bool | None,
+) -> None:
+    """Enable or disable Graph sync of firm mailboxes."""
+    from sync.graph.cli import change_mailboxes
+
+    config = _config()
+    with _database(config) as db:
+        try:
+            lines = change_mailboxes(
+                db,
+                config,
+                action,
+                addresses,
+                backfill_days=backfill_days,
+                all_folders=all_folders,
+                calendar=calendar,
+            )
+        except ValueError as error:
+            raise click.ClickException(str(error)) from error
+    for line in lines:
+        click.echo(line)
+
+
 @main.command("token")
 @click.option("--user", "email", required=True, help="The colleague's address.")
 @click.option("--admin", is_flag=True, help="Include the admin role.")

@@ -28,6 +28,59 @@ DEFAULT_PAGE_SIZE = 10  # what Graph uses for message delta without `Prefer: oda
 MAX_PAGE_SIZE = 1_000
 CHANGE_TYPES = ("created", "updated", "deleted")
 _FILTER = re.compile(r"^\s*receivedDateTime\s+(ge|gt)\s+(\S+)\s*$", re.IGNORECASE)
+_ORDERBY = re.compile(r"^\s*receivedDateTime\s+desc\s*$", re.IGNORECASE)
+# The one $expand the emulator serves: single-value extended properties picked by id, e.g.
+# singleValueExtendedProperties($filter=id eq 'Integer 0x0036') (PidTagSensitivity).
+_EXPAND = re.compile(
+    r"^\s*singleValueExtendedProperties\(\$filter=id eq '([^']+)'\)\s*$", re.IGNORECASE
+)
+# Properties of microsoft.graph.message (resources/message.md) that $select may name.
+MESSAGE_PROPERTIES = frozenset(
+    p.lower()
+    for p in (
+        "id",
+        "bccRecipients",
+        "body",
+        "bodyPreview",
+        "categories",
+        "ccRecipients",
+        "changeKey",
+        "conversationId",
+        "conversationIndex",
+        "createdDateTime",
+        "flag",
+        "from",
+        "hasAttachments",
+        "importance",
+        "inferenceClassification",
+        "internetMessageHeaders",
+        "internetMessageId",
+        "isDeliveryReceiptRequested",
+        "isDraft",
+        "isRead",
+        "isReadReceiptRequested",
+        "lastModifiedDateTime",
+        "parentFolderId",
+        "receivedDateTime",
+        "replyTo",
+        "sender",
+        "sentDateTime",
+        "subject",
+        "toRecipients",
+        "uniqueBody",
+        "webLink",
+    )
+)
+FIRST_CALL_OPTIONS = (
+    "$select",
+    "$filter",
+    "$orderby",
+    "$expand",
+    "changeType",
+    "startDateTime",
+    "endDateTime",
+)
+ROUND_CACHE_SIZE = 64  # candidate lists kept per (mailbox, folder, round, query)
 
 
 @dataclass(frozen=True)
@@ -74,11 +127,7 @@ def page_size(prefer: str) -> int:
 
 def first_query(args: dict[str, str], calendar: bool) -> dict[str, str]:
     """Validate the options of a round's first call; later calls take them from the token."""
-    query = {
-        k: v
-        for k, v in args.items()
-        if k in ("$select", "$filter", "changeType", "startDateTime", "endDateTime")
-    }
+    query = {k: v for k, v in args.items() if k in FIRST_CALL_OPTIONS}
     if query.get("changeType", "created") not in CHANGE_TYPES:
         raise GraphError(400, "ErrorInvalidParameter", "changeType must be created|updated|deleted")
     if "$filter" in query and not _FILTER.match(query["$filter"]):
@@ -87,6 +136,25 @@ def first_query(args: dict[str, str], calendar: bool) -> dict[str, str]:
             "ErrorInvalidUrlQueryFilter",
             "Delta supports only $filter=receivedDateTime ge|gt {value}.",
         )
+    if "$orderby" in query and not _ORDERBY.match(query["$orderby"]):
+        raise GraphError(
+            400, "ErrorInvalidUrlQuery", "Delta supports only $orderby=receivedDateTime desc."
+        )
+    if "$expand" in query and not _EXPAND.match(query["$expand"]):
+        raise GraphError(400, "BadRequest", f"Unsupported $expand: {query['$expand']}")
+    if not calendar and "$select" in query:
+        unknown = [
+            name
+            for name in (n.strip() for n in query["$select"].split(","))
+            if name and name.lower() not in MESSAGE_PROPERTIES
+        ]
+        if unknown:
+            raise GraphError(
+                400,
+                "RequestBroker--ParseUri",
+                f"Could not find a property named '{unknown[0]}' on type "
+                "'microsoft.graph.message'.",
+            )
     if calendar:
         try:
             parse_time(query["startDateTime"]), parse_time(query["endDateTime"])
@@ -99,18 +167,15 @@ def first_query(args: dict[str, str], calendar: bool) -> dict[str, str]:
     return query
 
 
+def expanded_property(query: dict[str, str]) -> str | None:
+    """The extended property id a round's ``$expand`` asks for, if any."""
+    match = _EXPAND.match(query.get("$expand", ""))
+    return match.group(1) if match else None
+
+
 def message_candidates(store: Store, state: DeltaState) -> list[Candidate]:
-    ids = dict.fromkeys(
-        c.item_id for c in store.changes(state.mailbox, state.collection, state.since, state.upto)
-    )
-    messages = [store.messages[i] for i in ids]
-    match = _FILTER.match(state.query.get("$filter", ""))
-    if match:
-        # receivedDateTime never changes, so the filtered set (and the pages) stay stable.
-        cutoff, strict = parse_time(match.group(2)), match.group(1).lower() == "gt"
-        messages = [m for m in messages if _after(m.data["receivedDateTime"], cutoff, strict)]
-        messages.sort(key=lambda m: m.data["receivedDateTime"], reverse=True)
-        messages = messages[:FILTERED_DELTA_CAP]
+    ids = _round_ids(store, state)
+    messages = [store.messages[i] for i in ids[state.offset :]]
     return [
         Candidate(
             m.data["id"],
@@ -120,6 +185,41 @@ def message_candidates(store: Store, state: DeltaState) -> list[Candidate]:
         )
         for m in messages
     ]
+
+
+def _round_ids(store: Store, state: DeltaState) -> list[str]:
+    """The ordered message ids of a round. The change log is append-only and
+    ``receivedDateTime`` never changes, so the list (and every page of the round) is stable;
+    it is computed once per round, not once per page."""
+    key = (
+        state.mailbox,
+        state.collection,
+        state.since,
+        state.upto,
+        state.query.get("$filter", ""),
+        state.query.get("$orderby", ""),
+    )
+    cached = store.round_cache.get(key)
+    if cached is not None:
+        return cached
+    ids = dict.fromkeys(
+        c.item_id for c in store.changes(state.mailbox, state.collection, state.since, state.upto)
+    )
+    messages = [store.messages[i] for i in ids]
+    match = _FILTER.match(state.query.get("$filter", ""))
+    if match:
+        # A filtered delta returns at most FILTERED_DELTA_CAP messages: the newest ones.
+        cutoff, strict = parse_time(match.group(2)), match.group(1).lower() == "gt"
+        messages = [m for m in messages if _after(m.data["receivedDateTime"], cutoff, strict)]
+        messages.sort(key=lambda m: m.data["receivedDateTime"], reverse=True)
+        messages = messages[:FILTERED_DELTA_CAP]
+    elif _ORDERBY.match(state.query.get("$orderby", "")):
+        messages.sort(key=lambda m: m.data["receivedDateTime"], reverse=True)
+    result = [m.data["id"] for m in messages]
+    if len(store.round_cache) >= ROUND_CACHE_SIZE:
+        store.round_cache.pop(next(iter(store.round_cache)))
+    store.round_cache[key] = result
+    return result
 
 
 def _after(received: str, cutoff: datetime, strict: bool) -> bool:
@@ -149,12 +249,19 @@ def build_page(
     size: int,
     render: Callable[[dict[str, Any]], dict[str, Any]],
     odata_type: str,
+    *,
+    from_offset: bool = False,
 ) -> tuple[list[dict[str, Any]], DeltaState]:
-    """One page of a round and the state of the link that follows it (skip or delta)."""
+    """One page of a round and the state of the link that follows it (skip or delta).
+
+    ``candidates`` is the whole round, or (``from_offset``) the round from the page's offset on.
+    """
     end = state.offset + size
+    total = state.offset + len(candidates) if from_offset else len(candidates)
+    window = candidates[:size] if from_offset else candidates[state.offset : end]
     change_type = state.query.get("changeType")
     value = []
-    for candidate in candidates[state.offset : end]:
+    for candidate in window:
         kind = (
             "deleted"
             if candidate.current is None
@@ -174,6 +281,6 @@ def build_page(
                     "@removed": {"reason": candidate.reason},
                 }
             )
-    if end < len(candidates):
+    if end < total:
         return value, replace(state, kind="skip", offset=end)
     return value, replace(state, kind="delta", since=state.upto, offset=0)

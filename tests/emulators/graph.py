@@ -17,6 +17,7 @@ delta semantics: `tests.emulators.delta`; the data model: `tests.emulators.mails
 
 from __future__ import annotations
 
+import re
 import tempfile
 import threading
 import time
@@ -32,7 +33,7 @@ from werkzeug.wrappers import Request
 from tests.emulators.faults import Fault, FaultQueue, fault_response
 from tests.emulators.identity import Identity
 from tests.emulators.mailstore import Address, Mailbox, Recurrence, Store, recipient
-from tests.emulators.routes import GraphApi
+from tests.emulators.routes import GraphApi, error_response
 from tests.emulators.server import LocalServer
 from tests.emulators.subscriptions import VALIDATION_TIMEOUT_SECONDS, Delivery, Subscriptions
 from tests.emulators.tls import make_server_context
@@ -40,6 +41,10 @@ from tests.emulators.tls import make_server_context
 TENANT_ID = "7f3c2a10-5b4e-4c1d-9a8f-0e6d5c4b3a21"
 CLIENT_ID = "d2b1c0a9-8f7e-4d6c-b5a4-938271605f4e"
 CLIENT_SECRET = "emulator-secret"  # a fixed test credential
+# throttling-limits.md, Outlook service limits: 4 concurrent requests per app per mailbox.
+MAILBOX_CONCURRENCY = 4
+SENSITIVITY_CODES = {"normal": "0", "personal": "1", "private": "2", "confidential": "3"}
+_USER = re.compile(r"^/v1\.0/users/([^/]+)/", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,11 @@ class GraphEmulator:
         self._api = GraphApi(self.store, self._lock, self.identity, self.subscriptions)
         self._servers: list[LocalServer] = []
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        # Requests in flight per mailbox, the most seen at once, and (when set) the limit
+        # above which Graph answers 429 MailboxConcurrency.
+        self.in_flight: dict[str, int] = {}
+        self.peak_concurrency: dict[str, int] = {}
+        self.concurrency_limit: int | None = MAILBOX_CONCURRENCY
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -117,13 +127,22 @@ class GraphEmulator:
         bcc: Sequence[Address] = (),
         received: datetime | None = None,
         headers: dict[str, str] | None = None,
+        sensitivity: str | None = None,
+        odata_type: str | None = None,
         **fields: Any,
     ) -> str:
         """Add a message and return its id. ``sender`` defaults to the owner (right for
-        sentitems); ``fields`` override Graph properties (``conversationId``, ``isDraft``...)."""
+        sentitems); ``fields`` override Graph properties (``conversationId``, ``isDraft``...);
+        ``sensitivity`` sets PidTagSensitivity (served through ``$expand``); ``odata_type``
+        makes it, say, a ``#microsoft.graph.eventMessageRequest``."""
         fields["subject"] = subject
         if headers:
             fields["internetMessageHeaders"] = [{"name": k, "value": v} for k, v in headers.items()]
+        if sensitivity is not None:
+            code = SENSITIVITY_CODES[sensitivity]
+            fields["singleValueExtendedProperties"] = [{"id": "Integer 0x36", "value": code}]
+        if odata_type is not None:
+            fields["@odata.type"] = odata_type
         with self._lock:
             return self.store.add_message(
                 mailbox,
@@ -135,6 +154,12 @@ class GraphEmulator:
                 received=received,
                 fields=fields,
             )
+
+    def add_folder(self, mailbox: str, name: str, parent: str | None = None) -> str:
+        """A custom mail folder (``parent``: a folder name or id); returns its id. Messages are
+        added to it by its name in lower case or its id."""
+        with self._lock:
+            return self.store.add_folder(mailbox, name, parent)
 
     def update_message(self, message_id: str, **fields: Any) -> None:
         with self._lock:
@@ -252,13 +277,13 @@ class GraphEmulator:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         request = Request(environ)
-        fault = self._faults.take(request.path)
-        if fault and fault.delay:
-            time.sleep(fault.delay)
-        if fault and fault.status:
-            response = fault_response(fault, request)
-        else:
-            response = self._api.dispatch(request)
+        user = _USER.match(request.path)
+        mailbox = user.group(1).lower() if user else None
+        over_limit = self._enter(mailbox)
+        try:
+            response = self._answer(request, over_limit)
+        finally:
+            self._leave(mailbox)
         with self._lock:
             self.log.append(
                 RecordedRequest(
@@ -270,6 +295,35 @@ class GraphEmulator:
                 )
             )
         return response(environ, start_response)
+
+    def _answer(self, request: Request, over_limit: bool) -> Any:
+        fault = self._faults.take(request.path)
+        if fault and fault.delay:
+            time.sleep(fault.delay)
+        if over_limit:
+            return error_response(
+                429,
+                "ApplicationThrottled",
+                "Application is over its MailboxConcurrency limit.",
+                {"Retry-After": "1"},
+            )
+        if fault and fault.status:
+            return fault_response(fault, request)
+        return self._api.dispatch(request)
+
+    def _enter(self, mailbox: str | None) -> bool:
+        """Count a request in flight for ``mailbox``; True when it is over the limit."""
+        if mailbox is None:
+            return False
+        with self._lock:
+            now = self.in_flight[mailbox] = self.in_flight.get(mailbox, 0) + 1
+            self.peak_concurrency[mailbox] = max(self.peak_concurrency.get(mailbox, 0), now)
+            return self.concurrency_limit is not None and now > self.concurrency_limit
+
+    def _leave(self, mailbox: str | None) -> None:
+        if mailbox is not None:
+            with self._lock:
+                self.in_flight[mailbox] -= 1
 
 
 def _attendee(value: str | tuple[str, str]) -> dict[str, Any]:

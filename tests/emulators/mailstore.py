@@ -20,7 +20,15 @@ from datetime import UTC, date, datetime, timedelta
 from email.utils import parseaddr
 from typing import Any
 
-WELL_KNOWN_FOLDERS = ("inbox", "sentitems", "drafts", "deleteditems", "archive")
+WELL_KNOWN_FOLDERS = (
+    "inbox",
+    "sentitems",
+    "drafts",
+    "deleteditems",
+    "archive",
+    "junkemail",
+    "outbox",
+)
 CALENDAR = "calendar"  # the collection name of the primary calendar in the change log
 CLOCK_START = datetime(2024, 1, 1, tzinfo=UTC)  # default timestamps are deterministic
 MAX_OCCURRENCES = 10_000  # bound on the expansion of an endless series
@@ -155,6 +163,9 @@ class Store:
         self.events: dict[str, StoredEvent] = {}
         self.log: list[Change] = []
         self.epochs: dict[str, int] = {}  # per mailbox; bumping one invalidates its tokens
+        self.round_cache: dict[tuple[Any, ...], list[str]] = {}  # see delta._round_ids
+        self.parents: dict[str, str] = {}  # folder id -> parent folder id (custom folders)
+        self.names: dict[str, str] = {}  # folder id -> display name (custom folders)
         self._counter = 0
 
     @property
@@ -183,6 +194,16 @@ class Store:
         """A mailbox by address (UPN) or user id, as in ``/users/{id | userPrincipalName}``."""
         found = self.mailboxes.get(user.lower())
         return found or next((m for m in self.mailboxes.values() if m.user_id == user), None)
+
+    def add_folder(self, mailbox: str, name: str, parent: str | None = None) -> str:
+        """A custom folder (under ``parent``, a folder name or id, else the top level)."""
+        owner = self.add_mailbox(mailbox)
+        folder_id = self._next(f"folder:{name}")
+        owner.folders[name.lower()] = folder_id
+        if parent is not None:
+            self.parents[folder_id] = self._require_folder(owner, parent)
+        self.names[folder_id] = name
+        return folder_id
 
     def folder_id(self, mailbox: Mailbox, folder: str) -> str | None:
         """Resolve a well-known folder name (any case, as O365 sends ``Inbox``) or a folder id."""

@@ -42,6 +42,12 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
             r"/v1\.0/users/(?P<user>[^/]+)/mailFolders/(?P<folder>[^/]+)/messages",
             "message_list",
         ),
+        ("GET", r"/v1\.0/users/(?P<user>[^/]+)/mailFolders", "folder_list"),
+        (
+            "GET",
+            r"/v1\.0/users/(?P<user>[^/]+)/mailFolders/(?P<folder>[^/]+)/childFolders",
+            "folder_children",
+        ),
         ("GET", r"/v1\.0/users/(?P<user>[^/]+)/mailFolders/(?P<folder>[^/]+)", "folder_get"),
         ("GET", r"/v1\.0/users/(?P<user>[^/]+)/messages/(?P<message_id>[^/]+)", "message_get"),
         ("GET", r"/v1\.0/users/(?P<user>[^/]+)/calendarView/delta", "event_delta"),
@@ -66,17 +72,39 @@ def error_response(
     return json_response(status, graph_error(code, message, status), headers)
 
 
-def _render_message(data: dict[str, Any], select: str | None) -> dict[str, Any]:
-    """A message as Graph returns it: ``id`` always; headers only when ``$select`` names them."""
+HIDDEN = ("internetMessageHeaders", "singleValueExtendedProperties", "@odata.type")
+
+
+def _render_message(
+    data: dict[str, Any], select: str | None, expand: str | None = None
+) -> dict[str, Any]:
+    """A message as Graph returns it: ``id`` always; headers only when ``$select`` names them;
+    extended properties only when ``$expand`` asks for them (by id, as `delta` parses it)."""
     wanted = {s.strip().lower() for s in select.split(",")} if select else None
-    fields = {
-        k: v
-        for k, v in data.items()
-        if k == "id"
-        or (k.lower() in wanted if wanted is not None else k != "internetMessageHeaders")
-    }
+    fields = {k: v for k, v in data.items() if k == "id" or _shown(k, wanted)}
+    if expand is not None:
+        found = [p for p in data.get("singleValueExtendedProperties", []) if _same(p["id"], expand)]
+        if found:
+            fields["singleValueExtendedProperties"] = found
     etag = f'W/"{abs(hash(data["lastModifiedDateTime"] + data["id"])) % 10**12:012d}"'
-    return {"@odata.type": "#microsoft.graph.message", "@odata.etag": etag, **fields}
+    odata_type = data.get("@odata.type", "#microsoft.graph.message")
+    return {"@odata.type": odata_type, "@odata.etag": etag, **fields}
+
+
+def _shown(name: str, wanted: set[str] | None) -> bool:
+    if name.startswith("@") or name == "singleValueExtendedProperties":
+        return False  # the type is rendered apart; extended properties only through $expand
+    return name.lower() in wanted if wanted is not None else name not in HIDDEN
+
+
+def _same(property_id: str, wanted: str) -> bool:
+    """Extended property ids compare by kind and tag number ("Integer 0x36" is "Integer 0x0036")."""
+    kind, _, tag = property_id.partition(" ")
+    other_kind, _, other_tag = wanted.partition(" ")
+    try:
+        return kind.lower() == other_kind.lower() and int(tag, 16) == int(other_tag, 16)
+    except ValueError:
+        return property_id.lower() == wanted.lower()
 
 
 def _render_event(data: dict[str, Any]) -> dict[str, Any]:
@@ -153,23 +181,46 @@ class GraphApi:
     def _on_folder_get(self, request: Request, user: str, folder: str) -> Response:
         with self._lock:
             mailbox, folder_id = self._folder(user, folder)
-            inside = [
-                m
-                for m in self.store.messages.values()
-                if m.folder_id == folder_id and not m.removed
-            ]
-            name = next(k for k, v in mailbox.folders.items() if v == folder_id)
-        return json_response(
-            200,
-            {
-                "id": folder_id,
-                "displayName": name.title(),
-                "parentFolderId": None,
-                "childFolderCount": 0,
-                "totalItemCount": len(inside),
-                "unreadItemCount": sum(not m.data["isRead"] for m in inside),
-            },
+            return json_response(200, self._folder_json(mailbox, folder_id))
+
+    def _folder_json(self, mailbox: Mailbox, folder_id: str) -> dict[str, Any]:
+        inside = [
+            m for m in self.store.messages.values() if m.folder_id == folder_id and not m.removed
+        ]
+        name = self.store.names.get(folder_id) or next(
+            k for k, v in mailbox.folders.items() if v == folder_id
         )
+        return {
+            "id": folder_id,
+            "displayName": name if folder_id in self.store.names else name.title(),
+            "parentFolderId": self.store.parents.get(folder_id),
+            "childFolderCount": sum(p == folder_id for p in self.store.parents.values()),
+            "totalItemCount": len(inside),
+            "unreadItemCount": sum(not m.data["isRead"] for m in inside),
+            "isHidden": False,
+        }
+
+    def _folders_page(self, request: Request, mailbox: Mailbox, parent: str | None) -> Response:
+        top = int(request.args.get("$top", delta.DEFAULT_PAGE_SIZE))
+        skip = int(request.args.get("$skip", 0))
+        with self._lock:
+            ids = [f for f in mailbox.folders.values() if self.store.parents.get(f) == parent]
+            value = [self._folder_json(mailbox, f) for f in ids[skip : skip + top]]
+        body: dict[str, Any] = {"value": value}
+        if skip + top < len(ids):
+            query = dict(request.args) | {"$skip": str(skip + top), "$top": str(top)}
+            body["@odata.nextLink"] = f"{request.base_url}?{urllib.parse.urlencode(query)}"
+        return json_response(200, body)
+
+    def _on_folder_list(self, request: Request, user: str) -> Response:
+        with self._lock:
+            mailbox = self._mailbox(user)
+        return self._folders_page(request, mailbox, None)
+
+    def _on_folder_children(self, request: Request, user: str, folder: str) -> Response:
+        with self._lock:
+            mailbox, folder_id = self._folder(user, folder)
+        return self._folders_page(request, mailbox, folder_id)
 
     def _on_message_list(self, request: Request, user: str, folder: str) -> Response:
         top = int(request.args.get("$top", delta.DEFAULT_PAGE_SIZE))
@@ -209,11 +260,18 @@ class GraphApi:
             mailbox, folder_id = self._folder(user, folder)
         state = self._delta_state(request, mailbox, folder_id, calendar=False)
 
+        expand = delta.expanded_property(state.query)
+
         def render(data: dict[str, Any]) -> dict[str, Any]:
-            return _render_message(data, state.query.get("$select"))
+            return _render_message(data, state.query.get("$select"), expand)
 
         return self._delta_page(
-            request, state, delta.message_candidates, render, "#microsoft.graph.message"
+            request,
+            state,
+            delta.message_candidates,
+            render,
+            "#microsoft.graph.message",
+            from_offset=True,
         )
 
     def _on_event_delta(self, request: Request, user: str) -> Response:
@@ -248,11 +306,18 @@ class GraphApi:
         candidates: Callable[[Store, delta.DeltaState], list[delta.Candidate]],
         render: Callable[[dict[str, Any]], dict[str, Any]],
         odata_type: str,
+        *,
+        from_offset: bool = False,
     ) -> Response:
         size = delta.page_size(request.headers.get("Prefer", ""))
         with self._lock:
             value, following = delta.build_page(
-                candidates(self.store, state), state, size, render, odata_type
+                candidates(self.store, state),
+                state,
+                size,
+                render,
+                odata_type,
+                from_offset=from_offset,
             )
         link, param = (
             ("@odata.nextLink", "$skiptoken")
