@@ -176,7 +176,7 @@ def test_two_mailboxes_that_saw_one_message_share_one_interaction(
 ) -> None:
     graph.add_mailbox(ALICE)
     graph.add_mailbox(BOB)
-    shared = {"internetMessageId": "<deal-42@client.example>", "received": NOW}
+    shared: dict[str, Any] = {"internetMessageId": "<deal-42@client.example>", "received": NOW}
     graph.add_message(ALICE, "inbox", subject="Deal", sender=CLIENT, to=[ALICE, BOB], **shared)
     graph.add_message(BOB, "inbox", subject="Deal", sender=CLIENT, to=[ALICE, BOB], **shared)
     alice_id, bob_id = configure(db, config, graph, ALICE, BOB, calendar=False)
@@ -194,8 +194,10 @@ def test_two_mailboxes_that_saw_one_message_share_one_interaction(
 def test_deleting_one_copy_keeps_the_interaction_the_other_mailbox_saw(
     db: Database, config: dict[str, Any], graph: GraphEmulator
 ) -> None:
-    shared = {"internetMessageId": "<deal-43@client.example>", "received": NOW}
-    first = graph.add_message(ALICE, "inbox", subject="Deal", sender=CLIENT, to=[ALICE], **shared)
+    shared: dict[str, Any] = {"internetMessageId": "<deal-43@client.example>", "received": NOW}
+    first = graph.add_message(
+        ALICE, "inbox", subject="Deal", sender=CLIENT, to=[ALICE, BOB], **shared
+    )
     graph.add_message(BOB, "inbox", subject="Deal", sender=CLIENT, to=[ALICE, BOB], **shared)
     alice_id, bob_id = configure(db, config, graph, ALICE, BOB, calendar=False)
     run_mailbox(db, config, alice_id), run_mailbox(db, config, bob_id)
