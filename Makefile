@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+# The task pane's browser library (pinned in package-lock.json) and the Chromium its tests drive.
+MSAL_JS := node_modules/@azure/msal-browser/lib/msal-browser.min.js
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: help demo test lint typecheck test-sqlite test-postgres services bench clean
 
@@ -19,7 +22,15 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-demo: $(STAMP)
+$(MSAL_JS): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(MSAL_JS)
+
+# Debian's Chromium for the Playwright tests (playwright install cannot download a browser).
+$(CHROMIUM):
+	apt-get update -qq && apt-get install -y -qq chromium
+
+demo: $(STAMP) $(MSAL_JS)
 	$(BIN)/python app.py demo
 
 services:
@@ -32,10 +43,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy .
 
-test-sqlite: $(STAMP)
+test-sqlite: $(STAMP) $(MSAL_JS) $(CHROMIUM)
 	@bash .ci/pytest $(BIN)/pytest
 
-test-postgres: $(STAMP) services
+test-postgres: $(STAMP) $(MSAL_JS) $(CHROMIUM) services
 	@RAPPORT_TEST_DATABASE_URL=$(PG_URL) bash .ci/pytest $(BIN)/pytest
 
 test: lint typecheck test-sqlite test-postgres
@@ -44,4 +55,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,115 @@
+// Relationship intelligence on a card: my own tie, the colleagues who know the person best
+// (with "ask for an introduction"), the company's coverage, and warm-introduction paths.
+// Explanations come from the server as counts and dates, never another colleague's subjects.
+
+import { query } from "../api.js";
+import { capital, h, when } from "../dom.js";
+import { draftIntroduction } from "../intro.js";
+import { fetchOnce, section } from "./section.js";
+
+const CONNECTORS = 4;
+
+function tierPill(tier, score) {
+  const known = tier && tier !== "none";
+  return h("span", { class: `tier tier-${known ? tier : "none"}` },
+    known ? `${capital(tier)} ${Math.round(score)}` : "No tie");
+}
+
+function summaryOf(explanation) {
+  return typeof explanation === "string" ? explanation : explanation?.summary || "";
+}
+
+function firstName(name) {
+  return String(name || "").trim().split(/\s+/)[0] || "them";
+}
+
+export function strengthSection(person, context) {
+  return section("You and " + firstName(person.display_name), async () => {
+    const tie = await fetchOnce(context, `/people/${person.id}/strength`);
+    if (!tie.tier || tie.tier === "none") {
+      return h("p", {}, "You have no email or meeting with them in Rapport yet.");
+    }
+    const trend = Number(tie.trend);
+    return [
+      h("div", { class: "row-head" }, tierPill(tie.tier, tie.score),
+        Number.isFinite(trend) && trend !== 0 && h("span", { class: "muted" },
+          `${trend > 0 ? "▲" : "▼"} ${Math.abs(Math.round(trend))} in 90 days`)),
+      meter(tie.score, "Your relationship strength"),
+      h("p", { class: "row-text" }, summaryOf(tie.explanation) || `Last contact ${when(tie.last_contact)}.`),
+    ];
+  });
+}
+
+export function connectorsSection(person, context) {
+  return section("Who knows " + firstName(person.display_name) + " best", async () => {
+    const found = await context.api.get(`/people/${person.id}/connectors${query({ limit: CONNECTORS })}`);
+    if (!found.connectors?.length) return h("p", {}, "No one at the firm has a tie with them yet.");
+    return h("ul", { class: "rows" }, found.connectors.map((c) => {
+      const mine = c.colleague.id === context.me.colleague_id;
+      return h("li", {},
+        h("div", { class: "row-head" },
+          h("span", { class: "row-title" }, mine ? `${c.colleague.name} (you)` : c.colleague.name),
+          tierPill(c.tier, c.score)),
+        h("p", { class: "row-text" }, summaryOf(c.explanation)),
+        !mine && h("div", { class: "actions" },
+          h("button", {
+            type: "button",
+            class: "subtle",
+            "aria-label": `Ask ${c.colleague.name} for an introduction to ${person.display_name}`,
+            onclick: (event) => draftIntroduction(event.currentTarget, c, person, context),
+          }, "Ask for an introduction")));
+    }));
+  });
+}
+
+export function companySection(person, context) {
+  const company = person.company;
+  return section(`${company.name} coverage`, async () => {
+    const found = await context.api.get(`/companies/${company.id}/coverage${query({ limit: 3 })}`);
+    const trend = Number(found.trend);
+    const best = found.best_connector;
+    return [
+      h("div", { class: "row-head" },
+        h("span", { class: "row-title" }, `${Math.round(found.coverage)} / 100`),
+        Number.isFinite(trend) && Math.round(trend) !== 0 && h("span", { class: "muted" },
+          `${trend > 0 ? "▲" : "▼"} ${Math.abs(Math.round(trend))} in 90 days`)),
+      meter(found.coverage, "Company coverage"),
+      h("p", { class: "row-text" },
+        `${found.breadth.colleagues} ${found.breadth.colleagues === 1 ? "colleague knows" : "colleagues know"} `
+        + `${found.breadth.contacts} ${found.breadth.contacts === 1 ? "person" : "people"} there well.`),
+      found.single_threaded && h("p", { class: "badge badge-warn" }, "Single-threaded: one colleague holds the relationship"),
+      best && h("p", { class: "row-text" }, `Best connector: ${best.colleague.name} (${best.tier}).`),
+    ];
+  });
+}
+
+export function pathsSection(person, context) {
+  const start = h("button", { type: "button" }, "Find introduction paths");
+  const wrap = h("section", { class: "section", "aria-label": "Introduction paths" },
+    h("h3", { class: "section-title" }, "Paths to " + firstName(person.display_name)), start);
+  start.addEventListener("click", () => {
+    wrap.replaceChildren(section("Paths to " + firstName(person.display_name), async () => {
+      const found = await context.api.get(`/paths${query({ to: person.id })}`);
+      if (!found.paths?.length) return h("p", {}, "No warm path within three hops.");
+      return h("ol", { class: "rows" }, found.paths.map((path, index) => h("li", {},
+        h("div", { class: "row-head" },
+          h("span", { class: "row-title" }, `Path ${index + 1}`),
+          h("span", { class: "muted" }, `score ${Math.round(path.score)}`)),
+        h("ol", { class: "path-hops" }, path.hops.map((hop) => h("li", { title: hop.summary || "" },
+          `${hop.to.display_name} `, h("span", { class: "muted" }, `(${hop.relation}, ${hop.tier})`)))))));
+    }));
+    wrap.querySelector(".section-title")?.focus();
+  });
+  return wrap;
+}
+
+/** A 0-100 bar; its width is set through the CSSOM, which the pane's CSP allows. */
+function meter(score, label) {
+  const value = Math.max(0, Math.min(100, Number(score) || 0));
+  const bar = h("span", {});
+  bar.style.width = `${value}%`;
+  return h("div", {
+    class: "meter", role: "meter", "aria-label": label,
+    "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": Math.round(value),
+  }, bar);
+}

@@ -1,0 +1,365 @@
+"""The task pane in real headless Chromium (Playwright, Debian's /usr/bin/chromium) against the
+real Flask app serving the demo firm on 127.0.0.1.
+
+Office.js cannot run outside Office, so the request for Microsoft's CDN copy is answered with the
+project's stand-in (``addin/static/preview/office-stub.js``, the preview's own) configured with
+the message, the user and a dev token. Screenshots go to var/screenshots/ for people to look at.
+Without Chromium or the playwright package the tests skip, except under RAPPORT_CI=1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from addin.preview import sample_messages
+from api.tokens import issue_dev_token
+from config import ROOT, load_config
+from demo.run import prepare_demo
+from storage.db import Database
+from storage.models import Colleague
+from tests.conftest import SECRET, clear
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+OFFICE_CDN = "https://appsforoffice.microsoft.com/**"
+STUB = ROOT / "addin" / "static" / "preview" / "office-stub.js"
+SHOTS = ROOT / "var" / "screenshots"
+HOSTILE = "<img src=x onerror=alert(1)>"
+SCALE = 0.05
+WAIT_MS = 15000
+
+
+def _browser_missing() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is missing: pip install -r requirements-dev.txt"
+    if not CHROMIUM.exists():
+        return "Debian's chromium is missing at /usr/bin/chromium: make installs it (apt-get)"
+    return None
+
+
+@dataclass
+class Demo:
+    url: str
+    app: Flask
+    db: Database
+
+    def token(self, email: str) -> str:
+        return issue_dev_token(self.app.config, email)
+
+    def colleague(self, email: str) -> int:
+        with self.db.transaction() as s:
+            return s.scalars(select(Colleague.id).where(Colleague.email == email)).one()
+
+    def messages(self, email: str) -> list[dict[str, Any]]:
+        with self.db.transaction() as s:
+            return sample_messages(s, self.colleague(email), 1000)
+
+
+@pytest.fixture(scope="module")
+def demo(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    if reason := _browser_missing():
+        if os.environ.get("RAPPORT_CI"):
+            pytest.fail(reason + " (RAPPORT_CI is set: the pane tests must run)")
+        pytest.skip(reason)
+    from app import create_app
+
+    clear(database)
+    base = load_config({"DATABASE_URL": database.url, "RAPPORT_SECRET_KEY": SECRET})
+    out = tmp_path_factory.mktemp("demo")
+    environment = prepare_demo(base, scale=SCALE, echo=lambda _line: None, out_dir=out)
+    app = create_app({**environment.config, "RAPPORT_SCHEDULER": "0"})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Demo(f"http://127.0.0.1:{server.server_port}", app, database)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        app.extensions["rapport.db"].dispose()
+
+
+@pytest.fixture(scope="module")
+def browser(demo: Demo) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class Events:
+    """What the page did that a test must see: dialogs (an alert() would be one), script
+    errors, console errors and failed API calls."""
+
+    dialogs: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    server_errors: list[str] = field(default_factory=list)
+
+    def watch(self, page: Any) -> None:
+        page.on("dialog", self._dialog)
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("console", self._console)
+        page.on("response", self._response)
+
+    def _dialog(self, dialog: Any) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def _console(self, message: Any) -> None:
+        # An API 404 (an unknown address) is an answer, not an error: Chrome's own "Failed to
+        # load resource" lines are left out; the pane's own console errors are kept.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.errors.append(message.text)
+
+    def _response(self, response: Any) -> None:
+        if response.status >= 500:
+            self.server_errors.append(f"{response.status} {response.url}")
+
+
+@dataclass
+class Pane:
+    page: Any
+    events: Events
+
+    def card(self, email: str) -> Any:
+        return self.page.locator(f'article.card[data-email="{email}"]')
+
+    def shot(self, name: str) -> None:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SHOTS / f"pane-{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def open_pane(browser: Any, demo: Demo) -> Iterator[Callable[..., Pane]]:
+    contexts: list[Any] = []
+
+    def opener(
+        user: str,
+        message: dict[str, Any] | None,
+        *,
+        signed_in: bool = True,
+        sign_in_token: bool = False,
+        theme: str | None = None,
+        color_scheme: str = "light",
+    ) -> Pane:
+        context = browser.new_context(
+            viewport={"width": 320, "height": 900}, color_scheme=color_scheme
+        )
+        contexts.append(context)
+        stub = STUB.read_text(encoding="utf-8")
+        context.route(
+            OFFICE_CDN, lambda route: route.fulfill(body=stub, content_type="text/javascript")
+        )
+        settings = {
+            "token": demo.token(user) if signed_in else None,
+            "signInToken": demo.token(user) if sign_in_token else None,
+            "user": {"email": user, "name": user},
+            "message": message,
+            "theme": theme,
+        }
+        context.add_init_script(f"window.RAPPORT_OFFICE_STUB = {json.dumps(settings)};")
+        page = context.new_page()
+        events = Events()
+        events.watch(page)
+        page.goto(f"{demo.url}/addin/taskpane.html")
+        return Pane(page, events)
+
+    yield opener
+    for context in contexts:
+        context.close()
+
+
+def external(message: dict[str, Any]) -> list[dict[str, str]]:
+    people = [message["from"], *message["to"], *message["cc"]]
+    return [p for p in people if not p["email"].endswith("@harbourlaw.example")]
+
+
+def admin_email(demo: Demo) -> str:
+    with demo.db.transaction() as s:
+        return s.scalars(select(Colleague.email).where(Colleague.is_admin)).one()
+
+
+def test_cards_render_for_the_people_on_a_message(
+    demo: Demo, open_pane: Callable[..., Pane]
+) -> None:
+    user = admin_email(demo)
+    message = next(m for m in demo.messages(user) if len(external(m)) >= 1 and m["cc"])
+    pane = open_pane(user, message)
+    for person in external(message):
+        card = pane.card(person["email"])
+        card.wait_for(timeout=WAIT_MS)
+        assert person["name"] in card.locator(".who-name").inner_text()
+    first = pane.card(external(message)[0]["email"])
+    # Opened: my tie, who knows them best (with the explanation), their company's coverage.
+    first.locator(".tier:not(.tier-unknown)").first.wait_for(timeout=WAIT_MS)
+    first.get_by_text("Who knows").wait_for(timeout=WAIT_MS)
+    rows = first.locator(".section", has_text="Who knows").locator("li")
+    rows.first.wait_for(timeout=WAIT_MS)
+    assert "wrote to" in rows.first.inner_text()
+    assert first.get_by_text("coverage").count() == 1
+    assert pane.page.locator(".message-subject").inner_text() == message["subject"]
+    pane.page.locator(".badge", has_text="Logged in Rapport").wait_for(timeout=WAIT_MS)
+    # Colleagues on the message get no card.
+    for person in (*message["to"], *message["cc"]):
+        if person["email"].endswith("@harbourlaw.example"):
+            assert pane.card(person["email"]).count() == 0
+    pane.shot("cards")
+    assert not pane.events.errors and not pane.events.server_errors and not pane.events.dialogs
+
+
+def test_a_hostile_display_name_shows_as_text_and_runs_nothing(
+    demo: Demo, open_pane: Callable[..., Pane]
+) -> None:
+    # The demo firm holds a thread whose sender's display name and subject are both markup.
+    user, message = next(
+        (email, m)
+        for email in _mailbox_owners(demo)
+        for m in demo.messages(email)
+        if "<script>" in m["subject"] and any(HOSTILE in p["name"] for p in external(m))
+    )
+    hostile = next(p for p in external(message) if HOSTILE in p["name"])
+    pane = open_pane(user, message)
+    card = pane.card(hostile["email"])
+    card.wait_for(timeout=WAIT_MS)
+    assert card.locator(".who-name").inner_text() == HOSTILE
+    assert "<script>" in pane.page.locator(".message-subject").inner_text()
+    card.get_by_text("Your recent emails").wait_for(timeout=WAIT_MS)
+    card.locator(".section", has_text="Your recent emails").locator("li").first.wait_for(
+        timeout=WAIT_MS
+    )
+    # No element was made from the name: the only images are the pane's own logo.
+    images = pane.page.eval_on_selector_all("img", "els => els.map(e => e.getAttribute('src'))")
+    assert all(src.endswith("icon-32.png") for src in images), images
+    assert pane.page.locator("script:not([src]):not([type='application/json'])").count() == 0
+    pane.page.wait_for_timeout(300)
+    pane.shot("hostile-name")
+    assert pane.events.dialogs == []
+    assert not pane.events.errors and not pane.events.server_errors
+
+
+def test_the_pinned_pane_follows_the_selected_message(
+    demo: Demo, open_pane: Callable[..., Pane]
+) -> None:
+    user = admin_email(demo)
+    messages = demo.messages(user)
+    first = messages[0]
+    other = next(
+        m
+        for m in messages
+        if {p["email"] for p in external(m)} - {p["email"] for p in external(first)}
+    )
+    pane = open_pane(user, first)
+    pane.card(external(first)[0]["email"]).wait_for(timeout=WAIT_MS)
+    pane.page.evaluate("message => OfficeStub.select(message)", other)
+    new_email = next(
+        p["email"]
+        for p in external(other)
+        if p["email"] not in {q["email"] for q in external(first)}
+    )
+    pane.card(new_email).wait_for(timeout=WAIT_MS)
+    assert pane.page.locator(".message-subject").inner_text() == (
+        other["subject"] or "(no subject)"
+    )
+    pane.page.evaluate("OfficeStub.select(null)")
+    pane.page.get_by_text("No message selected").wait_for(timeout=WAIT_MS)
+
+
+def test_signed_out_state_and_sign_in(demo: Demo, open_pane: Callable[..., Pane]) -> None:
+    user = admin_email(demo)
+    message = demo.messages(user)[0]
+    pane = open_pane(user, message, signed_in=False, sign_in_token=True)
+    pane.page.get_by_role("heading", name="You are signed out").wait_for(timeout=WAIT_MS)
+    pane.shot("signed-out")
+    pane.page.get_by_role("button", name="Sign in").click()
+    pane.card(external(message)[0]["email"]).wait_for(timeout=WAIT_MS)
+    calls = pane.page.evaluate("OfficeStub.calls.filter(c => c.method === 'getAccessToken')")
+    assert calls[0]["options"]["allowSignInPrompt"] is False
+    assert calls[-1]["options"]["allowSignInPrompt"] is True
+
+
+def test_dark_theme_from_office_and_from_the_system(
+    demo: Demo, open_pane: Callable[..., Pane]
+) -> None:
+    user = admin_email(demo)
+    message = demo.messages(user)[0]
+    background = "getComputedStyle(document.body).backgroundColor"
+    office = open_pane(user, message, theme="dark", color_scheme="light")
+    office.card(external(message)[0]["email"]).wait_for(timeout=WAIT_MS)
+    assert office.page.evaluate(background) == "rgb(31, 31, 31)"
+    office.shot("dark")
+    system = open_pane(user, message, color_scheme="dark")
+    system.card(external(message)[0]["email"]).wait_for(timeout=WAIT_MS)
+    assert system.page.evaluate(background) == "rgb(31, 31, 31)"
+    light = open_pane(user, message, theme="light", color_scheme="dark")
+    light.card(external(message)[0]["email"]).wait_for(timeout=WAIT_MS)
+    assert light.page.evaluate(background) == "rgb(245, 245, 245)"
+
+
+def test_everything_is_reachable_by_keyboard(demo: Demo, open_pane: Callable[..., Pane]) -> None:
+    user = admin_email(demo)
+    message = next(m for m in demo.messages(user) if len(external(m)) >= 2)
+    pane = open_pane(user, message)
+    second = pane.card(external(message)[1]["email"])
+    second.wait_for(timeout=WAIT_MS)
+    settled(pane)
+    focusable = "button:not([disabled]), input, textarea, select, a[href]"
+    expected = pane.page.locator(focusable).evaluate_all(
+        "els => els.filter(e => e.offsetParent !== null && !e.closest('[hidden]')).length"
+    )
+    reached: dict[str, dict[str, Any]] = {}
+    for _ in range(expected * 4):  # a date field takes a Tab per part
+        pane.page.keyboard.press("Tab")
+        focused = pane.page.evaluate(FOCUSED)
+        if focused["tag"] != "BODY":
+            reached.setdefault(focused["key"], focused)
+    assert len(reached) == expected
+    unmarked = [r for r in reached.values() if r["outline"] == "none"]
+    assert not unmarked, unmarked
+    # The second card's head is a button: Enter opens it.
+    head = second.locator(".card-head")
+    head.focus()
+    assert head.get_attribute("aria-expanded") == "false"
+    pane.page.keyboard.press("Enter")
+    assert head.get_attribute("aria-expanded") == "true"
+    second.locator(".section").first.wait_for(timeout=WAIT_MS)
+    pane.shot("keyboard")
+
+
+def settled(pane: Pane) -> None:
+    """Wait until no part of the pane is loading."""
+    pane.page.wait_for_function(
+        "() => document.querySelector('.card') && !document.querySelector('[aria-busy=true]')",
+        timeout=WAIT_MS,
+    )
+
+
+# The focused element (numbered on first visit) and whether it shows a focus outline.
+FOCUSED = """() => {
+  const e = document.activeElement;
+  e.dataset.visit ||= String(document.querySelectorAll('[data-visit]').length + 1);
+  const s = getComputedStyle(e);
+  return {key: e.dataset.visit, tag: e.tagName, outline: s.outlineStyle,
+          text: (e.getAttribute('aria-label') || e.textContent || e.name || '').trim()};
+}"""
+
+
+def _mailbox_owners(demo: Demo) -> list[str]:
+    with demo.db.transaction() as s:
+        return list(s.scalars(select(Colleague.email).order_by(Colleague.id)))
