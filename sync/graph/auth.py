@@ -182,7 +182,19 @@ def _msal_app(
         raise AuthFailed(f"the identity platform refused the tenant: {error}"[:500]) from error
 
 
-def _acquire(app: msal.ConfidentialClientApplication) -> None:
+def renew_token(account: Account) -> None:
+    """Replace the account's access token with a fresh one, after Graph refused it (401)
+    while msal still thought it valid: revoked, or signed with a rotated key. The stale token
+    leaves the shared cache so no other pass reuses it."""
+    app: msal.ConfidentialClientApplication = account.con.msal_client
+    cache = app.token_cache
+    for token in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
+        cache.remove_at(token)
+    token = _acquire(app)
+    account.con.update_session_auth_header(access_token=token)
+
+
+def _acquire(app: msal.ConfidentialClientApplication) -> str:
     try:
         result = app.acquire_token_for_client(scopes=[GRAPH_SCOPE])
     except requests.RequestException as error:
@@ -191,3 +203,4 @@ def _acquire(app: msal.ConfidentialClientApplication) -> None:
         raise TransientError(f"identity platform busy: {describe_refusal(result)}")
     if "access_token" not in result:
         raise AuthFailed(f"the app's credential was refused: {describe_refusal(result)}")
+    return str(result["access_token"])

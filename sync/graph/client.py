@@ -3,7 +3,7 @@ the engine does about them (``sync.errors``).
 
 - 410, or ``syncStateNotFound`` / ``resyncRequired`` / ``SyncStateInvalid``: ``CursorExpired``,
   the engine reads the folder again from the start;
-- 401, 403 (after O365 refreshed the token once), and 404 for the user itself (no such mailbox,
+- 401 (after one fresh token was tried), 403, and 404 for the user itself (no such mailbox,
   no Exchange licence): ``AuthFailed``, the mailbox stops until an admin acts;
 - 429, 503 once the retry policy gave up: ``Throttled`` with ``Retry-After``, the mailbox is
   retried after that;
@@ -21,6 +21,7 @@ import requests
 from O365 import Account
 
 from sync.errors import AuthFailed, CursorExpired, SyncError, Throttled, TransientError
+from sync.graph.auth import renew_token
 from sync.graph.transport import LIMITS, MailboxLimits
 
 EXPIRED_CODES = frozenset({"syncstatenotfound", "resyncrequired", "syncstateinvalid"})
@@ -54,18 +55,21 @@ class GraphClient:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        """The JSON body of a successful GET, else the mapped error (module docstring)."""
+        """The JSON body of a successful GET, else the mapped error (module docstring).
+
+        A 401 is answered once by a fresh token (``renew_token``) and the request again."""
         with self._limits.slot(self.mailbox):
             self.requests += 1
             try:
-                response = self.account.con.get(
-                    url, params=dict(params) if params else None, headers=dict(headers or {})
-                )
+                response = self._send(url, params, headers)
             except requests.HTTPError as error:
-                raise _mapped(error.response) from None
-            except requests.RequestException as error:
-                reason = f"Graph unreachable: {type(error).__name__}: {error}"[:500]
-                raise TransientError(reason) from error
+                if error.response is None or error.response.status_code != 401:
+                    raise _mapped(error.response) from None
+                renew_token(self.account)
+                try:
+                    response = self._send(url, params, headers)
+                except requests.HTTPError as again:
+                    raise _mapped(again.response) from None
         try:
             body = response.json()
         except (ValueError, json.JSONDecodeError) as error:
@@ -73,6 +77,20 @@ class GraphClient:
         if not isinstance(body, dict):
             raise TransientError("Graph answered with JSON that is not an object")
         return body
+
+    def _send(
+        self, url: str, params: Mapping[str, str] | None, headers: Mapping[str, str] | None
+    ) -> requests.Response:
+        try:
+            response: requests.Response = self.account.con.get(
+                url, params=dict(params) if params else None, headers=dict(headers or {})
+            )
+        except requests.HTTPError:
+            raise
+        except requests.RequestException as error:
+            reason = f"Graph unreachable: {type(error).__name__}: {error}"[:500]
+            raise TransientError(reason) from error
+        return response
 
 
 def _error_of(response: requests.Response | None) -> tuple[str, str]:

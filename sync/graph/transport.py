@@ -18,6 +18,7 @@ service limits): every request for a mailbox holds one of its ``MAILBOX_CONCURRE
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -63,6 +64,21 @@ class GraphRetry(Retry):
                 )
         incremented: GraphRetry = super().increment(*args, **kwargs)
         return incremented
+
+    def get_backoff_time(self) -> float:
+        """``BACKOFF_FACTOR * 2**(n-1)`` plus jitter after the n-th consecutive error, capped.
+
+        urllib3 retries the first error at once; a throttled or failing service deserves a
+        pause from the first retry on."""
+        errors = 0
+        for attempt in reversed(self.history):
+            if attempt.redirect_location is not None:
+                break
+            errors += 1
+        if errors == 0:
+            return 0.0
+        delay = self.backoff_factor * 2 ** (errors - 1) + random.random() * self.backoff_jitter
+        return float(min(self.backoff_max, delay))
 
     def sleep(self, response: Any = None) -> None:
         started = time.monotonic()
