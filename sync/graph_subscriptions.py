@@ -136,7 +136,7 @@ def upkeep_job(
     """`upkeep` (or, given ``renew_row``, `renew` of that row) with the tenant's Graph
     connection; then ``delta(id)`` for every mailbox that got a new subscription, so changes
     made before it existed are read now rather than at the next periodic pass."""
-    from sync.errors import AuthFailed
+    from sync.errors import SyncError
     from sync.graph import connect
 
     policy = Policy.from_config(config)
@@ -148,7 +148,7 @@ def upkeep_job(
                 result = upkeep(db, account, policy, clock())
             else:
                 result = renew(db, account, policy, renew_row, clock())
-    except AuthFailed as error:  # no tenant yet, or its credentials are refused
+    except SyncError as error:  # no tenant, refused credentials, identity platform down
         log.warning("graph subscriptions not maintained: %s", error)
         return UpkeepResult(failed=1, errors=[str(error)])
     for mailbox_id in sorted(result.subscribed):

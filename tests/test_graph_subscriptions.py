@@ -12,19 +12,18 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-import msal
 import pytest
-import requests
 from flask import Flask
-from O365 import Account, MSGraphProtocol
-from O365.utils.token import MemoryTokenBackend
 from sqlalchemy import select, update
 
 from storage.addressbook import AddressBook
 from storage.db import Database
 from storage.mailboxes import ensure_mailbox
 from storage.models import GraphSubscription, Mailbox
+from storage.secrets import Secret
 from storage.types import utcnow
+from sync.graph import connect
+from sync.graph.tenant import store_tenant
 from sync.graph_subscriptions import Policy, UpkeepResult, remove_mailbox, upkeep
 from sync.normalize.domains import FirmDomains
 from tests.emulators import GraphEmulator, graph_fixture  # noqa: F401 - the `graph` fixture
@@ -32,7 +31,6 @@ from tests.emulators.server import LocalServer
 
 FIRM = FirmDomains(["harbourlaw.example"])
 ALICE, BOB = "alice@harbourlaw.example", "bob@harbourlaw.example"
-GRAPH_SCOPE = ["https://graph.microsoft.com/.default"]
 LIFETIME = timedelta(minutes=120)  # renewed when under an hour is left (half the lifetime)
 
 
@@ -52,35 +50,35 @@ def served_fixture(app: Flask) -> Iterator[str]:
     server.close()
 
 
+def graph_settings(graph: GraphEmulator) -> dict[str, str]:
+    """The app's Graph settings, pointing at the emulator (its identity half over TLS)."""
+    return {
+        "RAPPORT_GRAPH_URL": graph.graph_url,
+        "RAPPORT_AUTHORITY": graph.https_url,
+        "RAPPORT_GRAPH_CA_FILE": str(graph.ca_file),
+    }
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, str], graph: GraphEmulator) -> dict[str, str]:
+    return {**app_config, **graph_settings(graph)}
+
+
 @pytest.fixture(name="account")
-def account_fixture(graph: GraphEmulator) -> Iterator[Any]:
-    """An app-only O365 account on the emulator, through the real msal client-credentials flow."""
-
-    class LocalGraph(MSGraphProtocol):  # type: ignore[misc]  # O365 ships no types
-        _protocol_url = f"{graph.url}/"
-
-    with requests.Session() as http:
-        http.verify, http.trust_env = str(graph.ca_file), False
-        account = Account(
-            (graph.client_id, graph.client_secret),
-            auth_flow_type="credentials",
-            tenant_id=graph.tenant_id,
-            protocol=LocalGraph(default_resource=""),
-            token_backend=MemoryTokenBackend(),
-            requests_delay=0,
-        )
-        account.con._msal_client = msal.ConfidentialClientApplication(
+def account_fixture(
+    db: Database, app_config: dict[str, str], graph: GraphEmulator
+) -> Iterator[Any]:
+    """The tenant stored as an admin stores it, and the app's own app-only connection."""
+    with db.transaction() as session:
+        store_tenant(
+            session,
+            app_config,
+            graph.tenant_id,
             graph.client_id,
-            client_credential=graph.client_secret,
-            authority=graph.authority,
-            instance_discovery=False,
-            http_client=http,
-            token_cache=account.con.token_backend,
+            secret=Secret(graph.client_secret),
         )
-        assert account.authenticate(requested_scopes=GRAPH_SCOPE)
+    with connect(db, app_config) as account:
         yield account
-        if account.con.session is not None:
-            account.con.session.close()
 
 
 def rows(db: Database) -> list[GraphSubscription]:

@@ -8,8 +8,10 @@ queued work runs on the real in-process scheduler.
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
@@ -18,20 +20,23 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from api.tokens import issue_dev_token
 from storage.db import Database
-from storage.models import Colleague, GraphSubscription, Mailbox
+from storage.models import Colleague, GraphSubscription, ImportRun, Mailbox, Sighting
 from storage.types import utcnow
+from sync.graph import run_mailbox
+from sync.graph.tenant import disable_mailbox
 from sync.graph_subscriptions import upkeep
-from sync.scheduler import InProcessScheduler
+from sync.scheduler import Coalescer, InProcessScheduler
 from tests.emulators import GraphEmulator, graph_fixture  # noqa: F401 - the `graph` fixture
 from tests.test_graph_subscriptions import (  # noqa: F401 - the `account`, `served` fixtures
     ALICE,
     BOB,
     account_fixture,
     add_mailbox,
+    graph_settings,
     policy,
     served_fixture,
 )
@@ -41,8 +46,8 @@ URL = "/webhooks/graph"
 
 
 @pytest.fixture
-def app_config(app_config: dict[str, str]) -> dict[str, str]:
-    return {**app_config, "RAPPORT_WEBHOOK_DEBOUNCE": str(DEBOUNCE)}
+def app_config(app_config: dict[str, str], graph: GraphEmulator) -> dict[str, str]:
+    return {**app_config, **graph_settings(graph), "RAPPORT_WEBHOOK_DEBOUNCE": str(DEBOUNCE)}
 
 
 @pytest.fixture
@@ -179,6 +184,208 @@ def test_without_a_scheduler_a_notification_is_acknowledged_and_left_to_polling(
 
     assert delivery.status == 202
     assert subscription(db, alice, "inbox").notifications == 1
+
+
+# -- queued delta runs -------------------------------------------------------------------------
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def runs(db: Database, mailbox_id: int) -> int:
+    with db.transaction() as session:
+        query = (
+            select(func.count()).select_from(ImportRun).where(ImportRun.mailbox_id == mailbox_id)
+        )
+        return int(session.scalar(query) or 0)
+
+
+def sighted(db: Database, mailbox_id: int, graph_id: str) -> bool:
+    with db.transaction() as session:
+        query = select(Sighting.id).where(
+            Sighting.mailbox_id == mailbox_id, Sighting.source_item_id == graph_id
+        )
+        return session.scalar(query) is not None
+
+
+def mail(
+    graph: GraphEmulator, owner: str, folder: str, subject: str, sender: str | None = None
+) -> str:
+    """A message that arrives now (the emulator's default dates are older than the backfill)."""
+    return graph.add_message(owner, folder, subject=subject, sender=sender, received=utcnow())
+
+
+@pytest.fixture
+def synced(
+    app: Flask, db: Database, graph: GraphEmulator, account: Any, served: str
+) -> dict[str, int]:
+    """Alice and Bob subscribed, each through one first pass (what the periodic job does)."""
+    graph.add_mailbox(ALICE), graph.add_mailbox(BOB)
+    alice, bob = subscribed(db, account, served, ALICE, BOB)
+    for mailbox_id in (alice, bob):
+        assert run_mailbox(db, app.config, mailbox_id).status == "ok"
+    return {"alice": alice, "bob": bob}
+
+
+def test_a_notification_queues_a_delta_run_of_that_mailbox_only(
+    db: Database, graph: GraphEmulator, synced: dict[str, int], scheduler: InProcessScheduler
+) -> None:
+    alice, bob = synced["alice"], synced["bob"]
+    for_alice = mail(graph, ALICE, "inbox", "Terms", "cfo@acme.example")
+    for_bob = mail(graph, BOB, "inbox", "Lunch?", "gc@globex.example")
+    graph.delay_next(2.0, path="messages/delta")  # the delta run is slow; the answer is not
+    seen = len(graph.log)
+
+    delivery = graph.notify(str(subscription(db, alice, "inbox").subscription_id), for_alice)
+
+    assert delivery.status == 202 and delivery.seconds < 2.0  # answered, not synced inline
+    assert wait_for(lambda: sighted(db, alice, for_alice))
+    assert wait_for(lambda: scheduler.pending() == [])
+    assert (runs(db, alice), runs(db, bob)) == (2, 1)
+    assert not sighted(db, bob, for_bob)  # Bob's change waits for his own trigger
+    assert not any(BOB in r.path for r in graph.log[seen:])
+
+
+def test_a_burst_of_notifications_makes_one_delta_run(
+    app: Flask,
+    db: Database,
+    graph: GraphEmulator,
+    synced: dict[str, int],
+    scheduler: InProcessScheduler,
+) -> None:
+    alice = synced["alice"]
+    app.extensions["rapport.graph_webhooks"].delay = 2.0  # the burst fits well inside
+    ids = [mail(graph, ALICE, "inbox", f"m{i}") for i in range(3)]
+    subscriptions = [str(subscription(db, alice, r).subscription_id) for r in ("inbox", "events")]
+    burst = [(s, i) for s in subscriptions for i in ids] * 2  # twelve notifications
+
+    with ThreadPoolExecutor(4) as pool:
+        deliveries = list(pool.map(lambda n: graph.notify(*n), burst))
+
+    assert [d.status for d in deliveries] == [202] * 12
+    assert [job.split("#")[0] for job in scheduler.pending()] == [f"graph.notified.{alice}"]
+    assert wait_for(lambda: all(sighted(db, alice, i) for i in ids))
+    time.sleep(1.0)
+    assert runs(db, alice) == 2  # the first pass and one for the whole burst
+    assert scheduler.pending() == []
+
+
+def test_a_notification_during_a_run_makes_exactly_one_more_run(
+    scheduler: InProcessScheduler,
+) -> None:
+    started, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def run(key: int) -> bool:
+        calls.append(key)
+        started.set()
+        release.wait(5)
+        return True
+
+    coalescer = Coalescer(lambda: scheduler, "test.", run, delay=0.05)
+    coalescer.trigger(7)
+    assert started.wait(5)
+    for _ in range(5):  # arrive while the first run may already have read past the change
+        coalescer.trigger(7)
+    release.set()
+
+    assert wait_for(lambda: len(calls) == 2 and scheduler.pending() == [])
+    time.sleep(0.3)
+    assert calls == [7, 7]
+
+
+def test_a_busy_mailbox_is_tried_again_later(scheduler: InProcessScheduler) -> None:
+    answers = [False, False, True]  # another pass of the mailbox runs twice, then it is free
+    calls: list[int] = []
+
+    def run(key: int) -> bool:
+        calls.append(key)
+        return answers[len(calls) - 1]
+
+    coalescer = Coalescer(lambda: scheduler, "test.", run, delay=0.05, retries=5)
+    assert coalescer.trigger(3)
+
+    assert wait_for(lambda: len(calls) == 3 and scheduler.pending() == [])
+    time.sleep(0.3)
+    assert calls == [3, 3, 3]
+    assert not Coalescer(lambda: None, "test.", run, delay=0).trigger(3)  # no scheduler
+
+
+# -- lifecycle notifications ------------------------------------------------------------------
+
+
+def test_missed_runs_the_delta(
+    db: Database, graph: GraphEmulator, synced: dict[str, int], scheduler: InProcessScheduler
+) -> None:
+    alice = synced["alice"]
+    lost = mail(graph, ALICE, "sentitems", "Sent while notifications were lost")
+
+    delivery = graph.lifecycle(str(subscription(db, alice, "sentitems").subscription_id), "missed")
+
+    assert delivery.status == 202
+    assert wait_for(lambda: sighted(db, alice, lost))
+    assert runs(db, synced["bob"]) == 1
+
+
+def test_reauthorization_required_renews_the_subscription(
+    db: Database, graph: GraphEmulator, account: Any, served: str, scheduler: InProcessScheduler
+) -> None:
+    [alice] = subscribed(db, account, served, ALICE)
+    events = subscription(db, alice, "events")
+
+    delivery = graph.lifecycle(str(events.subscription_id), "reauthorizationRequired")
+
+    assert delivery.status == 202
+    assert wait_for(lambda: len(graph.requests("/subscriptions/", "PATCH")) == 1)
+    assert graph.requests("/subscriptions/", "PATCH")[0].path.endswith(str(events.subscription_id))
+    assert wait_for(lambda: subscription(db, alice, "events").renewed_at != events.renewed_at)
+    renewed = subscription(db, alice, "events")
+    assert renewed.subscription_id == events.subscription_id and renewed.last_error is None
+    assert len(graph.requests("/subscriptions", "POST")) == 3  # nothing created anew
+
+
+def test_subscription_removed_is_created_again_then_the_delta_runs(
+    db: Database, graph: GraphEmulator, synced: dict[str, int], scheduler: InProcessScheduler
+) -> None:
+    alice = synced["alice"]
+    inbox = subscription(db, alice, "inbox")
+    meanwhile = mail(graph, ALICE, "inbox", "Arrived while unsubscribed")
+
+    delivery = graph.lifecycle(str(inbox.subscription_id), "subscriptionRemoved")
+
+    assert delivery.status == 202
+    assert wait_for(
+        lambda: (
+            subscription(db, alice, "inbox").subscription_id not in (None, inbox.subscription_id)
+        )
+    )
+    again = subscription(db, alice, "inbox")
+    assert again.subscription_id in graph.subscriptions.active
+    assert again.last_error is None and again.client_state_hash != inbox.client_state_hash
+    assert len(graph.subscriptions.active) == 6
+    assert wait_for(lambda: sighted(db, alice, meanwhile))
+
+
+def test_a_notification_for_a_disabled_mailbox_syncs_nothing_and_unsubscribes_it(
+    db: Database, graph: GraphEmulator, synced: dict[str, int], scheduler: InProcessScheduler
+) -> None:
+    alice = synced["alice"]
+    inbox = subscription(db, alice, "inbox")
+    with db.transaction() as session:
+        disable_mailbox(session, ALICE)
+
+    delivery = graph.notify(str(inbox.subscription_id), "AAMkAD1")
+
+    assert delivery.status == 202  # genuine: Graph must not retry it
+    assert wait_for(lambda: len(graph.subscriptions.active) == 3)  # Bob's remain
+    assert wait_for(lambda: scheduler.pending() == [])
+    assert runs(db, alice) == 1
 
 
 # -- admin view -------------------------------------------------------------------------------
