@@ -2,7 +2,7 @@
 
 A notification proves itself with the clientState of the subscription it names: its SHA-256
 is compared in constant time with the digest stored when the subscription was created
-(`sync.graph_subscriptions`). Anything else (an unknown subscription, a wrong or missing
+(`storage.subscriptions`). Anything else (an unknown subscription, a wrong or missing
 clientState) is refused, counted on the subscription when it names one of ours, logged, and
 triggers nothing. Every field is attacker-controlled until then, so values are only logged
 truncated and through ``%r``.
@@ -28,7 +28,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import GraphSubscription, Mailbox, Provider
-from sync.graph_subscriptions import client_state_hash
+from storage.subscriptions import client_state_hash
 
 log = logging.getLogger(__name__)
 

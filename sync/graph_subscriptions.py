@@ -20,7 +20,6 @@ webhook (the validation handshake) before it answers.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 import threading
@@ -31,11 +30,21 @@ from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import requests
-from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from storage.db import Database
-from storage.models import GraphSubscription, Mailbox, Provider, WatchedResource
+from storage.models import GraphSubscription, WatchedResource
+from storage.subscriptions import (
+    active_pairs,
+    client_state_hash,
+    drop,
+    graph_mailboxes,
+    mark_active,
+    mark_failed,
+    mark_missing,
+    mark_pending,
+    mark_renewed,
+)
 from storage.types import utcnow
 from sync.scheduler import Scheduler
 
@@ -171,10 +180,6 @@ def number(config: Mapping[str, Any], name: str) -> float:
     return value
 
 
-def client_state_hash(client_state: str) -> str:
-    return hashlib.sha256(client_state.encode()).hexdigest()
-
-
 def resource_path(address: str, resource: WatchedResource) -> str:
     return RESOURCE_PATHS[resource].format(user=quote(address, safe="@"))
 
@@ -212,11 +217,8 @@ def renew(db: Database, account: Any, policy: Policy, row_id: int, now: datetime
 def remove_mailbox(db: Database, account: Any, mailbox_id: int) -> int:
     """Delete a mailbox's subscriptions on Graph and here (the mailbox was disabled)."""
     with _LOCK, db.transaction() as session:
-        rows = session.execute(
-            select(GraphSubscription.id, GraphSubscription.subscription_id).where(
-                GraphSubscription.mailbox_id == mailbox_id
-            )
-        ).all()
+        query = select(GraphSubscription.id, GraphSubscription.subscription_id)
+        rows = session.execute(query.where(GraphSubscription.mailbox_id == mailbox_id)).all()
     return sum(_delete(db, account, row.id, row.subscription_id) is None for row in rows)
 
 
@@ -228,20 +230,12 @@ def _count(result: UpkeepResult, error: str | None, done: str) -> None:
         result.errors.append(error)
 
 
-def _wanted(session: Session) -> dict[int, str]:
-    """Enabled Graph mailboxes: id -> address."""
-    query = select(Mailbox.id, Mailbox.address).where(
-        Mailbox.enabled.is_(True), Mailbox.provider == Provider.GRAPH
-    )
-    return {row.id: row.address for row in session.execute(query)}
-
-
 def _plan(
     db: Database, policy: Policy, now: datetime
 ) -> tuple[list[tuple[int, str | None]], list[int]]:
     """(rows to delete, rows to renew)."""
     with db.transaction() as session:
-        wanted = _wanted(session)
+        wanted = graph_mailboxes(session)
         rows = session.scalars(select(GraphSubscription)).all()
     stale = [(r.id, r.subscription_id) for r in rows if r.mailbox_id not in wanted]
     horizon = now + policy.renew_ahead
@@ -259,14 +253,7 @@ def _create_missing(
     db: Database, account: Any, policy: Policy, now: datetime, result: UpkeepResult
 ) -> None:
     with db.transaction() as session:
-        wanted = _wanted(session)
-        active = set(
-            session.execute(
-                select(GraphSubscription.mailbox_id, GraphSubscription.resource).where(
-                    GraphSubscription.subscription_id.is_not(None)
-                )
-            ).tuples()
-        )
+        wanted, active = graph_mailboxes(session), active_pairs(session)
     for mailbox_id, address in sorted(wanted.items()):
         for resource in WatchedResource:
             if (mailbox_id, resource.value) in active:
@@ -282,9 +269,11 @@ def _create(
 ) -> str | None:
     mailbox_id, address, resource = target
     client_state = secrets.token_urlsafe(32)  # 256 bits; Graph allows 128 characters
-    # The hash is stored before Graph is asked, so a notification racing Graph's answer
-    # is recognised (api/webhooks.py looks at pending rows when the id is not yet known).
-    row_id = _pending_row(db, mailbox_id, resource, client_state_hash(client_state))
+    # The digest is stored before Graph is asked, so a notification racing Graph's answer is
+    # recognised (sync.graph_notifications also looks at rows being created).
+    with db.transaction() as session:
+        row_id = mark_pending(session, mailbox_id, resource, client_state_hash(client_state))
+    doing = f"creating the {resource} subscription of {address}"
     try:
         created = account.subscriptions().create_subscription(
             policy.webhook_url,
@@ -295,77 +284,36 @@ def _create(
             lifecycle_notification_url=policy.webhook_url,
         )
     except GRAPH_ERRORS as error:
-        return _failed(db, row_id, f"creating the {resource} subscription of {address}", error)
+        return _failed(db, row_id, doing, error)
     if not created or not created.get("id"):
-        return _failed(db, row_id, f"creating the {resource} subscription of {address}", None)
+        return _failed(db, row_id, doing, None)
+    expires_at = _granted(created, now + policy.lifetime)
     with db.transaction() as session:
-        session.execute(
-            update(GraphSubscription)
-            .where(GraphSubscription.id == row_id)
-            .values(
-                subscription_id=str(created["id"]),
-                expires_at=_granted(created, now + policy.lifetime),
-                renewed_at=now,
-                last_error=None,
-            )
-        )
+        mark_active(session, row_id, str(created["id"]), expires_at, now)
     log.info("created the %s subscription of %s", resource, address)
     return None
-
-
-def _pending_row(db: Database, mailbox_id: int, resource: WatchedResource, digest: str) -> int:
-    with db.transaction() as session:
-        row = session.scalar(
-            select(GraphSubscription).where(
-                GraphSubscription.mailbox_id == mailbox_id,
-                GraphSubscription.resource == resource.value,
-            )
-        )
-        if row is None:
-            row = GraphSubscription(mailbox_id=mailbox_id, resource=resource.value)
-            session.add(row)
-        row.subscription_id, row.expires_at, row.client_state_hash = None, None, digest
-        row.last_error = None  # a pending row with no error is one being created right now
-        session.flush()
-        return row.id
 
 
 def _renew(db: Database, account: Any, policy: Policy, row_id: int, now: datetime) -> str | None:
     with db.transaction() as session:
         row = session.get(GraphSubscription, row_id)
         subscription_id = row.subscription_id if row else None
-    if row is None or subscription_id is None:
+    if subscription_id is None:
         return None  # gone, or not created yet: the next upkeep creates it
     try:
         renewed = account.subscriptions().renew_subscription(
             subscription_id, expiration_datetime=now + policy.lifetime
         )
     except GRAPH_ERRORS as error:
-        if _status(error) == 404:  # expired or removed on Graph's side: created again next
-            _forget(db, row_id, "Graph no longer had it when renewing; created again")
-            return None
-        return _failed(db, row_id, f"renewing subscription {subscription_id}", error)
-    if not renewed:
-        return _failed(db, row_id, f"renewing subscription {subscription_id}", None)
+        if _status(error) != 404:
+            return _failed(db, row_id, f"renewing subscription {subscription_id}", error)
+        renewed = None  # expired or removed on Graph's side: created again right after
     with db.transaction() as session:
-        session.execute(
-            update(GraphSubscription)
-            .where(GraphSubscription.id == row_id)
-            .values(
-                expires_at=_granted(renewed, now + policy.lifetime), renewed_at=now, last_error=None
-            )
-        )
+        if renewed:
+            mark_renewed(session, row_id, _granted(renewed, now + policy.lifetime), now)
+        else:
+            mark_missing(session, row_id, "Graph no longer had it when renewing; created again")
     return None
-
-
-def _forget(db: Database, row_id: int, reason: str) -> None:
-    """Graph no longer has this subscription: mark it missing, so it is created again."""
-    with db.transaction() as session:
-        session.execute(
-            update(GraphSubscription)
-            .where(GraphSubscription.id == row_id)
-            .values(subscription_id=None, expires_at=None, last_error=reason)
-        )
 
 
 def _delete(db: Database, account: Any, row_id: int, subscription_id: str | None) -> str | None:
@@ -376,7 +324,7 @@ def _delete(db: Database, account: Any, row_id: int, subscription_id: str | None
             if _status(error) != 404:  # 404: already gone, which is what we want
                 return _failed(db, row_id, f"deleting subscription {subscription_id}", error)
     with db.transaction() as session:
-        session.execute(delete(GraphSubscription).where(GraphSubscription.id == row_id))
+        drop(session, row_id)
     return None
 
 
@@ -387,11 +335,7 @@ def _failed(db: Database, row_id: int, doing: str, error: BaseException | None) 
     message = f"{doing} failed: {detail}"[:MAX_ERROR_CHARS]
     log.warning("%s", message)
     with db.transaction() as session:
-        session.execute(
-            update(GraphSubscription)
-            .where(GraphSubscription.id == row_id)
-            .values(last_error=message)
-        )
+        mark_failed(session, row_id, message)
     return message
 
 
