@@ -10,7 +10,7 @@ from werkzeug.routing import IntegerConverter, Map
 
 import api.auth
 import api.entra
-from api import admin, admin_mailboxes, mine, paths, people
+from api import admin, admin_mailboxes, mine, notes, paths, people, people_writes, privacy
 from api.errors import error_response
 from storage.web import session
 
@@ -29,6 +29,9 @@ def init_app(app: Flask) -> None:
     v1 = Blueprint("v1", __name__, url_prefix="/api/v1")  # api.auth guards all of /api/
     v1.register_blueprint(people.blueprint)
     v1.register_blueprint(mine.blueprint)
+    v1.register_blueprint(people_writes.blueprint)
+    v1.register_blueprint(privacy.blueprint)
+    v1.register_blueprint(notes.blueprint)
     v1.register_blueprint(paths.blueprint)
     v1.register_blueprint(admin.blueprint)
     v1.register_blueprint(admin_mailboxes.blueprint)

@@ -33,6 +33,7 @@ from storage.db import Database
 from storage.identity import Identity
 from storage.mailboxes import exclusion_patterns, owner_people, owner_person_id
 from storage.models import ImportRun, Mailbox, MailboxStatus, Person, RunStatus
+from storage.privacy import private_conversations
 from storage.sync_state import load_cursor, save_cursor
 from storage.types import utcnow
 from sync.errors import AuthFailed, CursorExpired, Throttled
@@ -99,7 +100,8 @@ def _start(
     owner = owner_person_id(session, mailbox)
     owner_name = session.get_one(Person, owner).display_name
     identity = Identity(book, owner, owner_people(session), mailbox.address, owner_name)
-    exclusions = Exclusions(exclusion_patterns(session, mailbox))
+    private = private_conversations(session, mailbox.colleague_id)
+    exclusions = Exclusions(exclusion_patterns(session, mailbox), private)
     weights = load_weights(session)
     return MailboxContext(mailbox_id, run.id, firm, exclusions, book, identity, weights)
 

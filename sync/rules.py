@@ -7,6 +7,7 @@ decides which reason a skipped item is counted under, so it goes from the most c
 - bounce, auto-reply, bulk: a machine wrote it; it says nothing about a relationship.
 - role-address sender (noreply@, postmaster@, info@...): not a person.
 - private / confidential sensitivity: the sender asked for it not to be shared.
+- a thread the mailbox's owner marked private in the add-in ("private-thread").
 - cancelled meetings never happened.
 - excluded addresses and domains are removed from the item; if no one external is left the
   item is skipped as "excluded" (a client's mail stays logged when an excluded address is
@@ -42,12 +43,14 @@ class Verdict:
 
 
 class Exclusions:
-    """Addresses (``a@b.com``) and domains (``@b.com``, with subdomains) never to log."""
+    """Addresses (``a@b.com``) and domains (``@b.com``, with subdomains) never to log, and the
+    conversations the mailbox's owner marked private (``storage.privacy``)."""
 
-    def __init__(self, patterns: Iterable[str]) -> None:
+    def __init__(self, patterns: Iterable[str], private_threads: Iterable[str] = ()) -> None:
         cleaned = [p.strip().lower() for p in patterns if p.strip()]
         self.addresses = frozenset(p for p in cleaned if not p.startswith("@"))
         self.domains = FirmDomains(p[1:] for p in cleaned if p.startswith("@"))
+        self.private_threads = frozenset(private_threads)
 
     def __bool__(self) -> bool:
         return bool(self.addresses or self.domains.domains)
@@ -95,6 +98,8 @@ def classify(item: MailItem, firm: FirmDomains, exclusions: Exclusions) -> Verdi
     reason = _machine_reason(item)
     if reason:
         return Verdict(Outcome.SKIP, item, reason)
+    if item.conversation_id is not None and item.conversation_id in exclusions.private_threads:
+        return Verdict(Outcome.SKIP, item, "private-thread")
     kept = _without_excluded(item, exclusions)
     external = any(is_external(p.address.email, p.address.kind, firm) for p in kept.participants)
     if external:

@@ -8,20 +8,20 @@ import dataclasses
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from api.mine import message_key
 from api.tokens import issue_dev_token
+from relationships.aggregate_store import rebuild
 from storage.db import Database
-from storage.models import (
-    Interaction,
-)
-from sync.items import MailItem
+from storage.models import AuditEvent, Interaction, Person, Relationship, Sighting
+from sync.items import Folder, FolderKind, MailItem
 from sync.keys import item_keys
 from tests.factories import INBOX, SENT, T0, email
 from tests.test_engine import ALICE, BOB, CLIENT, mailbox, person_of, run
@@ -30,6 +30,7 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 CONVERSATION = "AAQkAGI2+conv/merger=="  # Exchange ids are base64: "+", "/" and "="
 OTHER = "gc@acme.co.uk"
 LATER = T0 + timedelta(days=30)
+NEW_MAIL = Folder("New mail", FolderKind.INBOX)  # a folder of its own: a fresh cursor
 
 
 def in_thread(item: MailItem, conversation: str = CONVERSATION) -> MailItem:
@@ -198,3 +199,442 @@ def test_message_state_comes_from_the_server(
         400,
         "not an email address",
     )
+
+
+# --- people: create and correct -----------------------------------------------------------------
+
+
+def audit(db: Database, action: str) -> list[AuditEvent]:
+    with db.transaction() as session:
+        query = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+        return list(session.scalars(query))
+
+
+def test_add_an_unknown_person_with_hostile_text_as_plain_data(
+    client: FlaskClient, alice: dict[str, str], db: Database, firm: dict[str, Any]
+) -> None:
+    body = {
+        "email": " New.Person@Widgets.example ",
+        "name": HOSTILE,
+        "title": 'Director "Legal" & <b>Compliance</b>',
+        "phone": "+44 (0)20 7946-0000 ext 12",
+        "address": "1 Poultry\nLondon EC2R 8EJ",
+    }
+    response = client.post("/api/v1/people", json=body, headers=alice)
+    created = ok(response, 201)
+    assert response.mimetype == "application/json"
+    assert created["display_name"] == HOSTILE
+    assert created["title"] == body["title"] and created["address"] == body["address"]
+    assert created["phones"] == ["+44 (0)20 7946-0000 ext 12"]
+    assert created["emails"][0]["address"] == "new.person@widgets.example"
+    assert created["company"]["domain"] == "widgets.example"
+    assert created["follow_up"] is None and created["is_colleague"] is False
+    assert {f: p["source"] for f, p in created["provenance"].items()} == {
+        "display_name": "user",
+        "title": "user",
+        "phones": "user",
+        "address": "user",
+    }
+    again = ok(client.get(f"/api/v1/people/{created['id']}", headers=alice))
+    assert again["display_name"] == HOSTILE
+    (event,) = audit(db, "person.create")
+    assert event.actor == ALICE and event.target_id == str(created["id"])
+    assert event.details["changes"]["display_name"] == {"old": "", "new": HOSTILE}
+
+    exists = client.post(
+        "/api/v1/people", json={"email": "new.person@widgets.example"}, headers=alice
+    )
+    assert exists.status_code == 409
+    assert exists.get_json()["error"] == "exists"
+    assert exists.get_json()["person_id"] == created["id"]
+    known = client.post("/api/v1/people", json={"email": CLIENT}, headers=alice)
+    assert known.status_code == 409 and known.get_json()["person_id"] == firm["client"]
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"name": "No address"}, "email: required"),
+        ({"email": "not-an-address"}, "not an email address"),
+        ({"email": "carol@harbourlaw.example"}, "an address of the firm"),
+        ({"email": "x@widgets.example", "nickname": "X"}, "unknown field(s) nickname"),
+        ({"email": "x@widgets.example", "name": ""}, "name: may not be empty"),
+        ({"email": "x@widgets.example", "name": 42}, "name: expected a string"),
+        ({"email": "x@widgets.example", "title": "a\nb"}, "line breaks"),
+        ({"email": "x@widgets.example", "title": "x" * 301}, "at most 300"),
+        ({"email": "x@widgets.example", "name": "a\x00b"}, "control characters"),
+        ({"email": "x@widgets.example", "phone": "call me"}, "phone: digits"),
+        ({"email": "x@widgets.example", "company": "gmail.com"}, "free-mail domain"),
+        ({"email": "x@widgets.example", "company": "Nobody Inc"}, "no company has that name"),
+    ],
+)
+def test_bad_people_are_400_and_store_nothing(
+    client: FlaskClient, alice: dict[str, str], db: Database, body: dict[str, Any], fragment: str
+) -> None:
+    refused(client.post("/api/v1/people", json=body, headers=alice), 400, fragment)
+    with db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Person)) == 4
+        assert session.scalar(select(func.count()).select_from(AuditEvent)) == 0
+
+
+def test_writes_need_a_json_object(client: FlaskClient, alice: dict[str, str]) -> None:
+    for response in (
+        client.post("/api/v1/people", data="email=x@y.example", headers=alice),
+        client.post("/api/v1/people", json=["x@y.example"], headers=alice),
+        client.patch("/api/v1/people/3", json={}, headers=alice),
+    ):
+        assert response.status_code == 400
+        assert response.get_json()["error"] == "bad_request"
+
+
+def test_corrections_keep_provenance_and_survive_later_mail(
+    client: FlaskClient, alice: dict[str, str], db: Database, firm: dict[str, Any]
+) -> None:
+    url = f"/api/v1/people/{firm['client']}"
+    change = {
+        "name": "Carla Fox-Whitby",
+        "title": "Chief Financial Officer",
+        "phone": "+44 20 7946 0001",
+        "company": "acme.com",
+    }
+    person = ok(client.patch(url, json=change, headers=alice))
+    assert person["display_name"] == "Carla Fox-Whitby"
+    assert person["company"]["domain"] == "acme.com"
+    assert person["provenance"]["display_name"]["source"] == "user"
+    colleague_id = ok(client.get("/api/v1/me", headers=alice))["colleague_id"]
+    assert person["provenance"]["title"]["by"] == colleague_id
+    (event,) = audit(db, "person.update")
+    assert event.details["changes"]["display_name"] == {
+        "old": "Carla Fox",
+        "new": "Carla Fox-Whitby",
+    }
+    assert event.details["changes"]["company"]["old"]["name"] == "Acme"
+    assert event.details["source"] == "user"
+    # Setting a value to what it is changes nothing and audits nothing.
+    ok(client.patch(url, json={"title": "Chief Financial Officer"}, headers=alice))
+    assert len(audit(db, "person.update")) == 1
+    # Mail from her, signed with the old name, arrives later: the correction stands.
+    later = email(CLIENT, [ALICE], at=LATER, subject="Re: terms", names={CLIENT: "C. Fox"})
+    assert run(db, firm["alice_box"], {NEW_MAIL: [later]}).stored == 1
+    assert ok(client.get(url, headers=alice))["display_name"] == "Carla Fox-Whitby"
+    # Clearing a field is an edit too; the name cannot be cleared.
+    cleared = ok(client.patch(url, json={"title": None, "phone": ""}, headers=alice))
+    assert cleared["title"] is None and cleared["phones"] == []
+    refused(client.patch(url, json={"name": " "}, headers=alice), 400, "may not be empty")
+
+
+def test_a_colleagues_own_record_is_theirs_or_an_admins(
+    client: FlaskClient, as_user: Callable[..., dict[str, str]], firm: dict[str, Any]
+) -> None:
+    url = f"/api/v1/people/{firm['bob']}"
+    refused(client.patch(url, json={"title": "Intern"}, headers=as_user()), 403, "theirs")
+    assert ok(client.patch(url, json={"title": "Partner"}, headers=as_user(BOB)))["title"] == (
+        "Partner"
+    )
+    admin = as_user(admin=True)
+    assert ok(client.patch(url, json={"title": "Counsel"}, headers=admin))["title"] == "Counsel"
+    refused(client.patch("/api/v1/people/999999", json={"title": "x"}, headers=admin), 404, "no")
+
+
+def test_a_hostile_display_name_from_a_header_is_returned_as_data(
+    client: FlaskClient, alice: dict[str, str], db: Database, firm: dict[str, Any]
+) -> None:
+    hostile = email("mallory@evil.example", [ALICE], names={"mallory@evil.example": HOSTILE})
+    assert run(db, firm["alice_box"], {NEW_MAIL: [hostile]}).stored == 1
+    response = client.get("/api/v1/people?email=mallory@evil.example", headers=alice)
+    assert ok(response)["display_name"] == HOSTILE
+    assert response.mimetype == "application/json"
+
+
+# --- exclusions and private threads -------------------------------------------------------------
+
+
+def aggregates(db: Database) -> dict[tuple[int, int], tuple[Any, ...]]:
+    with db.transaction() as session:
+        rows = session.scalars(select(Relationship)).all()
+        return {
+            (r.a_id, r.b_id): (
+                r.email_ab,
+                r.email_ba,
+                r.meetings,
+                r.first_at,
+                r.last_at,
+                r.last_ab_at,
+                r.last_ba_at,
+                r.ab_warm,
+                r.ab_history,
+                r.ba_warm,
+                r.ba_history,
+                r.mtg_warm,
+                r.mtg_history,
+            )
+            for r in rows
+        }
+
+
+def assert_aggregates_equal_a_rebuild(db: Database) -> None:
+    """What a purge left must be exactly what recomputing everything from scratch gives."""
+    after_purge = aggregates(db)
+    with db.transaction() as session:
+        rebuild(session)
+    rebuilt = aggregates(db)
+    assert rebuilt.keys() == after_purge.keys()
+    for key, row in rebuilt.items():  # decayed sums: the same up to the order of additions
+        assert row[:7] == after_purge[key][:7], key
+        assert row[7:] == pytest.approx(after_purge[key][7:], rel=1e-9), key
+
+
+def pair_row(db: Database, a: int, b: int) -> Relationship | None:
+    with db.transaction() as session:
+        return session.get(Relationship, (min(a, b), max(a, b)))
+
+
+def test_never_log_an_address_purges_my_mail_and_applies_at_sync(
+    client: FlaskClient,
+    as_user: Callable[..., dict[str, str]],
+    db: Database,
+    firm: dict[str, Any],
+) -> None:
+    alice = as_user()
+    created = client.post("/api/v1/exclusions", json={"address": CLIENT.upper()}, headers=alice)
+    body = ok(created, 201)
+    assert body["pattern"] == CLIENT and body["address"] == CLIENT and body["domain"] is None
+    assert body["firm_wide"] is False
+    # Alice's four thread messages had no other external: gone. Bob's two stay (his mail).
+    assert body["purged"] == {"interactions": 4, "participants": 4, "sightings": 4}
+    assert pair_row(db, firm["alice"], firm["client"]) is None
+    assert pair_row(db, firm["bob"], firm["client"]) is not None
+    assert_aggregates_equal_a_rebuild(db)
+    listed = ok(client.get(f"/api/v1/people/{firm['client']}/interactions", headers=alice))
+    assert [i["in_my_mailbox"] for i in listed["items"]] == [False]  # Bob's, she was on copy
+    # The next sync skips her mail with the client, and the pane sees it as excluded.
+    stats = run(db, firm["alice_box"], {NEW_MAIL: [email(CLIENT, [ALICE], at=LATER)]})
+    assert stats.stored == 0 and stats.skipped == {"excluded": 1}
+    state = client.get(
+        "/api/v1/messages/state",
+        query_string={"conversation_id": "c", "from": CLIENT},
+        headers=alice,
+    )
+    assert ok(state)["excluded"] is True
+    # Asking again changes nothing; others do not see it; only its owner or an admin deletes it.
+    again = ok(client.post("/api/v1/exclusions", json={"address": CLIENT}, headers=alice))
+    assert again["id"] == body["id"] and "purged" not in again
+    assert [e["id"] for e in ok(client.get("/api/v1/exclusions", headers=alice))["items"]] == [
+        body["id"]
+    ]
+    assert ok(client.get("/api/v1/exclusions", headers=as_user(BOB)))["items"] == []
+    admin_view = ok(client.get("/api/v1/exclusions", headers=as_user(BOB, admin=True)))
+    assert [e["id"] for e in admin_view["items"]] == [body["id"]]
+    url = f"/api/v1/exclusions/{body['id']}"
+    refused(client.delete(url, headers=as_user(BOB)), 404, "no exclusion")
+    assert client.delete(url, headers=alice).status_code == 204
+    assert ok(client.get("/api/v1/exclusions", headers=alice))["items"] == []
+    actions = [e.action for e in audit(db, "exclusion.create") + audit(db, "exclusion.delete")]
+    assert actions == ["exclusion.create", "exclusion.delete"]
+
+
+def test_an_excluded_address_is_struck_where_other_externals_remain(
+    client: FlaskClient, alice: dict[str, str], db: Database, firm: dict[str, Any]
+) -> None:
+    both = email(ALICE, [CLIENT, "partner@lawfirm.example"], at=LATER, subject="Closing")
+    run(db, firm["alice_box"], {NEW_MAIL: [both]})
+    body = ok(client.post("/api/v1/exclusions", json={"address": CLIENT}, headers=alice), 201)
+    assert body["purged"] == {"interactions": 4, "participants": 5, "sightings": 4}
+    with db.transaction() as session:
+        kept = session.scalars(select(Interaction).where(Interaction.subject == "Closing")).one()
+        assert kept.id is not None
+    partner = ok(client.get("/api/v1/people?email=partner@lawfirm.example", headers=alice))
+    assert (
+        len(ok(client.get(f"/api/v1/people/{partner['id']}/interactions", headers=alice))["items"])
+        == 1
+    )
+    assert pair_row(db, firm["alice"], partner["id"]) is not None
+    assert_aggregates_equal_a_rebuild(db)
+
+
+def test_a_firm_wide_domain_exclusion_is_for_admins_and_covers_every_mailbox(
+    client: FlaskClient,
+    as_user: Callable[..., dict[str, str]],
+    db: Database,
+    firm: dict[str, Any],
+) -> None:
+    wanted = {"domain": "@ACME.co.uk", "firm_wide": True, "reason": "conflict wall"}
+    refused(client.post("/api/v1/exclusions", json=wanted, headers=as_user()), 403, "admin")
+    body = ok(client.post("/api/v1/exclusions", json=wanted, headers=as_user(admin=True)), 201)
+    assert body["pattern"] == "@acme.co.uk" and body["firm_wide"] is True
+    assert body["colleague_id"] is None and body["reason"] == "conflict wall"
+    assert body["purged"]["interactions"] == 6  # Alice's four and Bob's two
+    with db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Interaction)) == 0
+    assert pair_row(db, firm["bob"], firm["client"]) is None
+    assert_aggregates_equal_a_rebuild(db)
+    stats = run(db, firm["bob_box"], {NEW_MAIL: [email(OTHER, [BOB], at=LATER)]})
+    assert stats.skipped == {"excluded": 1}
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({}, 'either "address" or "domain"'),
+        ({"address": CLIENT, "domain": "acme.co.uk"}, 'either "address" or "domain"'),
+        ({"address": "nope"}, "not an email address"),
+        ({"domain": "not a domain"}, "not a domain"),
+        ({"domain": 7}, "expected a string"),
+        ({"address": "carol@harbourlaw.example"}, "firm's own"),
+        ({"domain": "mail.harbourlaw.example"}, "firm's own"),
+        ({"address": CLIENT, "firm_wide": "yes"}, "true or false"),
+        ({"address": CLIENT, "reason": "x" * 501}, "at most 500"),
+    ],
+)
+def test_bad_exclusions_are_400(
+    client: FlaskClient, alice: dict[str, str], body: dict[str, Any], fragment: str
+) -> None:
+    refused(client.post("/api/v1/exclusions", json=body, headers=alice), 400, fragment)
+
+
+def thread_url(conversation: str = CONVERSATION) -> str:
+    return f"/api/v1/threads/{quote(conversation, safe='')}/private"
+
+
+def test_a_private_thread_leaves_my_mail_and_stays_out_of_sync(
+    client: FlaskClient,
+    as_user: Callable[..., dict[str, str]],
+    db: Database,
+    firm: dict[str, Any],
+) -> None:
+    alice = as_user()
+    # Bob was copied on one message of the thread: his copy is his mail and stays.
+    shared = in_thread(email(CLIENT, [ALICE], cc=[BOB], at=LATER, subject="Secret merger"))
+    run(db, firm["alice_box"], {NEW_MAIL: [shared]})
+    run(db, firm["bob_box"], {NEW_MAIL: [shared]})
+    marked = ok(client.put(thread_url(), headers=alice))
+    assert marked == {
+        "conversation_id": CONVERSATION,
+        "private": True,
+        "purged": {"interactions": 4, "participants": 0, "sightings": 5},
+    }
+    with db.transaction() as session:
+        left = session.scalars(
+            select(Interaction).where(Interaction.conversation_id == CONVERSATION)
+        ).all()
+        assert [i.occurred_at for i in left] == [LATER]
+        boxes = session.scalars(
+            select(Sighting.mailbox_id).where(Sighting.interaction_id == left[0].id)
+        )
+        assert list(boxes) == [firm["bob_box"]]
+    assert pair_row(db, firm["alice"], firm["client"]) is not None  # Bob's copy still counts
+    assert_aggregates_equal_a_rebuild(db)
+    mine = ok(client.get(f"/api/v1/people/{firm['client']}/interactions", headers=alice))
+    assert all(i["subject"] is None for i in mine["items"])
+    state = client.get(
+        "/api/v1/messages/state", query_string={"conversation_id": CONVERSATION}, headers=alice
+    )
+    assert ok(state)["private"] is True
+    bobs = client.get(
+        "/api/v1/messages/state",
+        query_string={"conversation_id": CONVERSATION},
+        headers=as_user(BOB),
+    )
+    assert ok(bobs)["private"] is False
+    # New mail in the thread is skipped in Alice's mailbox; other threads are not.
+    later = [
+        in_thread(email(CLIENT, [ALICE], at=LATER + timedelta(days=1))),
+        in_thread(email(CLIENT, [ALICE], at=LATER + timedelta(days=2)), "another thread"),
+    ]
+    stats = run(db, firm["alice_box"], {Folder("Newer", FolderKind.INBOX): later})
+    assert stats.skipped == {"private-thread": 1} and stats.stored == 1
+    # Marking twice is harmless; unmarking lets the next sync bring the thread back.
+    assert ok(client.put(thread_url(), headers=alice))["purged"]["interactions"] == 0
+    assert ok(client.delete(thread_url(), headers=alice)) == {
+        "conversation_id": CONVERSATION,
+        "private": False,
+    }
+    again = in_thread(email(CLIENT, [ALICE], at=LATER + timedelta(days=3)))
+    assert run(db, firm["alice_box"], {Folder("Newest", FolderKind.INBOX): [again]}).stored == 1
+    assert [e.action for e in audit(db, "thread.private")] == ["thread.private"] * 2
+    assert len(audit(db, "thread.unprivate")) == 1
+
+
+def test_conversation_ids_are_checked(client: FlaskClient, alice: dict[str, str]) -> None:
+    refused(client.put(thread_url("x" * 256), headers=alice), 400, "1 to 255")
+    refused(client.put(thread_url("a\u0007b"), headers=alice), 400, "control characters")
+
+
+# --- notes and follow-ups -----------------------------------------------------------------------
+
+
+def test_notes_are_the_authors_own_unless_shared(
+    client: FlaskClient,
+    as_user: Callable[..., dict[str, str]],
+    db: Database,
+    firm: dict[str, Any],
+) -> None:
+    url = f"/api/v1/people/{firm['client']}/notes"
+    alice, bob = as_user(), as_user(BOB)
+    text = f"  Prefers calls.\n{HOSTILE}\n"
+    private = ok(client.post(url, json={"text": text}, headers=alice), 201)
+    assert private["text"] == text.strip() and private["shared"] is False and private["mine"]
+    assert private["author"]["name"] == ALICE  # her mail never showed a name: her address
+    shared = ok(
+        client.post(url, json={"text": "Met at the ABA", "shared": True}, headers=alice), 201
+    )
+    mine = ok(client.get(url, headers=alice))["items"]
+    assert [n["id"] for n in mine] == [shared["id"], private["id"]]
+    theirs = ok(client.get(url, headers=bob))["items"]
+    assert [(n["id"], n["mine"]) for n in theirs] == [(shared["id"], False)]
+    assert text.strip() not in str(theirs)
+    assert len(audit(db, "note.create")) == 2
+    refused(client.post(url, json={"text": "  "}, headers=alice), 400, "text: required")
+    refused(client.post(url, json={"text": "x" * 10_001}, headers=alice), 400, "at most 10000")
+    refused(client.post(url, json={"text": "x", "shared": 1}, headers=alice), 400, "true or false")
+    refused(
+        client.post("/api/v1/people/999999/notes", json={"text": "x"}, headers=alice),
+        404,
+        "no person",
+    )
+
+
+def test_follow_ups_are_the_callers_own(
+    client: FlaskClient,
+    as_user: Callable[..., dict[str, str]],
+    db: Database,
+    firm: dict[str, Any],
+) -> None:
+    alice, bob = as_user(), as_user(BOB)
+    url = f"/api/v1/people/{firm['client']}/follow-up"
+    person = f"/api/v1/people/{firm['client']}"
+    set_ = ok(client.put(url, json={"due": "2026-12-01", "text": "Send the SPA"}, headers=alice))
+    assert set_["due"] == "2026-12-01" and set_["text"] == "Send the SPA"
+    moved = ok(client.put(url, json={"due": "2026-12-08"}, headers=alice))
+    assert moved["due"] == "2026-12-08" and moved["text"] == ""
+    assert ok(client.get(person, headers=alice))["follow_up"]["due"] == "2026-12-08"
+    assert ok(client.get(person, headers=bob))["follow_up"] is None
+    by_email = ok(client.get(f"/api/v1/people?email={CLIENT}", headers=alice))
+    assert by_email["follow_up"]["due"] == "2026-12-08"
+    assert client.delete(url, headers=bob).status_code == 204  # Bob had none: Alice's stays
+    assert ok(client.get(person, headers=alice))["follow_up"] is not None
+    assert client.delete(url, headers=alice).status_code == 204
+    assert ok(client.get(person, headers=alice))["follow_up"] is None
+    assert [e.action for e in audit(db, "follow_up.set")] == ["follow_up.set"] * 2
+    assert len(audit(db, "follow_up.clear")) == 1
+    for due, fragment in [
+        ("2026-13-01", "no such date"),
+        ("tomorrow", "YYYY-MM-DD"),
+        (20261201, "YYYY-MM-DD"),
+        ("1999-12-31", "between 2000 and 2100"),
+    ]:
+        refused(client.put(url, json={"due": due}, headers=alice), 400, fragment)
+
+
+def test_every_add_in_route_is_documented(app: Flask) -> None:
+    from pathlib import Path
+
+    documented = (Path(__file__).parent.parent / "docs" / "openapi.yaml").read_text()
+    api = Path(__file__).parent.parent / "docs" / "api.md"
+    mine = {"mine", "people_writes", "privacy", "notes"}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.split(".")[1:2] and rule.endpoint.split(".")[1] in mine:
+            path = rule.rule.replace("<id:", "{").replace("<path:", "{").replace(">", "}")
+            path = path.replace("{person_id}", "{id}").replace("{exclusion_id}", "{id}")
+            assert f"  {path}:" in documented, path
+            assert rule.rule.split("<")[0] in api.read_text(), rule.rule
