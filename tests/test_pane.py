@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from werkzeug.serving import make_server
 
 from addin.preview import sample_messages
@@ -27,7 +27,18 @@ from api.tokens import issue_dev_token
 from config import ROOT, load_config
 from demo.run import prepare_demo
 from storage.db import Database
-from storage.models import Colleague
+from storage.models import (
+    Colleague,
+    EmailAddress,
+    Exclusion,
+    FollowUp,
+    Interaction,
+    Mailbox,
+    Note,
+    Person,
+    PrivateThread,
+    Sighting,
+)
 from tests.conftest import SECRET, clear
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -227,13 +238,7 @@ def test_cards_render_for_the_people_on_a_message(
 def test_a_hostile_display_name_shows_as_text_and_runs_nothing(
     demo: Demo, open_pane: Callable[..., Pane]
 ) -> None:
-    # The demo firm holds a thread whose sender's display name and subject are both markup.
-    user, message = next(
-        (email, m)
-        for email in _mailbox_owners(demo)
-        for m in demo.messages(email)
-        if "<script>" in m["subject"] and any(HOSTILE in p["name"] for p in external(m))
-    )
+    user, message = _hostile_message(demo)
     hostile = next(p for p in external(message) if HOSTILE in p["name"])
     pane = open_pane(user, message)
     card = pane.card(hostile["email"])
@@ -363,3 +368,207 @@ FOCUSED = """() => {
 def _mailbox_owners(demo: Demo) -> list[str]:
     with demo.db.transaction() as s:
         return list(s.scalars(select(Colleague.email).order_by(Colleague.id)))
+
+
+# --- actions: each one changes the store, checked through the database ------------------------
+
+
+def test_add_an_unknown_person(demo: Demo, open_pane: Callable[..., Pane]) -> None:
+    user = admin_email(demo)
+    stranger = {"name": "Dana Whitmore", "email": "dana.whitmore@fabrikam-legal.com"}
+    message = dict(demo.messages(user)[0])
+    message["cc"] = [*message["cc"], stranger]
+    pane = open_pane(user, message)
+    card = pane.card(stranger["email"])
+    card.wait_for(timeout=WAIT_MS)
+    assert card.locator(".tier").inner_text() == "New"
+    card.locator(".card-head").click()
+    card.get_by_role("button", name="Add to Rapport").click()
+    assert card.get_by_label("Name", exact=True).input_value() == stranger["name"]
+    card.get_by_label("Title").fill("General Counsel")
+    card.get_by_role("button", name="Add person").click()
+    card.locator(".facts").get_by_text("General Counsel").wait_for(timeout=WAIT_MS)
+    with demo.db.transaction() as s:
+        person = s.scalars(
+            select(Person)
+            .join(EmailAddress, EmailAddress.person_id == Person.id)
+            .where(EmailAddress.address == stranger["email"])
+        ).one()
+        assert (person.display_name, person.title) == (stranger["name"], "General Counsel")
+        assert person.provenance["title"]["source"] == "user"
+    pane.shot("added-person")
+    assert not pane.events.errors and not pane.events.server_errors
+
+
+def test_correct_a_field(demo: Demo, open_pane: Callable[..., Pane]) -> None:
+    user = admin_email(demo)
+    message = demo.messages(user)[0]
+    contact = external(message)[0]
+    pane = open_pane(user, message)
+    card = pane.card(contact["email"])
+    card.get_by_role("button", name="Correct details").click()
+    card.get_by_label("Title").fill("Chief Legal Officer")
+    card.get_by_role("button", name="Save").click()
+    card.locator(".facts").get_by_text("Chief Legal Officer").wait_for(timeout=WAIT_MS)
+    assert "(corrected)" in card.locator(".facts").inner_text()
+    with demo.db.transaction() as s:
+        person = s.scalars(
+            select(Person)
+            .join(EmailAddress, EmailAddress.person_id == Person.id)
+            .where(EmailAddress.address == contact["email"])
+        ).one()
+        assert person.title == "Chief Legal Officer"
+        assert person.provenance["title"]["source"] == "user"
+    assert not pane.events.errors and not pane.events.server_errors
+
+
+def test_note_and_follow_up(demo: Demo, open_pane: Callable[..., Pane]) -> None:
+    user = admin_email(demo)
+    message = demo.messages(user)[0]
+    contact = external(message)[0]
+    text = "Prefers calls <b>before</b> 9 & never on Fridays\nAssistant: Sam"
+    pane = open_pane(user, message)
+    card = pane.card(contact["email"])
+    notes = card.locator(".section", has_text="Notes")
+    notes.get_by_label("New note").fill(text)
+    notes.get_by_role("button", name="Add note").click()
+    notes.locator(".note-text").first.wait_for(timeout=WAIT_MS)
+    assert notes.locator(".note-text").first.text_content() == text
+    follow = card.locator(".section", has_text="Follow-up")
+    follow.get_by_label("Date", exact=True).fill("2027-01-15")
+    follow.get_by_label("What to do (optional)").fill("Send the draft SPA")
+    follow.get_by_role("button", name="Set follow-up").click()
+    follow.get_by_role("button", name="Change follow-up").wait_for(timeout=WAIT_MS)
+    colleague = demo.colleague(user)
+    with demo.db.transaction() as s:
+        note = s.scalars(select(Note).where(Note.author_id == colleague)).one()
+        assert (note.text, note.shared) == (text, False)
+        due = s.scalars(select(FollowUp).where(FollowUp.colleague_id == colleague)).one()
+        assert (due.due.isoformat(), due.text) == ("2027-01-15", "Send the draft SPA")
+    pane.shot("note-follow-up")
+    assert not pane.events.errors and not pane.events.server_errors
+
+
+def test_ask_for_an_introduction_drafts_an_email(
+    demo: Demo, open_pane: Callable[..., Pane]
+) -> None:
+    user, message = _hostile_message(demo)
+    hostile = next(p for p in external(message) if HOSTILE in p["name"])
+    pane = open_pane(user, message)
+    card = pane.card(hostile["email"])
+    ask = card.get_by_role("button", name="Ask for an introduction").first
+    ask.wait_for(timeout=WAIT_MS)
+    colleague = ask.get_attribute("aria-label").split(", via ")[1].split(", to ")[0]
+    ask.click()
+    pane.page.wait_for_function("OfficeStub.calls.some(c => c.method === 'displayNewMessageForm')")
+    draft = pane.page.evaluate(
+        "OfficeStub.calls.find(c => c.method === 'displayNewMessageForm').parameters"
+    )
+    with demo.db.transaction() as s:
+        address = s.scalars(
+            select(Colleague.email)
+            .join(Person, Person.id == Colleague.person_id)
+            .where(Person.display_name == colleague)
+        ).one()
+    assert draft["toRecipients"] == [address]
+    assert draft["subject"] == f"Introduction to {HOSTILE}"
+    assert "&lt;img src=x onerror=alert(1)&gt;" in draft["htmlBody"]
+    assert "<img" not in draft["htmlBody"]
+    assert pane.events.dialogs == []
+
+
+def test_introduction_paths_match_the_api(demo: Demo, open_pane: Callable[..., Pane]) -> None:
+    user = admin_email(demo)
+    message = demo.messages(user)[0]
+    contact = external(message)[0]
+    pane = open_pane(user, message)
+    card = pane.card(contact["email"])
+    card.get_by_role("button", name="Find introduction paths").click()
+    paths = card.locator(".section", has_text="Paths to")
+    paths.locator("[aria-busy=false]").wait_for(timeout=WAIT_MS)
+    with demo.app.test_client() as client:
+        person = client.get(
+            f"/api/v1/people?email={contact['email']}", headers=_bearer(demo, user)
+        ).get_json()
+        expected = client.get(f"/api/v1/paths?to={person['id']}", headers=_bearer(demo, user))
+    found = expected.get_json()["paths"]
+    assert paths.locator(".rows > li").count() == len(found)
+    if not found:
+        assert paths.get_by_text("No warm path").count() == 1
+
+
+def test_mark_a_thread_private(demo: Demo, open_pane: Callable[..., Pane]) -> None:
+    user = admin_email(demo)
+    message = dict(demo.messages(user)[1])
+    # Outlook's conversation ids are base64 with "/", "+" and "=": they must survive the URL.
+    conversation = "AAQkADAwATM0MDAAMS1hYjE2/LWFlZC0wMAItMDAKABAA+x7y1vA=="
+    with demo.db.transaction() as s:
+        interaction = s.scalars(
+            select(Interaction.id).where(
+                Interaction.message_id == message["internetMessageId"].strip("<>")
+            )
+        ).one()
+        s.execute(
+            update(Interaction)
+            .where(Interaction.id == interaction)
+            .values(conversation_id=conversation)
+        )
+    message["conversationId"] = conversation
+    pane = open_pane(user, message)
+    pane.page.locator(".badge", has_text="Logged in Rapport").wait_for(timeout=WAIT_MS)
+    pane.page.get_by_role("button", name="Mark thread private").click()
+    pane.page.locator(".badge", has_text="Private thread").wait_for(timeout=WAIT_MS)
+    colleague = demo.colleague(user)
+    with demo.db.transaction() as s:
+        marked = s.scalars(
+            select(PrivateThread.conversation_id).where(PrivateThread.colleague_id == colleague)
+        ).all()
+        mine = s.scalar(
+            select(func.count())
+            .select_from(Sighting)
+            .join(Mailbox, Mailbox.id == Sighting.mailbox_id)
+            .where(Sighting.interaction_id == interaction, Mailbox.colleague_id == colleague)
+        )
+    assert marked == [conversation] and mine == 0
+    pane.shot("private-thread")
+    pane.page.get_by_role("button", name="Make thread visible again").click()
+    pane.page.get_by_role("button", name="Mark thread private").wait_for(timeout=WAIT_MS)
+    with demo.db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(PrivateThread)) == 0
+    assert not pane.events.errors and not pane.events.server_errors
+
+
+def test_never_log_an_address(demo: Demo, open_pane: Callable[..., Pane]) -> None:
+    user = admin_email(demo)
+    message = demo.messages(user)[-1]
+    contact = external(message)[-1]
+    pane = open_pane(user, message)
+    card = pane.card(contact["email"])
+    card.wait_for(timeout=WAIT_MS)
+    if card.locator(".card-head").get_attribute("aria-expanded") == "false":
+        card.locator(".card-head").click()
+    card.get_by_role("button", name="Never log this address").click()
+    card.locator(".badge", has_text="Never logged").wait_for(timeout=WAIT_MS)
+    colleague = demo.colleague(user)
+    with demo.db.transaction() as s:
+        rows = s.execute(select(Exclusion.pattern, Exclusion.colleague_id)).all()
+    assert [tuple(r) for r in rows] == [(contact["email"], colleague)]
+    card.get_by_role("button", name="Undo").click()
+    card.get_by_role("button", name="Never log this address").wait_for(timeout=WAIT_MS)
+    with demo.db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(Exclusion)) == 0
+    assert not pane.events.errors and not pane.events.server_errors
+
+
+def _bearer(demo: Demo, email: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {demo.token(email)}"}
+
+
+def _hostile_message(demo: Demo) -> tuple[str, dict[str, Any]]:
+    """A colleague and a message whose sender's display name and subject are both markup."""
+    return next(
+        (email, m)
+        for email in _mailbox_owners(demo)
+        for m in demo.messages(email)
+        if "<script>" in m["subject"] and any(HOSTILE in p["name"] for p in external(m))
+    )

@@ -13,7 +13,7 @@ export function interactionsSection(person, context) {
     const more = h("button", { type: "button", class: "subtle" }, "Show older");
     const page = async (before) => {
       const found = await context.api.get(`/people/${person.id}/interactions${query({ limit: PAGE, before })}`);
-      const items = found.interactions || found.items || [];
+      const items = found.items || [];
       list.append(...items.map(interactionRow));
       const next = found.next_before;
       more.hidden = !next;
@@ -45,21 +45,24 @@ function interactionRow(item) {
 export function notesSection(person, context) {
   return section("Notes", async (body) => {
     const found = await context.api.get(`/people/${person.id}/notes`);
-    const notes = found.notes || found.items || [];
+    const notes = found.items || [];
     const list = h("ul", { class: "rows" }, notes.map(noteRow));
     const empty = h("p", { class: "muted", hidden: notes.length > 0 }, "No notes yet.");
     const form = h("form", { class: "note-form", "aria-label": "Add a note" },
-      field("New note", "text", "", { multiline: true, maxlength: 4000, required: true }),
+      field("New note", "text", "", { multiline: true, maxlength: 10000, required: true }),
+      h("label", { class: "check" }, h("input", { type: "checkbox", name: "shared" }), " Visible to colleagues"),
       h("div", { class: "actions" }, h("button", { type: "submit" }, "Add note")));
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const text = form.elements.text.value.trim();
       if (!text) return;
-      const note = await busy(form, () => context.api.post(`/people/${person.id}/notes`, { text }));
+      const shared = form.elements.shared.checked;
+      const note = await busy(form, () => context.api.post(`/people/${person.id}/notes`, { text, shared }));
       if (note) {
         list.prepend(noteRow(note));
         empty.hidden = true;
         form.elements.text.value = "";
+        form.elements.shared.checked = false;
         announce("Note added.");
       }
     });
@@ -69,10 +72,11 @@ export function notesSection(person, context) {
 }
 
 function noteRow(note) {
-  const author = note.author?.name || note.author_name || "";
+  const author = note.mine ? "You" : note.author?.name || "";
+  const shared = note.shared ? "shared" : "only you";
   return h("li", {},
     h("p", { class: "note-text" }, note.text),
-    h("p", { class: "muted" }, [author, dateOnly(note.created_at)].filter(Boolean).join(" · ")));
+    h("p", { class: "muted" }, [author, dateOnly(note.created_at), shared].filter(Boolean).join(" · ")));
 }
 
 export function followUpSection(person, context) {

@@ -9,7 +9,7 @@ import { busy, field, section } from "./section.js";
 const EDITABLE = [
   ["name", "Name", (p) => p.display_name],
   ["title", "Title", (p) => p.title],
-  ["company", "Company", (p) => p.company?.name],
+  ["company", "Company (name or web domain)", (p) => p.company?.name],
   ["phone", "Phone", (p) => (p.phones || [])[0]],
   ["address", "Address", (p) => p.address],
 ];
@@ -74,7 +74,7 @@ export function addPersonForm(entry, context, onCreated) {
     const form = h("form", { class: "add-form", "aria-label": "Add this person" },
       field("Name", "name", entry.name),
       field("Title", "title"),
-      field("Company", "company"),
+      field("Company (name or web domain)", "company"),
       field("Phone", "phone", "", { type: "tel" }),
       field("Address", "address"),
       h("div", { class: "actions" },
@@ -112,20 +112,38 @@ async function create(context, body) {
 }
 
 export function neverLogButton(email, context) {
-  const button = h("button", { type: "button", class: "subtle danger" }, "Never log this address");
-  const holder = h("div", {}, button,
-    h("p", { class: "note-line" }, "Mail with this address will not be stored from your mailbox."));
-  button.addEventListener("click", async () => {
-    button.disabled = true;
-    try {
-      const exclusion = await context.api.post("/exclusions", { address: email });
-      holder.replaceChildren(h("p", { class: "badge badge-warn" }, "Never logged"),
-        h("p", { class: "note-line" }, `Excluded ${dateOnly(exclusion?.created_at) || "now"}; an admin can undo it.`));
-      announce(`${email} will never be logged.`);
-    } catch (error) {
-      button.disabled = false;
-      holder.append(h("p", { class: "error-text", role: "alert" }, error.message));
-    }
-  });
+  const holder = h("div", {});
+  const offer = () => {
+    const button = h("button", { type: "button", class: "subtle danger" }, "Never log this address");
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        excluded(await context.api.post("/exclusions", { address: email }));
+        announce(`${email} will never be logged from your mailbox.`);
+      } catch (error) {
+        button.disabled = false;
+        holder.append(h("p", { class: "error-text", role: "alert" }, error.message));
+      }
+    });
+    holder.replaceChildren(button,
+      h("p", { class: "note-line" }, "Rapport removes what your mailbox holds with this address and skips it from now on."));
+  };
+  const excluded = (exclusion) => {
+    const undo = h("button", { type: "button", class: "subtle" }, "Undo");
+    undo.addEventListener("click", async () => {
+      undo.disabled = true;
+      try {
+        await context.api.delete(`/exclusions/${exclusion.id}`);
+        announce(`${email} can be logged again from the next sync.`);
+        offer();
+      } catch (error) {
+        undo.disabled = false;
+        holder.append(h("p", { class: "error-text", role: "alert" }, error.message));
+      }
+    });
+    holder.replaceChildren(h("p", {}, h("span", { class: "badge badge-warn" }, "Never logged"), " ", undo),
+      h("p", { class: "note-line" }, `Not logged from your mailbox since ${dateOnly(exclusion.created_at) || "now"}.`));
+  };
+  offer();
   return holder;
 }

@@ -91,7 +91,9 @@ function privateSwitch(message, context, state, bar, badges) {
     try {
       if (state.private) await context.api.delete(path);
       else await context.api.put(path);
-      announce(state.private ? "The thread is visible to Rapport again." : "The thread is private: colleagues will not see it.");
+      announce(state.private
+        ? "The thread is no longer private; the next sync brings it back."
+        : "The thread is private: Rapport removed it from your mailbox's data.");
       await loadState(message, context, bar, badges);
     } catch (error) {
       button.disabled = false;
@@ -100,6 +102,6 @@ function privateSwitch(message, context, state, bar, badges) {
   });
   return h("div", { class: "actions" }, button,
     h("p", { class: "note-line" }, state.private
-      ? "Only you see this thread's interactions."
-      : "Private threads are left out of everyone's relationship scores."));
+      ? "Rapport skips this thread in your mailbox."
+      : "Rapport will remove this thread from your mailbox's data and skip it from now on."));
 }

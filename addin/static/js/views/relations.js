@@ -55,7 +55,8 @@ export function connectorsSection(person, context) {
           h("button", {
             type: "button",
             class: "subtle",
-            "aria-label": `Ask ${c.colleague.name} for an introduction to ${person.display_name}`,
+            // The visible words first (WCAG 2.5.3), then who and to whom.
+            "aria-label": `Ask for an introduction, via ${c.colleague.name}, to ${person.display_name}`,
             onclick: (event) => draftIntroduction(event.currentTarget, c, person, context),
           }, "Ask for an introduction")));
     }));
