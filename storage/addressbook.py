@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.companies import CompanyBook
@@ -150,10 +150,14 @@ class AddressBook:
         if not named:
             return
         table = table_of(Person)
-        for part in chunks(sorted(named)):
-            query = select(table.c.id, table.c.display_name).where(table.c.id.in_(part))
-            for pid, current in session.execute(query).all():
-                if not current:
-                    values = {"display_name": named[pid]}
-                    session.execute(update(table).where(table.c.id == pid).values(values))
-                self._named.add(pid)
+        statement = (
+            update(table)
+            .where(
+                table.c.id == bindparam("pid"),
+                or_(table.c.display_name == "", table.c.display_name.is_(None)),
+            )
+            .values(display_name=bindparam("name"))
+        )
+        rows = [{"pid": pid, "name": name} for pid, name in sorted(named.items())]
+        session.connection().execute(statement, rows)
+        self._named.update(named)

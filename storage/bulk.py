@@ -2,40 +2,61 @@
 
 SQLAlchemy's executemany processes every parameter of every row in Python (bind processors,
 defaults, type coercion): a third of the ingest time on the Enron data. Here a statement is
-compiled once per dialect and column list, and rows go to the driver as they are, with the two
-conversions the driver cannot do itself:
+compiled once per dialect and column list with positional placeholders, and each row goes to
+the driver as one tuple, with the two conversions the driver cannot do itself:
 
 - Python-side column defaults (``default=utcnow``) are evaluated once per call;
 - on SQLite, datetimes become the text SQLAlchemy stores (``storage.types.UTCDateTime``:
   naive UTC, ``YYYY-MM-DD HH:MM:SS.ffffff``), so rows written here read back like any other.
+  Only the columns typed as datetimes are looked at, and the text of recent values is
+  remembered (a page repeats each message's time in several rows).
 
-Only for tables of plain columns (integers, text, booleans, datetimes); JSON columns go through
-the ORM.
+Only for tables of plain columns (integers, text, booleans, datetimes, floats); JSON columns
+go through the ORM.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, Table
+from sqlalchemy import JSON, DateTime, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
-# Compile targets whose placeholders take a dict per row: ":name" and "%(name)s".
+from storage.types import UTCDateTime
+
+# Compile targets with positional placeholders ("?" and "%s"): rows travel as tuples.
 _COMPILERS: dict[str, Dialect] = {
-    "sqlite": sqlite.dialect(paramstyle="named"),
-    "postgresql": postgresql.psycopg.dialect(),  # type: ignore[no-untyped-call]
+    "sqlite": sqlite.dialect(paramstyle="qmark"),
+    "postgresql": postgresql.psycopg.dialect(paramstyle="format"),  # type: ignore[no-untyped-call]
 }
+SQLITE_TEXT_CACHE = 8192  # datetimes whose SQLite text is remembered (about 1 MB at most)
+_sqlite_text: dict[datetime, str] = {}
+
+Row = Mapping[str, Any]
 
 
-def execute_many(
-    session: Session, statement: Insert, rows: Sequence[Mapping[str, Any]], key: str
-) -> None:
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A compiled statement and how to turn a row into its parameter tuple."""
+
+    sql: str
+    values: Callable[[Row], tuple[Any, ...]]  # the row's values in placeholder order
+    defaults: tuple[str, ...]  # columns filled from their defaults
+    # Whether the defaults' placeholders come after the row's (tables' trailing created_at
+    # and seen_at): then a row is its values plus the defaults, else a merged mapping.
+    trailing: bool
+    datetimes: tuple[int, ...]  # positions of datetime values (SQLite converts them)
+
+
+def execute_many(session: Session, statement: Insert, rows: Sequence[Row], key: str) -> None:
     """Run ``statement`` (an INSERT, maybe with ON CONFLICT) once per row of ``rows``.
 
     ``key`` names the statement's shape for the compile cache (the same key must always come
@@ -46,19 +67,21 @@ def execute_many(
     name = session.get_bind().dialect.name
     table = statement.table
     assert isinstance(table, Table) and not has_json(table), "JSON columns need the ORM path"
-    columns = tuple(rows[0])
-    defaults = _defaults(table, columns)
-    sql = _compiled(name, key, statement, columns + tuple(defaults))
-    fill = {k: v() if callable(v) else v for k, v in defaults.items()}
-    if name == "sqlite":
-        params = [_sqlite_row(row, fill) for row in rows]
+    plan = _plan(name, key, tuple(rows[0]), _Uncached(statement))
+    fill = {column: _default_value(table, column) for column in plan.defaults}
+    tail: tuple[Any, ...] = ()
+    if not plan.trailing:
+        rows = [{**row, **fill} for row in rows]  # datetimes among them are converted below
+    elif name == "sqlite":
+        tail = tuple(_sqlite_value(value) for value in fill.values())
     else:
-        params = [{**row, **fill} for row in rows]
-    session.connection().exec_driver_sql(sql, params)
-
-
-def _compiled(name: str, key: str, statement: Insert, columns: tuple[str, ...]) -> str:
-    return _compile_cached(name, key, columns, _Uncached(statement))
+        tail = tuple(fill.values())
+    values = plan.values
+    if name == "sqlite" and plan.datetimes:
+        params = [_sqlite_row(values(row), plan.datetimes) + tail for row in rows]
+    else:
+        params = [values(row) + tail for row in rows]
+    session.connection().exec_driver_sql(plan.sql, params)
 
 
 class _Uncached:
@@ -75,39 +98,82 @@ class _Uncached:
 
 
 @functools.cache
-def _compile_cached(name: str, key: str, columns: tuple[str, ...], carried: _Uncached) -> str:
-    compiled = carried.statement.compile(dialect=_COMPILERS[name], column_keys=list(columns))
-    return str(compiled)
+def _plan(name: str, key: str, columns: tuple[str, ...], carried: _Uncached) -> _Plan:
+    table = carried.statement.table
+    assert isinstance(table, Table)
+    defaults = tuple(c for c in _defaulted(table) if c not in columns)
+    compiled = carried.statement.compile(
+        dialect=_COMPILERS[name], column_keys=list(columns + defaults)
+    )
+    order = tuple(compiled.positiontup or ())
+    if set(order) != set(columns + defaults):
+        raise ValueError(f"{key}: unexpected placeholders {order}")
+    split = len(order) - len(defaults)
+    trailing = set(order[split:]) == set(defaults)
+    from_row = order[:split] if trailing else order
+    dated = {c.name for c in table.columns if isinstance(c.type, (UTCDateTime, DateTime))}
+    return _Plan(
+        sql=str(compiled),
+        values=_getter(from_row),
+        defaults=order[split:] if trailing else defaults,
+        trailing=trailing,
+        datetimes=tuple(i for i, column in enumerate(from_row) if column in dated),
+    )
+
+
+def _getter(names: tuple[str, ...]) -> Callable[[Row], tuple[Any, ...]]:
+    if len(names) == 1:
+        only = names[0]
+        return lambda row: (row[only],)
+    return itemgetter(*names)
 
 
 def has_json(table: Table) -> bool:
     return any(isinstance(column.type, JSON) for column in table.columns)
 
 
-def _defaults(table: Table, columns: tuple[str, ...]) -> dict[str, Any]:
-    found = {}
-    for column in table.columns:
-        if column.name in columns or column.default is None or column.primary_key:
-            continue
-        default = column.default
-        if default.is_scalar:
-            found[column.name] = default.arg  # type: ignore[attr-defined]
-        elif default.is_callable:
-            function = default.arg.__wrapped__  # type: ignore[attr-defined]
-            found[column.name] = function
-    return found
+def _defaulted(table: Table) -> list[str]:
+    """Columns with a Python-side value or function default, in table order (primary keys
+    excluded)."""
+    return [
+        c.name
+        for c in table.columns
+        if c.default is not None
+        and (c.default.is_scalar or c.default.is_callable)
+        and not c.primary_key
+    ]
 
 
-def _sqlite_row(row: Mapping[str, Any], fill: Mapping[str, Any]) -> dict[str, Any]:
-    out = {**row, **fill}
-    for name, value in out.items():
-        if isinstance(value, datetime):
-            out[name] = sqlite_datetime(value)
-    return out
+def _default_value(table: Table, column: str) -> Any:
+    default = table.c[column].default
+    assert default is not None
+    if default.is_scalar:
+        return default.arg  # type: ignore[attr-defined]
+    return default.arg.__wrapped__()  # type: ignore[attr-defined]
+
+
+def _sqlite_row(values: tuple[Any, ...], datetimes: tuple[int, ...]) -> tuple[Any, ...]:
+    if not datetimes:
+        return values
+    out = list(values)
+    for i in datetimes:
+        if out[i] is not None:
+            out[i] = sqlite_datetime(out[i])
+    return tuple(out)
+
+
+def _sqlite_value(value: Any) -> Any:
+    return sqlite_datetime(value) if isinstance(value, datetime) else value
 
 
 def sqlite_datetime(value: datetime) -> str:
     """The text SQLAlchemy's SQLite dialect stores for ``value`` as a ``UTCDateTime``."""
-    if value.tzinfo is None:
-        raise ValueError(f"naive datetime {value!r} given to a UTCDateTime column")
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    text = _sqlite_text.get(value)
+    if text is None:
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} given to a UTCDateTime column")
+        if len(_sqlite_text) >= SQLITE_TEXT_CACHE:
+            _sqlite_text.clear()
+        text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+        _sqlite_text[value] = text
+    return text
