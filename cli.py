@@ -220,7 +220,8 @@ def demo_command(port: int, scale: float, no_serve: bool) -> None:
 
     config = _config(RAPPORT_FIRM_DOMAINS=None)
     environment = prepare_demo(config, scale=scale, echo=click.echo)
-    click.echo(f"\nAPI:   http://127.0.0.1:{port}/api/v1/people?email={environment.sample_email}")
+    click.echo(f"\nPANE:  http://127.0.0.1:{port}/addin/preview  (the task pane in a browser)")
+    click.echo(f"API:   http://127.0.0.1:{port}/api/v1/people?email={environment.sample_email}")
     click.echo(f"\nTOKEN={environment.token}")
     click.echo(f'curl -H "Authorization: Bearer $TOKEN" "{environment.sample_url(port)}"')
     if no_serve:

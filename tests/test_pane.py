@@ -572,3 +572,54 @@ def _hostile_message(demo: Demo) -> tuple[str, dict[str, Any]]:
         for m in demo.messages(email)
         if "<script>" in m["subject"] and any(HOSTILE in p["name"] for p in external(m))
     )
+
+
+def test_compose_mode_shows_the_recipients_being_written_to(
+    demo: Demo, open_pane: Callable[..., Pane]
+) -> None:
+    user = admin_email(demo)
+    contact = external(demo.messages(user)[0])[0]
+    draft = {"mode": "compose", "subject": "", "to": [contact], "cc": []}
+    pane = open_pane(user, draft)
+    pane.card(contact["email"]).wait_for(timeout=WAIT_MS)
+    assert pane.page.locator(".message-subject").inner_text() == "New message"
+    assert pane.page.locator(".badge").inner_text() == "Being written"
+    newcomer = {"name": "Lee Chen", "email": "lee.chen@contoso-partners.com"}
+    pane.page.evaluate(
+        "message => OfficeStub.select(message)", {**draft, "to": [contact, newcomer]}
+    )
+    pane.card(newcomer["email"]).wait_for(timeout=WAIT_MS)
+
+
+def test_the_preview_page_feeds_sample_messages_to_the_pane(demo: Demo, browser: Any) -> None:
+    user, message = _hostile_message(demo)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        # The preview needs nothing from outside: any request off 127.0.0.1 fails the test.
+        outside: list[str] = []
+        context.route(
+            lambda url: not url.startswith(demo.url),
+            lambda route: (outside.append(route.request.url), route.abort()),
+        )
+        page = context.new_page()
+        events = Events()
+        events.watch(page)
+        page.goto(f"{demo.url}/addin/preview?as={user}")
+        pane = page.frame_locator("#pane")
+        pane.locator("article.card").first.wait_for(timeout=WAIT_MS)
+        page.locator("#messages button", has_text=message["subject"]).first.click()
+        hostile = next(p for p in external(message) if HOSTILE in p["name"])
+        card = pane.locator(f'article.card[data-email="{hostile["email"]}"]')
+        card.wait_for(timeout=WAIT_MS)
+        assert card.locator(".who-name").inner_text() == HOSTILE
+        page.get_by_label("Dark").check()
+        pane.locator("html[data-theme=dark]").wait_for(timeout=WAIT_MS)
+        card.locator("button", has_text="Ask for an introduction").first.click()
+        page.locator("#drafts li").first.wait_for(timeout=WAIT_MS)
+        assert f"Subject: Introduction to {HOSTILE}" in page.locator("#drafts li").inner_text()
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "preview.png"), full_page=True)
+        assert outside == [] and events.dialogs == []
+        assert not events.errors and not events.server_errors
+    finally:
+        context.close()

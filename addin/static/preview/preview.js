@@ -91,7 +91,8 @@ window.addEventListener("message", (event) => {
 
 function showDraft({ toRecipients = [], subject = "", htmlBody = "" }) {
   // An inert document: parsing runs no script and loads nothing; only its text is shown.
-  const text = new DOMParser().parseFromString(String(htmlBody), "text/html").body.innerText;
+  const body = new DOMParser().parseFromString(String(htmlBody), "text/html").body;
+  const text = Array.from(body.querySelectorAll("p"), (p) => p.textContent).join("\n\n") || body.textContent;
   const item = el("li");
   item.append(el("strong", "", `To: ${toRecipients.join(", ")}`), "\n",
     el("span", "", `Subject: ${subject}`), "\n\n", el("span", "", text));
