@@ -113,18 +113,33 @@ class SigningKeys:
             self._context.load_verify_locations(settings.ca_file)
         self._client: jwt.PyJWKClient | None = None
         self._failed_at = -JWKS_COOLDOWN  # time.monotonic() of the last failed discovery
+        self._refreshed_at = -JWKS_COOLDOWN  # ... of the last fetch forced by an unknown kid
         self._lock = threading.Lock()
 
     def __call__(self, token: str) -> Any:
+        kid = jwt.get_unverified_header(token).get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise Unauthorized("token names no signing key (kid)")
         client = self._jwks_client()
         try:
-            return client.get_signing_key_from_jwt(token).key
-        except jwt.PyJWKClientConnectionError as error:
+            found = client.match_kid(client.get_signing_keys(), kid)
+            if found is None and self._may_refresh():  # a rotated key: fetch the set again
+                found = client.match_kid(client.get_signing_keys(refresh=True), kid)
+        except jwt.PyJWTError as error:  # unreachable, or no usable keys published
             raise IdentityProviderUnavailable(UNAVAILABLE) from error
-        except jwt.PyJWKClientError as error:
-            raise Unauthorized(
-                "token signed with a key the identity provider does not publish"
-            ) from error
+        if found is None:
+            raise Unauthorized("token signed with a key the identity provider does not publish")
+        return found.key
+
+    def _may_refresh(self) -> bool:
+        """True at most once per ``JWKS_COOLDOWN``: forged key ids cannot make us hammer the
+        identity provider, and the first unknown key after a quiet spell is fetched at once."""
+        with self._lock:
+            now = time.monotonic()
+            if now - self._refreshed_at < JWKS_COOLDOWN:
+                return False
+            self._refreshed_at = now
+            return True
 
     def _jwks_client(self) -> jwt.PyJWKClient:
         with self._lock:
@@ -133,7 +148,7 @@ class SigningKeys:
                 self._client = jwt.PyJWKClient(
                     url,
                     lifespan=JWKS_LIFESPAN,
-                    cooldown_duration=JWKS_COOLDOWN,
+                    cooldown_duration=0,  # our own limit applies (_may_refresh)
                     timeout=HTTP_TIMEOUT,
                     ssl_context=self._context,
                 )
