@@ -169,6 +169,8 @@ def open_pane(browser: Any, demo: Demo) -> Iterator[Callable[..., Pane]]:
         sign_in_token: bool = False,
         theme: str | None = None,
         color_scheme: str = "light",
+        sets: dict[str, str] | None = None,
+        init: str = "",
     ) -> Pane:
         context = browser.new_context(
             viewport={"width": 320, "height": 900}, color_scheme=color_scheme
@@ -184,8 +186,9 @@ def open_pane(browser: Any, demo: Demo) -> Iterator[Callable[..., Pane]]:
             "user": {"email": user, "name": user},
             "message": message,
             "theme": theme,
+            "sets": sets or {},
         }
-        context.add_init_script(f"window.RAPPORT_OFFICE_STUB = {json.dumps(settings)};")
+        context.add_init_script(f"window.RAPPORT_OFFICE_STUB = {json.dumps(settings)};{init}")
         page = context.new_page()
         events = Events()
         events.watch(page)
@@ -597,10 +600,12 @@ def test_the_preview_page_feeds_sample_messages_to_the_pane(demo: Demo, browser:
     try:
         # The preview needs nothing from outside: any request off 127.0.0.1 fails the test.
         outside: list[str] = []
-        context.route(
-            lambda url: not url.startswith(demo.url),
-            lambda route: (outside.append(route.request.url), route.abort()),
-        )
+
+        def refuse(route: Any) -> None:
+            outside.append(route.request.url)
+            route.abort()
+
+        context.route(lambda url: not url.startswith(demo.url), refuse)
         page = context.new_page()
         events = Events()
         events.watch(page)
@@ -623,3 +628,59 @@ def test_the_preview_page_feeds_sample_messages_to_the_pane(demo: Demo, browser:
         assert not events.errors and not events.server_errors
     finally:
         context.close()
+
+
+# The host's side of nested app authentication, as Outlook provides it to the page: MSAL.js
+# (the vendored copy, unmodified) talks to window.nestedAppAuthBridge with JSON messages.
+NAA_BRIDGE = """
+window.naaRequests = [];
+window.nestedAppAuthBridge = {
+  listeners: [],
+  addEventListener(type, listener) { this.listeners.push(listener); },
+  removeEventListener() {},
+  postMessage(text) {
+    const request = JSON.parse(text);
+    window.naaRequests.push(request);
+    const b64 = (value) => btoa(JSON.stringify(value)).replace(/=+$/, "")
+      .replace(/[+]/g, "-").replace(/[/]/g, "_");
+    const now = Math.floor(Date.now() / 1000);
+    const account = {homeAccountId: "oid-1.tid-1", environment: "login.microsoftonline.com",
+      tenantId: "tid-1", localAccountId: "oid-1", username: "%(user)s", name: "NAA user"};
+    const idToken = [b64({alg: "none", typ: "JWT"}), b64({aud: request.tokenParams?.clientId,
+      iss: "https://login.microsoftonline.com/tid-1/v2.0", tid: "tid-1", oid: "oid-1",
+      preferred_username: "%(user)s", name: "NAA user", iat: now, nbf: now, exp: now + 3600}),
+      "sig"].join(".");
+    const reply = request.method === "GetInitContext"
+      ? {initContext: {sdkName: "outlook", sdkVersion: "1.0", capabilities: {}}}
+      : {token: {access_token: "%(token)s", id_token: idToken, expires_in: 3600,
+                 scope: (request.tokenParams?.scope || "")}, account};
+    const envelope = {messageType: "NestedAppAuthResponse", requestId: request.requestId,
+      success: true, ...reply};
+    setTimeout(() => this.listeners.forEach((l) => l({data: JSON.stringify(envelope)})), 0);
+  },
+};
+"""
+
+
+def test_nested_app_authentication_through_msal_js(
+    demo: Demo, open_pane: Callable[..., Pane], browser: Any
+) -> None:
+    user = admin_email(demo)
+    message = demo.messages(user)[0]
+    token = demo.token(user)
+    pane = open_pane(
+        user,
+        message,
+        signed_in=False,
+        sets={"NestedAppAuth": "1.1"},
+        init=NAA_BRIDGE % {"user": user, "token": token},
+    )
+    pane.card(external(message)[0]["email"]).wait_for(timeout=WAIT_MS)
+    requests = pane.page.evaluate("window.naaRequests")
+    token_requests = [r for r in requests if r["method"] == "GetToken"]
+    assert token_requests, [r["method"] for r in requests]
+    scope = token_requests[0]["tokenParams"]["scope"]
+    assert scope.split()[0].endswith("/access_as_user")
+    assert token_requests[0]["tokenParams"]["clientId"] == demo.app.config["RAPPORT_CLIENT_ID"]
+    # Office SSO was never needed.
+    assert pane.page.evaluate("OfficeStub.calls.filter(c => c.method === 'getAccessToken')") == []
