@@ -34,7 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "RAPPORT_GRAPH_TENANT": "",  # Entra ID tenant id; empty: the one stored by graph-tenant
     "RAPPORT_GRAPH_CLIENT_ID": "",  # app (client) id; empty: the one stored by graph-tenant
     "RAPPORT_GRAPH_CA_FILE": "",  # extra CA bundle to trust (TLS-inspecting proxy, emulator)
-    "RAPPORT_GRAPH_PAGE_SIZE": "500",  # Prefer: odata.maxpagesize for delta requests
+    "RAPPORT_GRAPH_PAGE_SIZE": "1000",  # Prefer: odata.maxpagesize for delta requests
     # Graph change notifications (docs/graph-admin.md): empty URL means polling only.
     "RAPPORT_WEBHOOK_URL": "",  # public https URL of /webhooks/graph, as Graph reaches it
     "RAPPORT_WEBHOOK_DEBOUNCE": "3",  # seconds from a first notification to the delta run

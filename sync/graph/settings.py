@@ -22,7 +22,7 @@ class GraphSettings:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> GraphSettings:
         try:
-            page_size = int(config.get("RAPPORT_GRAPH_PAGE_SIZE") or 500)
+            page_size = int(config.get("RAPPORT_GRAPH_PAGE_SIZE") or MAX_PAGE_SIZE)
         except ValueError as error:
             raise ValueError("RAPPORT_GRAPH_PAGE_SIZE must be a whole number") from error
         return cls(
