@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import GraphSubscription, Mailbox, Provider
@@ -57,17 +58,32 @@ def triage(session: Session, items: Sequence[Any], now: datetime) -> Triage:
     if result.malformed:
         log.warning("graph webhook: %d malformed notification(s) ignored", result.malformed)
     rows = _subscriptions(session, {item["subscriptionId"] for item in wellformed})
+    accepted: Counter[int] = Counter()
+    refused: Counter[int] = Counter()
     for item in wellformed:
-        found = _match(rows, item)
+        found = _match(rows, item, refused)
         if found is None:
             result.refused += 1
             continue
         subscription, mailbox = found
-        subscription.notifications += 1
-        subscription.last_notification_at = now
+        accepted[subscription.id] += 1
         result.accepted += 1
         _sort(result, item, subscription, mailbox)
+    _count(session, accepted, refused, now)
     return result
+
+
+def _count(session: Session, accepted: Counter[int], refused: Counter[int], now: datetime) -> None:
+    """Add to the subscriptions' counters in SQL: concurrent requests never lose a count."""
+    table = GraphSubscription
+    for row_id, n in accepted.items():
+        session.execute(
+            update(table)
+            .where(table.id == row_id)
+            .values(notifications=table.notifications + n, last_notification_at=now)
+        )
+    for row_id, n in refused.items():
+        session.execute(update(table).where(table.id == row_id).values(refused=table.refused + n))
 
 
 def _wellformed(item: Any) -> bool:
@@ -105,7 +121,9 @@ def _subscriptions(session: Session, ids: set[str]) -> dict[str | None, list[Fou
     return rows
 
 
-def _match(rows: dict[str | None, list[Found]], item: dict[str, Any]) -> Found | None:
+def _match(
+    rows: dict[str | None, list[Found]], item: dict[str, Any], refused: Counter[int]
+) -> Found | None:
     subscription_id = item["subscriptionId"]
     client_state = item.get("clientState", "")
     digest = client_state_hash(client_state)  # the request body's size is bounded upstream
@@ -114,7 +132,7 @@ def _match(rows: dict[str | None, list[Found]], item: dict[str, Any]) -> Found |
         if hmac.compare_digest(subscription.client_state_hash, digest):
             return subscription, mailbox
     for subscription, _ in named:
-        subscription.refused += 1
+        refused[subscription.id] += 1
     log.warning(
         "graph webhook: refused a notification for subscription %r: %s",
         subscription_id[:LOGGED_CHARS],

@@ -24,12 +24,20 @@ from sqlalchemy import func, select, update
 
 from api.tokens import issue_dev_token
 from storage.db import Database
-from storage.models import Colleague, GraphSubscription, ImportRun, Mailbox, Sighting
+from storage.models import (
+    Colleague,
+    GraphSubscription,
+    ImportRun,
+    Mailbox,
+    Sighting,
+    WatchedResource,
+)
+from storage.subscriptions import client_state_hash, mark_pending
 from storage.types import utcnow
 from sync.graph import run_mailbox
 from sync.graph.tenant import disable_mailbox
 from sync.graph_subscriptions import upkeep
-from sync.scheduler import Coalescer, InProcessScheduler
+from sync.scheduler import Coalescer, InProcessScheduler, start_for_app
 from tests.emulators import GraphEmulator, graph_fixture  # noqa: F401 - the `graph` fixture
 from tests.test_graph_subscriptions import (  # noqa: F401 - the `account`, `served` fixtures
     ALICE,
@@ -165,13 +173,31 @@ def test_a_batch_with_one_good_notification_is_accepted_and_counts_the_rest(
     good = {"subscriptionId": inbox.subscription_id, "clientState": state, "changeType": "created"}
     bad = {**good, "clientState": state[:-1]}
 
-    answer = requests.post(served, json={"value": [good, bad]}, timeout=5)
+    answer = requests.post(served, json={"value": [good, bad, good]}, timeout=5)
 
-    assert answer.status_code == 202  # else Graph would retry the good one for hours
-    assert answer.json() == {"accepted": 1, "refused": 1}
+    assert answer.status_code == 202  # else Graph would retry the good ones for hours
+    assert answer.json() == {"accepted": 2, "refused": 1}
     row = subscription(db, alice, "inbox")
-    assert (row.notifications, row.refused) == (1, 1)
+    assert (row.notifications, row.refused) == (2, 1)
     assert [job.split("#")[0] for job in scheduler.pending()] == [f"graph.notified.{alice}"]
+
+
+def test_a_notification_racing_the_creation_of_its_subscription_is_recognised(
+    db: Database, served: str, scheduler: InProcessScheduler
+) -> None:
+    """Graph can notify before its 201 reaches us; the clientState was stored before asking."""
+    alice = add_mailbox(db, ALICE)
+    secret = "s" * 43
+    with db.transaction() as session:
+        mark_pending(session, alice, WatchedResource.INBOX, client_state_hash(secret))
+    item = {"subscriptionId": "not-known-yet", "clientState": secret, "changeType": "created"}
+
+    answer = requests.post(served, json={"value": [item]}, timeout=5)
+
+    assert answer.status_code == 202
+    assert [job.split("#")[0] for job in scheduler.pending()] == [f"graph.notified.{alice}"]
+    forged = {**item, "clientState": "t" * 43}
+    assert requests.post(served, json={"value": [forged]}, timeout=5).status_code == 403
 
 
 def test_without_a_scheduler_a_notification_is_acknowledged_and_left_to_polling(
@@ -315,6 +341,34 @@ def test_a_busy_mailbox_is_tried_again_later(scheduler: InProcessScheduler) -> N
     time.sleep(0.3)
     assert calls == [3, 3, 3]
     assert not Coalescer(lambda: None, "test.", run, delay=0).trigger(3)  # no scheduler
+
+
+def test_a_served_app_subscribes_its_mailboxes_soon_after_start(
+    app: Flask, db: Database, graph: GraphEmulator, account: Any, served: str
+) -> None:
+    """What `python app.py serve` starts: the upkeep runs a few seconds in, then hourly, and
+    each new subscription is followed by a delta run of its mailbox."""
+    graph.add_mailbox(ALICE)
+    alice = add_mailbox(db, ALICE)
+    app.config["RAPPORT_SCHEDULER"] = "1"
+    started = start_for_app(app)
+    assert started is not None
+    try:
+        assert {"graph.subscriptions", "graph.subscriptions.now"} <= set(started.pending())
+        assert wait_for(lambda: len(graph.subscriptions.active) == 3)
+        assert wait_for(lambda: runs(db, alice) == 1)
+    finally:
+        started.shutdown()
+
+
+def test_without_a_webhook_url_the_server_only_polls(app: Flask) -> None:
+    app.config["RAPPORT_SCHEDULER"] = "1"
+    started = start_for_app(app)
+    assert started is not None
+    try:
+        assert not any(job.startswith("graph.subscriptions") for job in started.pending())
+    finally:
+        started.shutdown()
 
 
 # -- lifecycle notifications ------------------------------------------------------------------
