@@ -14,6 +14,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +68,8 @@ class Demo:
     app: Flask
     db: Database
 
-    def token(self, email: str) -> str:
-        return issue_dev_token(self.app.config, email)
+    def token(self, email: str, ttl: timedelta = timedelta(hours=1)) -> str:
+        return issue_dev_token(self.app.config, email, ttl=ttl)
 
     def colleague(self, email: str) -> int:
         with self.db.transaction() as s:
@@ -171,6 +172,7 @@ def open_pane(browser: Any, demo: Demo) -> Iterator[Callable[..., Pane]]:
         color_scheme: str = "light",
         sets: dict[str, str] | None = None,
         init: str = "",
+        token_ttl: timedelta = timedelta(hours=1),
     ) -> Pane:
         context = browser.new_context(
             viewport={"width": 320, "height": 900}, color_scheme=color_scheme
@@ -181,7 +183,7 @@ def open_pane(browser: Any, demo: Demo) -> Iterator[Callable[..., Pane]]:
             OFFICE_CDN, lambda route: route.fulfill(body=stub, content_type="text/javascript")
         )
         settings = {
-            "token": demo.token(user) if signed_in else None,
+            "token": demo.token(user, token_ttl) if signed_in else None,
             "signInToken": demo.token(user) if sign_in_token else None,
             "user": {"email": user, "name": user},
             "message": message,
@@ -684,3 +686,58 @@ def test_nested_app_authentication_through_msal_js(
     assert token_requests[0]["tokenParams"]["clientId"] == demo.app.config["RAPPORT_CLIENT_ID"]
     # Office SSO was never needed.
     assert pane.page.evaluate("OfficeStub.calls.filter(c => c.method === 'getAccessToken')") == []
+
+
+def test_error_state_offers_a_retry(demo: Demo, open_pane: Callable[..., Pane]) -> None:
+    user = admin_email(demo)
+    message = demo.messages(user)[0]
+    pane = open_pane(user, None)
+    failures = {"left": 1}
+
+    def once_down(route: Any) -> None:
+        if failures["left"]:
+            failures["left"] -= 1
+            body = {"error": "unavailable", "message": "the database is unreachable"}
+            route.fulfill(status=503, json=body)
+        else:
+            route.continue_()
+
+    pane.page.route("**/api/v1/people?email=*", once_down)
+    pane.page.evaluate("message => OfficeStub.select(message)", message)
+    alert = pane.page.get_by_role("alert")
+    alert.wait_for(timeout=WAIT_MS)
+    assert "the database is unreachable" in alert.inner_text()
+    pane.shot("error")
+    pane.page.get_by_role("button", name="Try again").click()
+    pane.card(external(message)[0]["email"]).wait_for(timeout=WAIT_MS)
+
+
+def test_a_message_among_colleagues_has_its_own_empty_state(
+    demo: Demo, open_pane: Callable[..., Pane]
+) -> None:
+    user = admin_email(demo)
+    colleague = next(e for e in _mailbox_owners(demo) if e != user)
+    internal = {
+        "mode": "read",
+        "subject": "Team lunch",
+        "internetMessageId": "<lunch.1@harbourlaw.example>",
+        "conversationId": None,
+        "from": {"name": "", "email": colleague},
+        "to": [{"name": "", "email": user}],
+        "cc": [],
+    }
+    pane = open_pane(user, internal)
+    pane.page.get_by_role("heading", name="Only colleagues here").wait_for(timeout=WAIT_MS)
+    assert pane.page.locator("article.card").count() == 0
+    assert pane.page.locator(".badge").inner_text() == "Not logged yet"
+
+
+def test_an_expired_token_leads_to_the_signed_out_state(
+    demo: Demo, open_pane: Callable[..., Pane]
+) -> None:
+    user = admin_email(demo)
+    pane = open_pane(user, demo.messages(user)[0], token_ttl=timedelta(minutes=-5))
+    pane.page.get_by_role("heading", name="You are signed out").wait_for(timeout=WAIT_MS)
+    assert "expired" in pane.page.locator(".state-signed-out").inner_text()
+    calls = pane.page.evaluate("OfficeStub.calls.filter(c => c.method === 'getAccessToken')")
+    assert len(calls) == 2  # one fresh token was asked for before giving up
