@@ -164,6 +164,7 @@ def graph_mailbox_command(
 ) -> None:
     """Enable or disable Graph sync of firm mailboxes."""
     from sync.graph.cli import change_mailboxes
+    from sync.graph_subscriptions import refresh_lines
 
     config = _config()
     with _database(config) as db:
@@ -179,6 +180,7 @@ def graph_mailbox_command(
             )
         except ValueError as error:
             raise click.ClickException(str(error)) from error
+        lines += refresh_lines(db, config)  # subscribe or unsubscribe them now
     for line in lines:
         click.echo(line)
 

@@ -166,6 +166,19 @@ def upkeep_job(
     return result
 
 
+def refresh_lines(db: Database, config: Mapping[str, Any]) -> list[str]:
+    """Run the upkeep now, after an admin enabled or disabled mailboxes, so their
+    subscriptions follow at once; what it did, for the command line ([] without a webhook)."""
+    if not Policy.from_config(config).webhook_url:
+        return []
+    result = upkeep_job(db, config)
+    done = (
+        f"change notifications: {result.created} subscriptions created, "
+        f"{result.deleted} deleted, {result.renewed} renewed, {result.failed} failed"
+    )
+    return [done, *(f"  {error}" for error in result.errors)]
+
+
 def number(config: Mapping[str, Any], name: str) -> float:
     """A non-negative number setting (0 when empty), or a ConfigError naming it."""
     from config import ConfigError

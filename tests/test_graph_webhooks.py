@@ -551,9 +551,7 @@ def test_the_mailboxes_command_shows_the_same_rows(
     [alice] = subscribed(db, account, served, ALICE)
     expiry = subscription(db, alice, "events").expires_at
     assert expiry is not None
-    for name, value in app.config.items():
-        if name.startswith(("RAPPORT_", "DATABASE_URL")):
-            monkeypatch.setenv(name, str(value))
+    cli_environment(app, monkeypatch)
 
     result = CliRunner().invoke(main, ["mailboxes"])
 
@@ -561,3 +559,37 @@ def test_the_mailboxes_command_shows_the_same_rows(
     [line] = result.output.splitlines()
     assert line.startswith(ALICE) and " graph " in line
     assert f"subscriptions expire {expiry.isoformat(timespec='seconds')}" in line
+
+
+def cli_environment(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI reads its configuration from the environment: give it the app's."""
+    for name, value in app.config.items():
+        if name.startswith(("RAPPORT_", "DATABASE_URL")):
+            monkeypatch.setenv(name, str(value))
+
+
+def test_enabling_and_disabling_mailboxes_subscribes_and_unsubscribes_them_at_once(
+    app: Flask,
+    db: Database,
+    graph: GraphEmulator,
+    account: Any,
+    served: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from click.testing import CliRunner
+
+    from cli import main
+
+    cli_environment(app, monkeypatch)
+
+    enabled = CliRunner().invoke(main, ["graph-mailbox", "enable", ALICE])
+
+    assert enabled.exit_code == 0, enabled.output
+    assert "3 subscriptions created, 0 deleted" in enabled.output
+    assert len(graph.subscriptions.active) == 3
+
+    disabled = CliRunner().invoke(main, ["graph-mailbox", "disable", ALICE])
+
+    assert disabled.exit_code == 0, disabled.output
+    assert "0 subscriptions created, 3 deleted" in disabled.output
+    assert graph.subscriptions.active == {}
