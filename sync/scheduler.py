@@ -84,7 +84,17 @@ def start_for_app(app: Any) -> InProcessScheduler | None:
     scheduler = InProcessScheduler()
     app.extensions["rapport.scheduler"] = scheduler
     start_graph_subscriptions(app, scheduler)
+    schedule_graph_sync(scheduler, app.extensions["rapport.db"], app.config)
     return scheduler
+
+
+def schedule_graph_sync(scheduler: Scheduler, db: Any, config: Any) -> None:
+    """A delta pass over every due Graph mailbox every RAPPORT_SYNC_INTERVAL seconds (the
+    safety net under change notifications; `sync.graph.run_due`). One pass at a time."""
+    from sync.graph import run_due
+
+    seconds = max(1.0, float(config.get("RAPPORT_SYNC_INTERVAL") or 300))
+    scheduler.every("graph-sync", seconds, lambda: run_due(db, config))
 
 
 def start_graph_subscriptions(app: Any, scheduler: Scheduler) -> None:

@@ -4,6 +4,7 @@ the real engine, a real database. Nothing of ours is replaced."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy import func, select, update
 from storage.db import Database
 from storage.models import Interaction, Mailbox, Relationship, Sighting, SyncCursor
 from sync.graph import run_mailbox
+from sync.scheduler import InProcessScheduler, schedule_graph_sync
 from tests.conftest import clear
 from tests.emulators import GraphEmulator, graph_fixture  # noqa: F401 - the `graph` fixture
 from tests.emulators.harness import configure, graph_config
@@ -260,3 +262,22 @@ def test_all_folders_syncs_custom_folders_and_skips_junk(
     with db.transaction() as session:
         folders = set(session.scalars(select(SyncCursor.folder)))
     assert {"Inbox", "SentItems"} <= folders and len(folders) == 5  # + Archive, Clients, Acme
+
+
+def test_the_scheduler_runs_passes_periodically(
+    db: Database, graph: GraphEmulator, alice: int
+) -> None:
+    config = graph_config(db, graph, RAPPORT_SYNC_INTERVAL="1")
+    seed(graph, inbox=2, sent=0)
+    scheduler = InProcessScheduler()
+    try:
+        schedule_graph_sync(scheduler, db, config)
+        deadline = time.monotonic() + 30
+        while count(db, Interaction) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        graph.add_message(ALICE, "inbox", subject="Later", sender=CLIENT, received=NOW)
+        while count(db, Interaction) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        scheduler.shutdown()
+    assert count(db, Interaction) == 3
