@@ -66,7 +66,10 @@ def add_exclusion(
         "created_by": actor.id,
         "created_at": utcnow(),
     }
-    created = count(session, insert_ignore(session, Exclusion).values(row)) > 0
+    # RETURNING, not rowcount: drivers need not report rows inserted (psycopg 3 through SQLAlchemy
+    # answers -1), and a conflict returns no row.
+    inserted = insert_ignore(session, Exclusion).values(row).returning(Exclusion.id)
+    created = session.execute(inserted).first() is not None
     query = select(Exclusion).where(
         Exclusion.pattern == pattern, Exclusion.owner_key == (owner or 0)
     )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.dml import Delete, Insert
+from sqlalchemy.sql.dml import Delete
 
 from storage.addressbook import chunks
 from storage.models import (
@@ -174,7 +174,7 @@ def _delete_interactions(session: Session, ids: Sequence[int]) -> int:
     return len(ids)
 
 
-def count(session: Session, statement: Delete | Insert) -> int:
-    """Rows a statement changed."""
+def count(session: Session, statement: Delete) -> int:
+    """Rows a DELETE removed (reliable for DELETE and UPDATE, unlike INSERT)."""
     result = session.execute(statement)
     return int(result.rowcount)  # type: ignore[attr-defined]
