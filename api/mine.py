@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 from api.errors import BadRequest
 from api.params import as_of, bounded_int, iso
 from api.people import survivor
-from relationships.connectors import Tie, tie, trend
+from relationships.explain import details
 from relationships.settings import load_weights
+from relationships.ties import tie
 from storage.models import (
     EmailAddress,
     Exclusion,
@@ -67,21 +68,9 @@ def get_strength(person_id: int) -> dict[str, Any]:
     return {
         "score": seen.score,
         "tier": seen.tier,
-        "trend": trend(db, me, person.id, at),
+        "trend": seen.trend,
         "last_contact": iso(seen.last_at),
-        "explanation": _explanation(seen, person.display_name or "them"),
-    }
-
-
-def _explanation(seen: Tie, other: str) -> dict[str, Any]:
-    return {
-        "summary": seen.summary("You", other),
-        "emails_sent": seen.sent,
-        "emails_received": seen.received,
-        "meetings": seen.meetings,
-        "first_contact": iso(seen.first_at),
-        "last_sent": iso(seen.last_sent_at),
-        "last_received": iso(seen.last_received_at),
+        "explanation": details(seen, "You", person.display_name or "them"),
     }
 
 

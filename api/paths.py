@@ -12,10 +12,12 @@ from sqlalchemy.orm import Session
 from api.errors import BadRequest
 from api.params import as_of, iso
 from api.people import survivor
-from relationships.connectors import tie
+from relationships.explain import evidence, summary
 from relationships.graph import Graph, GraphCache, build
 from relationships.paths import Path, find_paths
 from relationships.settings import load_weights
+from relationships.strength import Weights
+from relationships.ties import Tie, tie
 from storage.models import Colleague, EmailAddress, Person, Relationship
 from storage.web import session
 from sync.normalize.addresses import normalize_email
@@ -82,19 +84,33 @@ def _path_json(
     weights = load_weights(db)
     for a, b in zip(path.people, path.people[1:], strict=False):
         row = db.get(Relationship, (min(a, b), max(a, b)))
-        seen = tie(row, a, at, weights) if row is not None else None
+        seen = _edge_side(row, (a, b), graph, at, weights) if row is not None else None
         both_colleagues = a in graph.colleagues and b in graph.colleagues
-        hops.append(
-            {
-                "from": {"id": a, "display_name": names.get(a, "")},
-                "to": {"id": b, "display_name": names.get(b, "")},
-                "relation": "colleagues" if both_colleagues else "knows",
-                "strength": seen.score if seen else 0.0,
-                "tier": seen.tier if seen else "none",
-                "last_contact": iso(seen.last_at) if seen else None,
-                "summary": seen.summary(names.get(a) or "They", names.get(b) or "them")
-                if seen
-                else "",
-            }
-        )
+        hop: dict[str, Any] = {
+            "from": {"id": a, "display_name": names.get(a, "")},
+            "to": {"id": b, "display_name": names.get(b, "")},
+            "relation": "colleagues" if both_colleagues else "knows",
+            "strength": seen.score if seen else 0.0,
+            "tier": seen.tier if seen else "none",
+            "last_contact": iso(seen.last_at) if seen else None,
+            "summary": "",
+            "evidence": "",
+        }
+        if seen is not None:
+            me, other = (a, b) if seen.other_id == b else (b, a)
+            me_name, other_name = names.get(me) or "They", names.get(other) or "them"
+            hop["summary"] = summary(seen, me_name, other_name)
+            hop["evidence"] = evidence(seen, me_name, other_name)
+        hops.append(hop)
     return {"score": round(100 * path.score, 1), "hops": hops}
+
+
+def _edge_side(
+    row: Relationship, hop: tuple[int, int], graph: Graph, at: datetime, weights: Weights
+) -> Tie:
+    """The hop seen from the side the graph scored it from (relationships.graph.edge_scores)."""
+    a, b = hop
+    firm = graph.colleagues | graph.opted_out
+    if (a in firm) != (b in firm):
+        return tie(row, a if a in firm else b, at, weights)
+    return max(tie(row, a, at, weights), tie(row, b, at, weights), key=lambda t: t.score)

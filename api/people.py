@@ -15,6 +15,7 @@ from api.errors import BadRequest, NotFound
 from api.params import as_of, bounded_int, iso
 from relationships.connectors import connectors
 from relationships.coverage import CompanyTie, coverage
+from relationships.explain import details
 from storage.models import Colleague, Company, CompanyDomain, EmailAddress, Person
 from storage.notes import follow_up_of
 from storage.web import session
@@ -63,16 +64,9 @@ def get_connectors(person_id: int) -> dict[str, Any]:
                 "colleague": {"id": c.colleague_id, "person_id": c.person_id, "name": c.name},
                 "score": c.tie.score,
                 "tier": c.tie.tier,
+                "trend": c.tie.trend,
                 "last_contact": iso(c.tie.last_at),
-                "explanation": {
-                    "summary": c.tie.summary(c.name, name),
-                    "emails_sent": c.tie.sent,
-                    "emails_received": c.tie.received,
-                    "meetings": c.tie.meetings,
-                    "first_contact": iso(c.tie.first_at),
-                    "last_sent": iso(c.tie.last_sent_at),
-                    "last_received": iso(c.tie.last_received_at),
-                },
+                "explanation": details(c.tie, c.name, name),
             }
             for c in found
         ],
@@ -117,6 +111,7 @@ def _company_tie(found: CompanyTie | None) -> dict[str, Any] | None:
         "person_id": found.person_id,
         "score": found.tie.score,
         "tier": found.tie.tier,
+        "trend": found.tie.trend,
         "last_contact": iso(found.tie.last_at),
     }
 

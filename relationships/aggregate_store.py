@@ -5,11 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, literal_column, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from relationships.aggregates import DECAYED_FIELDS, PairDeltas, Role, add_interaction
+from relationships.aggregates import (
+    DECAYED_FIELDS,
+    RECENT_FIELDS,
+    PairDeltas,
+    Role,
+    add_interaction,
+)
+from relationships.recent import KEEP
 from relationships.settings import load_weights
 from storage.bulk import execute_many
 from storage.models import (
@@ -36,6 +43,30 @@ def _latest(dialect: str, a: ColumnElement[object], b: ColumnElement[object]) ->
     return pick(func.coalesce(a, b), func.coalesce(b, a))
 
 
+# The union of the stored and the new list, its KEEP largest values (relationships.recent):
+# merged inside the upsert, so concurrent pages never lose each other's events.
+_MERGE_RECENT = {
+    "sqlite": (
+        "(SELECT json_group_array(v) FROM (SELECT DISTINCT value AS v FROM"
+        " (SELECT value FROM json_each({old}) UNION ALL SELECT value FROM json_each({new}))"
+        " ORDER BY v DESC LIMIT {keep}))"
+    ),
+    "postgresql": (
+        "(SELECT jsonb_agg(v ORDER BY v DESC)::text FROM (SELECT DISTINCT v FROM"
+        " jsonb_array_elements({old}::jsonb || {new}::jsonb) AS e(v)"
+        " ORDER BY v DESC LIMIT {keep}) AS t)"
+    ),
+}
+
+
+def _merged_recent(dialect: str, column: str) -> ColumnElement[str]:
+    old, new = f"relationships.{column}", f"excluded.{column}"
+    merge = _MERGE_RECENT[dialect].format(old=old, new=new, keep=KEEP)
+    return literal_column(
+        f"CASE WHEN {new} IS NULL THEN {old} WHEN {old} IS NULL THEN {new} ELSE {merge} END"
+    )
+
+
 def apply(session: Session, deltas: PairDeltas) -> int:
     """Add ``deltas`` to the stored aggregates in one statement; returns the pairs touched."""
     rows = deltas.rows()
@@ -55,6 +86,7 @@ def apply(session: Session, deltas: PairDeltas) -> int:
             "last_ab_at": _latest(name, old.last_ab_at, new.last_ab_at),
             "last_ba_at": _latest(name, old.last_ba_at, new.last_ba_at),
             **{field: old[field] + new[field] for field in DECAYED_FIELDS},
+            **{field: _merged_recent(name, field) for field in RECENT_FIELDS},
         },
     )
     execute_many(session, statement, list(rows), key="upsert relationships")
@@ -101,21 +133,10 @@ def rebuild_stale(session: Session) -> int:
     return pairs
 
 
-def pair_deltas(session: Session, a: int, b: int, until: datetime) -> PairDeltas:
-    """The aggregates of the pair (a, b) from its interactions up to ``until`` only (for trends:
-    the stored sums include everything, so the past is replayed from the interactions)."""
-    deltas = PairDeltas(frozenset({a}), load_weights(session))
-    for kind, at, roles in _interactions(session, frozenset({a}), together=b):
-        if at <= until:
-            add_interaction(deltas, kind, at, roles)
-    return deltas
-
-
 def _interactions(
-    session: Session, only: frozenset[int] | None, together: int | None = None
+    session: Session, only: frozenset[int] | None
 ) -> Iterable[tuple[str, datetime, list[Role]]]:
-    """(kind, occurred_at, [(role, person id, response)]) per non-cancelled interaction; with
-    ``together``, only interactions where that person took part too."""
+    """(kind, occurred_at, [(role, person id, response)]) per non-cancelled interaction."""
     i, p, a = table_of(Interaction).c, table_of(Participant).c, table_of(EmailAddress).c
     query = (
         select(i.id, i.kind, i.occurred_at, p.role, a.person_id, p.response)
@@ -131,14 +152,6 @@ def _interactions(
             .where(a.person_id.in_(sorted(only)))
         )
         query = query.where(i.id.in_(touching))
-    if together is not None:
-        alias = table_of(EmailAddress).alias()
-        with_other = (
-            select(p.interaction_id)
-            .join(alias, alias.c.id == p.address_id)
-            .where(alias.c.person_id == together)
-        )
-        query = query.where(i.id.in_(with_other))
     current: int | None = None
     kind, at = "", datetime.min
     roles: list[Role] = []

@@ -12,10 +12,11 @@ organizer and attendees who did not decline. Audiences above the limits below co
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import combinations
 
+from relationships import recent
 from relationships.strength import DEFAULT, Weights, email_weight, growth, meeting_weight
 
 # Kossinets & Watts (Science 2006) kept messages with <= 4 addressees as interpersonal; the
@@ -29,6 +30,7 @@ MEETING_ROLES = frozenset({"organizer", "attendee"})
 Role = tuple[str, int, str | None]  # (participant role, person id, meeting response)
 ROLE_ORDER = ("to", "cc", "bcc")
 DECAYED_FIELDS = ("ab_warm", "ab_history", "ba_warm", "ba_history", "mtg_warm", "mtg_history")
+RECENT_FIELDS = ("recent_ab", "recent_ba", "recent_mtg")
 
 
 @dataclass(slots=True)
@@ -47,10 +49,20 @@ class PairDelta:
     ba_history: float = 0.0
     mtg_warm: float = 0.0
     mtg_history: float = 0.0
+    # The newest events per class, packed (relationships.recent); trimmed as they grow.
+    recent_ab: list[int] = field(default_factory=list)
+    recent_ba: list[int] = field(default_factory=list)
+    recent_mtg: list[int] = field(default_factory=list)
 
     def touch(self, at: datetime) -> None:
         self.first_at = at if self.first_at is None else min(self.first_at, at)
         self.last_at = at if self.last_at is None else max(self.last_at, at)
+
+
+def _remember(events: list[int], at: datetime, weight: float) -> None:
+    events.append(recent.pack(at, weight))
+    if len(events) >= 4 * recent.KEEP:  # a rebuild of a long history: keep memory bounded
+        events[:] = recent.newest(events)
 
 
 def _later(a: datetime | None, b: datetime) -> datetime:
@@ -98,11 +110,13 @@ class PairDeltas:
                 delta.last_ab_at = _later(delta.last_ab_at, at)
                 delta.ab_warm += weight * warm
                 delta.ab_history += weight * history
+                _remember(delta.recent_ab, at, weight)
             else:
                 delta.email_ba += 1
                 delta.last_ba_at = _later(delta.last_ba_at, at)
                 delta.ba_warm += weight * warm
                 delta.ba_history += weight * history
+                _remember(delta.recent_ba, at, weight)
 
     def add_meeting(self, attendees: Iterable[int], at: datetime) -> None:
         people = sorted(set(attendees))
@@ -117,6 +131,7 @@ class PairDeltas:
                 delta.meetings += 1
                 delta.mtg_warm += weight * warm
                 delta.mtg_history += weight * history
+                _remember(delta.recent_mtg, at, weight)
 
     def rows(self) -> Sequence[dict[str, object]]:
         return [
@@ -134,6 +149,7 @@ def _fields(delta: PairDelta) -> dict[str, object]:
         "last_ab_at": delta.last_ab_at,
         "last_ba_at": delta.last_ba_at,
         **{name: getattr(delta, name) for name in DECAYED_FIELDS},
+        **{name: recent.dumps(getattr(delta, name)) for name in RECENT_FIELDS},
     }
 
 

@@ -9,98 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 from sqlalchemy import Subquery, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
-from relationships.aggregate_store import pair_deltas
 from relationships.settings import load_weights
-from relationships.strength import DEFAULT, StoredSums, Weights, scores_now, stored_score, tier
+from relationships.strength import scores_now
+from relationships.ties import Tie, tie
 from storage.models import Colleague, Person, Relationship
-
-
-@dataclass(frozen=True)
-class Tie:
-    """One side's view of a pair: ``me`` wrote ``sent`` emails, got ``received``."""
-
-    other_id: int
-    score: float
-    tier: str
-    sent: int
-    received: int
-    meetings: int
-    first_at: datetime
-    last_at: datetime
-    last_sent_at: datetime | None
-    last_received_at: datetime | None
-
-    def summary(self, me: str, other: str) -> str:
-        parts = []
-        if self.sent:
-            parts.append(f"{me} wrote to {other} {_times(self.sent)}")
-        if self.received:
-            parts.append(f"{other} wrote to {me} {_times(self.received)}")
-        if self.meetings:
-            parts.append(f"they met {_times(self.meetings)}")
-        since = self.first_at.strftime("%B %Y")
-        last = f"{self.last_at.day} {self.last_at:%B %Y}"
-        return f"{'; '.join(parts) or 'No direct contact'} since {since}; last contact {last}."
-
-
-def _times(n: int) -> str:
-    return "once" if n == 1 else "twice" if n == 2 else f"{n} times"
-
-
-def tie(row: Relationship, me: int, now: datetime, weights: Weights = DEFAULT) -> Tie:
-    """``row`` seen from person ``me`` (one of its two ends)."""
-    mine_is_a = row.a_id == me
-    out = (row.ab_warm, row.ab_history) if mine_is_a else (row.ba_warm, row.ba_history)
-    back = (row.ba_warm, row.ba_history) if mine_is_a else (row.ab_warm, row.ab_history)
-    value = stored_score(StoredSums(out, back, (row.mtg_warm, row.mtg_history)), now, weights)
-    return Tie(
-        other_id=row.b_id if mine_is_a else row.a_id,
-        score=round(value, 1),
-        tier=tier(value, has_history=True),
-        sent=row.email_ab if mine_is_a else row.email_ba,
-        received=row.email_ba if mine_is_a else row.email_ab,
-        meetings=row.meetings,
-        first_at=row.first_at,
-        last_at=row.last_at,
-        last_sent_at=row.last_ab_at if mine_is_a else row.last_ba_at,
-        last_received_at=row.last_ba_at if mine_is_a else row.last_ab_at,
-    )
-
-
-TREND_DAYS = 90  # the trend compares the score now with the score this many days ago
-
-
-def trend(session: Session, me: int, other: int, now: datetime) -> float:
-    """Score now minus score ``TREND_DAYS`` ago, the past replayed from the interactions of
-    this one pair (bounded work: callers ask for the pairs they list)."""
-    then = now - timedelta(days=TREND_DAYS)
-    row = session.get(Relationship, (min(me, other), max(me, other)))
-    if row is None:
-        return 0.0
-    weights = load_weights(session)
-    if row.last_at <= then:
-        # Nothing happened since `then`: the stored sums are exactly the sums of that moment.
-        return round(tie(row, me, now, weights).score - tie(row, me, then, weights).score, 1)
-    past = pair_deltas(session, me, other, then).pairs.get((min(me, other), max(me, other)))
-    if past is None:
-        return tie_score_now(session, me, other, now)
-    mine_is_a = me < other
-    out = (past.ab_warm, past.ab_history) if mine_is_a else (past.ba_warm, past.ba_history)
-    back = (past.ba_warm, past.ba_history) if mine_is_a else (past.ab_warm, past.ab_history)
-    sums = StoredSums(out, back, (past.mtg_warm, past.mtg_history))
-    before = stored_score(sums, then, load_weights(session))
-    return round(tie_score_now(session, me, other, now) - before, 1)
-
-
-def tie_score_now(session: Session, me: int, other: int, now: datetime) -> float:
-    row = session.get(Relationship, (min(me, other), max(me, other)))
-    return tie(row, me, now, load_weights(session)).score if row is not None else 0.0
 
 
 @dataclass(frozen=True)
@@ -158,7 +76,7 @@ def connectors(
     if not len(rows):
         return 0, []
     weights = load_weights(session)
-    scores = scores_now(rows[:, 3:], now, weights)
+    scores = scores_now(rows[:, 3:], now, weights, from_a=rows[:, 1] == rows[:, 0])
     order = np.lexsort((rows[:, 0], -scores))[: limit or len(rows)]
     chosen = [(int(rows[i, 0]), int(rows[i, 1]), int(rows[i, 2])) for i in order]
     people = {

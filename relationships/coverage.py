@@ -5,8 +5,8 @@
 - ``breadth``: distinct colleagues and distinct contacts with a tie of medium or better;
 - ``best connector``: the strongest single tie; ``single_threaded`` when exactly one colleague
   holds a medium-or-better tie (one departure away from losing the account);
-- ``trend``: coverage now minus coverage 90 days ago (``connectors.TREND_DAYS``), the past
-  replayed for the ties that are strongest now (bounded work).
+- ``trend``: coverage now minus coverage 90 days ago, from the past scores of the ties that
+  are strongest now (each O(1): ``relationships.ties.Tie.trend``).
 
 Every tie at the company is scored at once from its stored sums (NumPy); only the best ones
 and the listed page of people are loaded as rows.
@@ -25,21 +25,15 @@ import numpy.typing as npt
 from sqlalchemy import ARRAY, ColumnElement, Integer, any_, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from relationships.connectors import (
-    SUM_COLUMNS,
-    Tie,
-    active_colleagues,
-    load_pairs,
-    tie,
-    trend,
-)
+from relationships.connectors import SUM_COLUMNS, active_colleagues, load_pairs
 from relationships.settings import load_weights
 from relationships.strength import Weights, scores_now
+from relationships.ties import Tie, tie
 from storage.models import Colleague, Person, Relationship
 
 TOP_TIES = 5  # reference 1.4: the top five routes
 MEDIUM = 30.0  # the medium tier's floor (relationships.strength.TIERS)
-TREND_TIES = TOP_TIES  # the ties whose past is replayed: those the noisy-OR uses
+TREND_TIES = TOP_TIES  # the ties whose past score is looked at: those the noisy-OR uses
 
 
 @dataclass(frozen=True)
@@ -107,7 +101,7 @@ def coverage(
 ) -> Coverage:
     ties = _ties(session, company_id)
     weights = load_weights(session)
-    scores = scores_now(ties[:, 4:], now, weights)
+    scores = scores_now(ties[:, 4:], now, weights, from_a=ties[:, 2] == ties[:, 1])
     order = np.argsort(-scores, kind="stable")
     strong = ties[scores >= MEDIUM]
     colleagues = set(strong[:, 1].astype(int).tolist())
@@ -122,9 +116,7 @@ def coverage(
     ]
     made = _company_ties(session, ties, wanted, now, weights)
     top = [made[int(i)] for i in order[:TREND_TIES]]
-    past = [
-        max(0.0, t.tie.score - trend(session, t.colleague_person_id, t.person_id, now)) for t in top
-    ]
+    past = [max(0.0, t.tie.score - t.tie.trend) for t in top]
     now_scores = [float(s) for s in scores[order[:TOP_TIES]]]
     total = session.scalar(
         select(func.count()).where(Person.company_id == company_id, Person.merged_into_id.is_(None))

@@ -1,6 +1,7 @@
 """The relationship graph in memory: one per API worker process, refreshed within a minute.
 
-Nodes are people; an edge carries the pair's strength now (``stored_score`` / 100). The graph
+Nodes are people; an edge carries the pair's strength now / 100 (``edge_scores``: seen from
+the colleague's side of a colleague-contact pair, else from the stronger side). The graph
 is a compressed sparse row structure in NumPy arrays (``indptr``, sorted neighbour ids,
 float32 strengths): about 8 bytes per directed edge, so three million pairs take under 100 MB
 where a dict of dicts took several hundred. Scores are computed for all rows at once with
@@ -27,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from relationships.aggregate_store import VERSION_KEY
 from relationships.settings import load_weights
-from relationships.strength import scores_now
+from relationships.strength import Weights, scores_now
 from storage.models import Colleague, Setting
 from storage.types import utcnow
 
@@ -123,13 +124,15 @@ def _csr(
 
 def build(session: Session, now: datetime) -> Graph:
     weights = load_weights(session)
+    flags = session.execute(select(Colleague.person_id, Colleague.opted_out)).tuples().all()
+    firm = np.array(sorted(pid for pid, _ in flags), dtype=np.int64)
     parts: list[tuple[Ids, Ids, Strengths]] = []
     # The driver's own cursor: plain tuples straight into NumPy, no Row objects per pair.
     cursor = session.connection().connection.cursor()
     cursor.execute(PAIRS_SQL)
     while batch := cursor.fetchmany(CHUNK):
         block = np.array(batch, dtype=np.float64)
-        scores = scores_now(block[:, 2:], now, weights)
+        scores = edge_scores(block, firm, now, weights)
         keep = scores >= MIN_SCORE
         parts.append(
             (
@@ -138,7 +141,6 @@ def build(session: Session, now: datetime) -> Graph:
                 (scores[keep] / 100).astype(np.float32),
             )
         )
-    flags = session.execute(select(Colleague.person_id, Colleague.opted_out)).tuples().all()
     a, b, s = (
         (np.concatenate([p[i] for p in parts]) for i in range(3))
         if parts
@@ -153,6 +155,21 @@ def build(session: Session, now: datetime) -> Graph:
         built_at=now,
         version=current_version(session),
     )
+
+
+def edge_scores(
+    block: npt.NDArray[np.float64],
+    firm: npt.NDArray[np.int64],
+    now: datetime,
+    weights: Weights,
+) -> npt.NDArray[np.float64]:
+    """One strength per pair (rows of a_id, b_id, the six sums): the colleague's side of a
+    colleague-contact pair (mail the colleague writes counts more), else the stronger side."""
+    from_a = scores_now(block[:, 2:], now, weights)
+    from_b = scores_now(block[:, 2:], now, weights, from_a=np.zeros(len(block), dtype=bool))
+    a_in, b_in = np.isin(block[:, 0], firm), np.isin(block[:, 1], firm)
+    stronger = np.maximum(from_a, from_b)
+    return np.where(a_in & ~b_in, from_a, np.where(b_in & ~a_in, from_b, stronger))
 
 
 def current_version(session: Session) -> str:

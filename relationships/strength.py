@@ -7,8 +7,9 @@ attended), weighted by role and audience. Per class and half-life H the events a
 exponential decay, ``A_X(H) = sum w * 2^(-age / H)``. Reciprocity is a strong signal but not a
 gate: one-way history is common (short backfills, unsynced folders, replies from other
 addresses), so the harmonic mean of ``out`` and ``in`` is *added* as a bonus instead of
-multiplying the rest by it. Two half-lives mix warmth (90 days) and history (2 years); the rate
-saturates to 0-100.
+multiplying the rest by it. Mail the colleague writes weighs more than mail they receive, so a
+pair's score depends on the side it is seen from (``StoredSums`` names the sides). Two
+half-lives mix warmth (60 days) and history (2 years); the rate saturates to 0-100.
 
 Everything here is a pure function of plain data, so the same code scores a pair from stored
 aggregates at query time, replays history in ``bench/strength_eval.py``, and explains itself.
@@ -46,12 +47,17 @@ class Weights:
     # meetings above `max_meeting` attendees (town halls) weigh nothing.
     meeting: float = 3.0
     max_meeting: int = 25
+    # Mail the person sends weighs `inbound` times mail the colleague sends: anyone can write to
+    # a partner (cold outreach, notices, newsletters the bulk rules missed); the partner writing
+    # is the stronger sign (4Degrees and Connect The Dots ignore one-way inbound mail, reference
+    # 1.2). 0.5 chosen on the first half of Enron's custodians (docs/strength.md, "Tuning").
+    inbound: float = 0.5
     # Reciprocity bonus: harmonic mean of decayed out and in, added `reciprocity` times.
     # Not a gate: the gated form scored AUC 0.60 on Enron, the summed form 0.86 (reference
-    # addendum). 0.5 chosen on the first half of Enron's custodians (docs/strength.md): the
-    # bonus costs 0.001 AUC there, where most history is one-way, and keeps a two-way
-    # exchange ahead of one-way mail of the same volume.
-    reciprocity: float = 0.5
+    # addendum). 1.0 keeps a two-way exchange ahead of one-way mail of the same volume from
+    # either side (3 + 3 emails: 3 + 0.5 * 3 + 1.0 * 3 = 7.5 against 6 one-way); within the
+    # noise of 0.5 on the first half of Enron's custodians (docs/strength.md, "Tuning").
+    reciprocity: float = 1.0
     # Half-lives (days) and their mix: warmth and history (reference 1.3, Nudge, DotAlign).
     # 60 days chosen over the reference's 90 on the first half of Enron's custodians
     # (NDCG@10 0.564 against 0.526; docs/strength.md).
@@ -63,23 +69,30 @@ class Weights:
 
     def without(self, component: str) -> Weights:
         """These weights with one component switched off (for the ablation table)."""
-        if component == "reciprocity":
-            return replace(self, reciprocity=0.0)
-        if component == "cc-discount":
-            return replace(self, role=dict.fromkeys(self.role, 1.0))
-        if component == "audience":
-            return replace(self, audience_alpha=0.0, max_email_audience=10**9, max_meeting=10**9)
-        if component == "meetings":
-            return replace(self, meeting=0.0)
-        if component == "warmth":
-            return replace(self, mix=(0.0, 1.0))
-        if component == "history":
-            return replace(self, mix=(1.0, 0.0))
-        raise ValueError(f"unknown component {component!r}")
+        changes: dict[str, dict[str, object]] = {
+            "reciprocity": {"reciprocity": 0.0},
+            "inbound-discount": {"inbound": 1.0},
+            "cc-discount": {"role": dict.fromkeys(self.role, 1.0)},
+            "audience": {"audience_alpha": 0.0, "max_email_audience": 10**9, "max_meeting": 10**9},
+            "meetings": {"meeting": 0.0},
+            "warmth": {"mix": (0.0, 1.0)},
+            "history": {"mix": (1.0, 0.0)},
+        }
+        if component not in changes:
+            raise ValueError(f"unknown component {component!r}")
+        return replace(self, **changes[component])  # type: ignore[arg-type]
 
 
 DEFAULT = Weights()
-ABLATIONS = ("reciprocity", "cc-discount", "audience", "meetings", "warmth", "history")
+ABLATIONS = (
+    "reciprocity",
+    "inbound-discount",
+    "cc-discount",
+    "audience",
+    "meetings",
+    "warmth",
+    "history",
+)
 
 # Tiers (reference 1.3): strong >= 60, medium 30-59, weak 10-29, dormant below 10 with history.
 TIERS = ((60.0, "strong"), (30.0, "medium"), (10.0, "weak"))
@@ -135,13 +148,26 @@ def decayed_sums(
 
 
 def rate(sums: Mapping[tuple[EventClass, float], float], weights: Weights = DEFAULT) -> float:
-    """Steady-state weighted events per day, mixed over the half-lives."""
-    total = 0.0
+    """Steady-state weighted events per day, mixed over the half-lives, seen from the side
+    whose mail is ``out``."""
+    return sum(contributions(sums, weights).values())
+
+
+def contributions(
+    sums: Mapping[tuple[EventClass, float], float], weights: Weights = DEFAULT
+) -> dict[str, float]:
+    """The rate split by its parts ("out", "in", "mtg", "mutual"; warmth and history summed):
+    the explanation names the largest one as the strongest evidence."""
+    parts = dict.fromkeys(("out", "in", "mtg", "mutual"), 0.0)
     for h, share in zip(weights.half_lives, weights.mix, strict=True):
         out, inbound, meetings = (sums[(cls, h)] for cls in CLASSES)
         mutual = 2 * out * inbound / (out + inbound) if out and inbound else 0.0
-        total += share * (out + inbound + meetings + weights.reciprocity * mutual) * math.log(2) / h
-    return total
+        per_day = share * math.log(2) / h
+        parts["out"] += per_day * out
+        parts["in"] += per_day * weights.inbound * inbound
+        parts["mtg"] += per_day * meetings
+        parts["mutual"] += per_day * weights.reciprocity * mutual
+    return parts
 
 
 # Decayed sums stored per pair use a fixed epoch: an event at t adds w * 2^((t - EPOCH) / H),
@@ -197,17 +223,27 @@ def tier(value: float, has_history: bool) -> str:
 
 
 def scores_now(
-    sums: npt.NDArray[np.float64], now: datetime, weights: Weights
+    sums: npt.NDArray[np.float64],
+    now: datetime,
+    weights: Weights,
+    from_a: npt.NDArray[np.bool_] | None = None,
 ) -> npt.NDArray[np.float64]:
     """``relationships.strength.stored_score`` for many pairs at once; the columns are
-    ab_warm, ab_history, ba_warm, ba_history, mtg_warm, mtg_history (the pair's score is the
-    same from either side: out and in are symmetric in the formula)."""
+    ab_warm, ab_history, ba_warm, ba_history, mtg_warm, mtg_history. Each row is scored from
+    the side of ``a`` (its mail is ``out``) where ``from_a`` is true or missing, else from the
+    side of ``b``."""
     age = (now - EPOCH).total_seconds() / 86400
     total = np.zeros(len(sums))
     for i, (h, share) in enumerate(zip(weights.half_lives, weights.mix, strict=True)):
         decay = 2.0 ** (-age / h)
-        out, inbound, meetings = sums[:, i] * decay, sums[:, 2 + i] * decay, sums[:, 4 + i] * decay
+        ab, ba, meetings = sums[:, i] * decay, sums[:, 2 + i] * decay, sums[:, 4 + i] * decay
+        out, inbound = (
+            (ab, ba) if from_a is None else (np.where(from_a, ab, ba), np.where(from_a, ba, ab))
+        )
         both = out + inbound
         mutual = np.divide(2 * out * inbound, both, out=np.zeros_like(both), where=both > 0)
-        total += share * (both + meetings + weights.reciprocity * mutual) * math.log(2) / h
+        per_day = share * math.log(2) / h
+        total += per_day * (
+            out + weights.inbound * inbound + meetings + weights.reciprocity * mutual
+        )
     return np.asarray(100.0 * (1.0 - np.exp(-total / weights.r0_per_day)))

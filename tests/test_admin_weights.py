@@ -41,10 +41,11 @@ def headers(app: Flask, who: str) -> dict[str, str]:
 def test_admin_only(app: Flask, client: FlaskClient, people: dict[str, int]) -> None:
     assert client.get(URL, headers=headers(app, BOB)).status_code == 403
     body = client.get(URL, headers=headers(app, ALICE)).get_json()
-    assert body["weights"]["reciprocity"] == 0.5 and body["bounds"]["reciprocity"] == {
+    assert body["weights"]["reciprocity"] == 1.0 and body["bounds"]["reciprocity"] == {
         "min": 0.0,
         "max": 5.0,
     }
+    assert body["weights"]["inbound"] == 0.5 and body["bounds"]["inbound"]["max"] == 2.0
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy import select, update
 
 from api.tokens import issue_dev_token
 from relationships.aggregate_store import rebuild
+from relationships.recent import KEEP, loads
 from relationships.strength import Event, score
 from storage.db import Database
 from storage.models import Colleague, Relationship
@@ -129,18 +131,65 @@ def test_bad_parameters_are_400(
     assert response.status_code == 400 and response.get_json()["error"] == "bad_request"
 
 
-def test_trend_is_now_against_ninety_days_ago(db: Database, firm: dict[str, int]) -> None:
-    from relationships.connectors import tie_score_now, trend
+def connector(client: FlaskClient, auth: dict[str, str], person: int, at: datetime) -> Any:
+    url = f"/api/v1/people/{person}/connectors?at={quote(at.isoformat())}"
+    body = client.get(url, headers=auth).get_json()
+    return next(c for c in body["connectors"] if c["colleague"]["name"] == ALICE)
 
+
+@pytest.mark.parametrize("days_later", [30, 93, 150])
+def test_trend_is_now_against_ninety_days_ago(
+    client: FlaskClient, auth: dict[str, str], firm: dict[str, int], days_later: int
+) -> None:
+    # Alice's six 1:1 emails, replayed at `at` and at 90 days before (only what came by then).
+    events = [Event(T0 + timedelta(days=i), "out" if i % 2 else "in", 1) for i in range(6)]
+    at = T0 + timedelta(days=days_later)
+    then = at - timedelta(days=90)
+    expected = score(events, at) - score([e for e in events if e.at <= then], then)
+    found = connector(client, auth, firm["client"], at)
+    assert found["trend"] == pytest.approx(expected, abs=0.15)
+    assert (found["trend"] > 0) == (days_later == 30)  # new, then cooling
+
+
+def test_reply_times_whatever_order_the_folders_synced_in(
+    client: FlaskClient, auth: dict[str, str], firm: dict[str, int]
+) -> None:
+    # The client wrote on days 0, 2, 4 and Alice on days 1, 3, 5 (Sent Items synced first):
+    # each answered the other after 24 hours.
+    explanation = connector(client, auth, firm["client"], T0 + timedelta(days=30))["explanation"]
+    assert explanation["typical_reply_hours"] == {"colleague": 24.0, "person": 24.0}
+    assert explanation["reply_time"] == (
+        f"This person usually replies within a day; {ALICE} usually replies within a day."
+    )
+    assert explanation["last_90_days"] == {
+        "emails_sent": 3,
+        "emails_received": 3,
+        "meetings": 0,
+        "exact": True,
+    }
+    assert explanation["evidence"].startswith("Email both ways: 3 emails from")
+
+
+@pytest.mark.parametrize("inbox_first", [True, False])
+def test_the_newest_events_are_kept_across_pages_in_any_order(
+    db: Database, inbox_first: bool
+) -> None:
+    box = mailbox(db, ALICE)
+    sent = [email(ALICE, [CLIENT], at=T0 + timedelta(hours=2 * i + 1)) for i in range(12)]
+    received = [email(CLIENT, [ALICE], at=T0 + timedelta(hours=2 * i)) for i in range(12)]
+    folders = {INBOX: received, SENT: sent} if inbox_first else {SENT: sent, INBOX: received}
+    run(db, box, folders)  # pages of two items: the lists are merged by the upsert
     with db.transaction() as session:
-        alice, jane = firm["alice"], firm["client"]
-        fresh_at = T0 + timedelta(days=30)
-        # Nothing 90 days before: the trend is the whole score.
-        assert trend(session, alice, jane, fresh_at) == pytest.approx(
-            tie_score_now(session, alice, jane, fresh_at), abs=0.2
-        )
-        later = T0 + timedelta(days=150)  # the thread is 5 months old: cooling
-        assert trend(session, alice, jane, later) < 0 < tie_score_now(session, alice, jane, later)
+        row = session.scalars(select(Relationship)).one()
+        alice_is_a = row.a_id == person_of(session, ALICE)
+        written = loads(row.recent_ab if alice_is_a else row.recent_ba)
+        answers = loads(row.recent_ba if alice_is_a else row.recent_ab)
+        assert [e.at for e in written] == [m.sent_at for m in sent[-KEEP:]]
+        assert [e.at for e in answers] == [m.sent_at for m in received[-KEEP:]]
+        stored = (loads(row.recent_ab), loads(row.recent_ba))
+        rebuild(session)  # recomputed from the stored interactions: the same lists
+        row = session.scalars(select(Relationship)).one()
+        assert (loads(row.recent_ab), loads(row.recent_ba)) == stored
 
 
 def test_company_coverage(

@@ -73,3 +73,16 @@ def test_tiers() -> None:
     assert [tier(v, True) for v in (75, 45, 15, 5)] == ["strong", "medium", "weak", "dormant"]
     assert tier(0, False) == "none"
     assert DEFAULT.without("reciprocity").reciprocity == 0
+
+
+def test_mail_the_colleague_writes_counts_more_than_mail_received() -> None:
+    # Seen from the colleague: mail received adds half the rate of the same mail written
+    # (inbound 0.5); a two-way exchange beats one-way mail of the same volume from either side
+    # (3 + 0.5 * 3 + 1.0 * 3 = 7.5 against 6 and 3).
+    written = [Event(days_ago(d), "out", 1) for d in (3, 10, 20)]
+    received = [Event(days_ago(d), "in", 1) for d in (3, 10, 20)]
+    rate_received = rate(decayed_sums(received, NOW))
+    assert rate_received == pytest.approx(rate(decayed_sums(written, NOW)) * 0.5)
+    both = [Event(days_ago(d), c, 1) for d in (3, 10, 20) for c in ("out", "in")]
+    six_written = written + [Event(days_ago(d + 1), "out", 1) for d in (3, 10, 20)]
+    assert score(both, NOW) > score(six_written, NOW) > score(received + received, NOW)

@@ -104,6 +104,11 @@ class Relationship(Base):
     ba_history: Mapped[float] = mapped_column(Float, default=0.0)
     mtg_warm: Mapped[float] = mapped_column(Float, default=0.0)
     mtg_history: Mapped[float] = mapped_column(Float, default=0.0)
+    # The newest events per class as JSON integer lists (relationships.recent): reply times,
+    # recent counts and the trend, in O(1) per pair.
+    recent_ab: Mapped[str | None] = mapped_column(Text)
+    recent_ba: Mapped[str | None] = mapped_column(Text)
+    recent_mtg: Mapped[str | None] = mapped_column(Text)
 
 
 class StaleAggregate(Base):

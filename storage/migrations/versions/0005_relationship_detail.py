@@ -1,4 +1,4 @@
-"""Relationship detail: reply times and other per-pair evidence.
+"""Relationship detail: the newest events of each pair, for reply times, recent counts and trend.
 
 Revision ID: 0005
 Revises: 0004
@@ -6,15 +6,25 @@ Revises: 0004
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from alembic import op
+
 revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
 
+COLUMNS = ("recent_ab", "recent_ba", "recent_mtg")
+
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("relationships", schema=None) as batch_op:
+        for name in COLUMNS:
+            batch_op.add_column(sa.Column(name, sa.Text(), nullable=True))
+    # Existing rows get their lists from `python app.py rebuild`.
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("relationships", schema=None) as batch_op:
+        for name in reversed(COLUMNS):
+            batch_op.drop_column(name)

@@ -1,0 +1,152 @@
+"""A tie in words a partner understands: counts and dates, reply times, the strongest evidence.
+
+Only numbers, dates and the two people's names go into these sentences: never a subject, a
+body or anything else from anyone's mail.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from relationships.recent import Count
+from relationships.ties import Tie
+
+# (upper bound in hours, words): the typical reply time, rounded up to what a person says.
+REPLY_WORDS = (
+    (1.0, "within an hour"),
+    (4.0, "within a few hours"),
+    (24.0, "within a day"),
+    (72.0, "within three days"),
+    (168.0, "within a week"),
+)
+
+
+def summary(t: Tie, me: str, other: str) -> str:
+    """Counts by kind and direction, since when, the last contact, the last 90 days and the
+    reply times, in two or three short sentences. ``me`` may be "you"."""
+    parts = []
+    if t.sent:
+        parts.append(f"{me} wrote to {other} {times(t.sent)}")
+    if t.received:
+        parts.append(f"{other} wrote to {me} {times(t.received)}")
+    if t.meetings:
+        parts.append(f"they met {times(t.meetings)}")
+    head = f"{'; '.join(parts) or 'no direct contact'} since {month(t.first_at)}"
+    sentences = [f"{head}; last contact {day(t.last_at)}.", recent(t, me, other)]
+    replies = reply_time(t, me, other)
+    if replies:
+        sentences.append(replies)
+    return " ".join(_capitalized(s) for s in sentences)
+
+
+def recent(t: Tie, me: str, other: str) -> str:
+    said = [
+        f"{count_words(count, 'email')} from {who}"
+        for count, who in ((t.recent_sent, me), (t.recent_received, other))
+        if count.value
+    ]
+    if t.recent_meetings.value:
+        said.append(count_words(t.recent_meetings, "meeting"))
+    if not said:
+        return "Nothing in the last 90 days."
+    return f"In the last 90 days: {', '.join(said)}."
+
+
+def reply_time(t: Tie, me: str, other: str) -> str | None:
+    """How fast each side typically answers the other; ``None`` before any answer was seen."""
+    said = []
+    sides = ((t.reply_hours[1], t.replies[1], other), (t.reply_hours[0], t.replies[0], me))
+    for hours, count, who in sides:
+        if hours is None:
+            continue
+        if count == 1:
+            said.append(f"{who} replied once, {reply_words(hours)}")
+        else:
+            verb = "reply" if who == "you" else "replies"
+            said.append(f"{who} usually {verb} {reply_words(hours)}")
+    return _capitalized("; ".join(said) + ".") if said else None
+
+
+def evidence(t: Tie, me: str, other: str) -> str:
+    """The strongest evidence: the part of the score that weighs most, with its numbers."""
+    recently = t.recent_sent.value or t.recent_received.value or t.recent_meetings.value
+    window = "in the last 90 days" if recently else f"since {month(t.first_at)}"
+    sent = t.recent_sent if recently else Count(t.sent, exact=True)
+    received = t.recent_received if recently else Count(t.received, exact=True)
+    meetings = t.recent_meetings if recently else Count(t.meetings, exact=True)
+    if t.strongest == "mutual":
+        said = f"email both ways: {count_words(sent, 'email')} from {me}"
+        said += f" and {count_words(received, 'email')} from {other} {window}."
+    elif t.strongest == "out":
+        said = f"direct email from {me} to {other}: {count_words(sent, 'email')} {window}."
+    elif t.strongest == "in":
+        said = f"email from {other} to {me}: {count_words(received, 'email')} {window}."
+    elif t.strongest == "mtg":
+        said = f"meetings together: {count_words(meetings, 'meeting')} {window}."
+    else:
+        said = "only group mail or large meetings, which do not count towards strength."
+    return _capitalized(said)
+
+
+def _capitalized(sentence: str) -> str:
+    return sentence[:1].upper() + sentence[1:]
+
+
+def reply_words(hours: float) -> str:
+    for bound, words in REPLY_WORDS:
+        if hours <= bound:
+            return words
+    return "within two weeks"
+
+
+def count_words(count: Count, noun: str) -> str:
+    plural = noun if count.value == 1 else f"{noun}s"
+    return f"{count.value} {plural}" if count.exact else f"at least {count.value} {plural}"
+
+
+def times(n: int) -> str:
+    return "once" if n == 1 else "twice" if n == 2 else f"{n} times"
+
+
+def month(at: datetime) -> str:
+    return at.strftime("%B %Y")
+
+
+def day(at: datetime) -> str:
+    return f"{at.day} {at:%B %Y}"
+
+
+def details(t: Tie, me: str, other: str) -> dict[str, Any]:
+    """The explanation as the API returns it: sentences, then the numbers behind them. A
+    ``me`` of "You" (the caller's own tie) reads "you" inside sentences."""
+    me = "you" if me == "You" else me
+    return {
+        "summary": summary(t, me, other),
+        "evidence": evidence(t, me, other),
+        "reply_time": reply_time(t, me, other),
+        "emails_sent": t.sent,
+        "emails_received": t.received,
+        "meetings": t.meetings,
+        "last_90_days": {
+            "emails_sent": t.recent_sent.value,
+            "emails_received": t.recent_received.value,
+            "meetings": t.recent_meetings.value,
+            "exact": t.recent_sent.exact and t.recent_received.exact and t.recent_meetings.exact,
+        },
+        "typical_reply_hours": {
+            "colleague": _hours(t.reply_hours[0]),
+            "person": _hours(t.reply_hours[1]),
+        },
+        "first_contact": _iso(t.first_at),
+        "last_sent": _iso(t.last_sent_at),
+        "last_received": _iso(t.last_received_at),
+    }
+
+
+def _hours(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _iso(at: datetime | None) -> str | None:
+    return None if at is None else at.isoformat()

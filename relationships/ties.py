@@ -1,0 +1,122 @@
+"""One side's view of a stored pair: score, tier, trend, counts, reply times, strongest part.
+
+Everything comes from the pair's row (its counters, decayed sums and newest events), so a tie
+costs O(1) whatever the pair's history: no interaction is read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from relationships.recent import RECENT, Count, Recent, before, count_since, loads
+from relationships.strength import (
+    DEFAULT,
+    TREND_WINDOW,
+    StoredSums,
+    Weights,
+    contributions,
+    rate,
+    score_from_rate,
+    stored_score,
+    tier,
+)
+from storage.models import Relationship
+
+
+@dataclass(frozen=True)
+class Tie:
+    """``row`` seen from one of its people (``me``): ``sent`` is what ``me`` wrote."""
+
+    other_id: int
+    score: float
+    tier: str
+    trend: float  # score now minus score TREND_WINDOW ago
+    sent: int
+    received: int
+    meetings: int
+    first_at: datetime
+    last_at: datetime
+    last_sent_at: datetime | None
+    last_received_at: datetime | None
+    recent_sent: Count  # in the last RECENT
+    recent_received: Count
+    recent_meetings: Count
+    reply_hours: tuple[float | None, float | None]  # typical answer time: mine, theirs
+    replies: tuple[int, int]  # answers seen (newest events only): mine, theirs
+    strongest: str  # what weighs most: out, in, mtg, mutual (both ways); "" when nothing
+
+
+def side_sums(row: Relationship, me: int) -> StoredSums:
+    if row.a_id == me:
+        out, back = (row.ab_warm, row.ab_history), (row.ba_warm, row.ba_history)
+    else:
+        out, back = (row.ba_warm, row.ba_history), (row.ab_warm, row.ab_history)
+    return StoredSums(out, back, (row.mtg_warm, row.mtg_history))
+
+
+def side_recent(row: Relationship, me: int) -> Recent:
+    stored = Recent(loads(row.recent_ab), loads(row.recent_ba), loads(row.recent_mtg))
+    return stored if row.a_id == me else stored.flipped()
+
+
+def past_sums(sums: StoredSums, events: Recent, moment: datetime, weights: Weights) -> StoredSums:
+    """The stored sums without the events after ``moment``: the sums as they were then."""
+    h = weights.half_lives
+    return StoredSums(
+        before(events.sent, sums.out, moment, h),
+        before(events.received, sums.inbound, moment, h),
+        before(events.meetings, sums.meetings, moment, h),
+    )
+
+
+def tie(row: Relationship, me: int, now: datetime, weights: Weights = DEFAULT) -> Tie:
+    """``row`` seen from person ``me`` (one of its two ends) at ``now``."""
+    mine_is_a = row.a_id == me
+    sums = side_sums(row, me)
+    decayed = sums.at(now, weights)
+    value = score_from_rate(rate(decayed, weights), weights)
+    events = side_recent(row, me)
+    then = now - TREND_WINDOW
+    before = stored_score(past_sums(sums, events, then, weights), then, weights)
+    strongest = _strongest(contributions(decayed, weights), weights)
+    mine, theirs = events.reply_hours()
+    typical_mine, typical_theirs = events.typical_reply_hours()
+    recently = now - RECENT
+    return Tie(
+        other_id=row.b_id if mine_is_a else row.a_id,
+        score=round(value, 1),
+        tier=tier(value, has_history=True),
+        trend=round(value - before, 1),
+        sent=row.email_ab if mine_is_a else row.email_ba,
+        received=row.email_ba if mine_is_a else row.email_ab,
+        meetings=row.meetings,
+        first_at=row.first_at,
+        last_at=row.last_at,
+        last_sent_at=row.last_ab_at if mine_is_a else row.last_ba_at,
+        last_received_at=row.last_ba_at if mine_is_a else row.last_ab_at,
+        recent_sent=count_since(events.sent, recently),
+        recent_received=count_since(events.received, recently),
+        recent_meetings=count_since(events.meetings, recently),
+        reply_hours=(typical_mine, typical_theirs),
+        replies=(len(mine), len(theirs)),
+        strongest=strongest,
+    )
+
+
+BALANCED = 0.25  # email is "both ways" when the quieter side wrote at least this share
+
+
+def _strongest(parts: dict[str, float], weights: Weights) -> str:
+    """Meetings when they weigh more than all email; else email both ways when balanced; else
+    the direction that weighs more."""
+    email = parts["out"] + parts["in"] + parts["mutual"]
+    if not email and not parts["mtg"]:
+        return ""
+    if parts["mtg"] > email:
+        return "mtg"
+    written = parts["out"]
+    received = parts["in"] / weights.inbound if weights.inbound else 0.0
+    if min(written, received) >= BALANCED * max(written, received):
+        return "mutual"
+    return "out" if parts["out"] >= parts["in"] else "in"

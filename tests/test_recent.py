@@ -1,0 +1,159 @@
+"""The newest events of a pair: packing, the order-free merge, reply times, recent counts and the
+past score, each against expectations worked out by hand or by replaying the events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from relationships import recent
+from relationships.aggregates import PairDeltas
+from relationships.explain import details, evidence, reply_words, summary
+from relationships.recent import KEEP, Recent, RecentEvent, count_since, pack, unpack
+from relationships.strength import DEFAULT, Event, score
+from relationships.ties import tie
+from storage.models import Relationship
+
+NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+ME, OTHER = 1, 2
+
+
+def hours_ago(n: float) -> datetime:
+    return NOW - timedelta(hours=n)
+
+
+def test_packing_keeps_time_to_the_minute_weight_to_a_thousandth_and_sorts_by_time() -> None:
+    event = unpack(pack(NOW, 0.4472))
+    assert event.at == NOW and event.weight == pytest.approx(0.447)
+    assert pack(hours_ago(1), 3.0) < pack(NOW, 0.0)  # time first, whatever the weight
+    old = unpack(pack(datetime(1999, 6, 1, tzinfo=UTC), 1.0))  # before the epoch
+    assert old.at == datetime(1999, 6, 1, tzinfo=UTC) and old.weight == 1.0
+
+
+def test_merging_keeps_the_newest_whatever_the_order() -> None:
+    values = [pack(hours_ago(h), 1.0) for h in range(25)]
+    inbox_first = recent.newest(recent.newest(values[10:]) + recent.newest(values[:10]))
+    sent_first = recent.newest(recent.newest(values[:10]) + recent.newest(values[10:]))
+    assert inbox_first == sent_first == recent.newest(values) == values[:KEEP]
+
+
+def thread(*steps: tuple[float, bool]) -> Recent:
+    """Events (hours ago, sent by me?) as a pair's newest events, oldest first."""
+    ordered = sorted(steps, key=lambda s: -s[0])
+    sent = [RecentEvent(hours_ago(h), 1.0) for h, mine in ordered if mine]
+    received = [RecentEvent(hours_ago(h), 1.0) for h, mine in ordered if not mine]
+    return Recent(sent, received, [])
+
+
+def test_reply_times_by_hand() -> None:
+    # They write 100 h ago, I answer 2 h later; they answer me 30 h later; I write twice more
+    # (only the first answers); they answer after 20 days: too late, a new exchange.
+    events = thread((100, False), (98, True), (68, False), (60, True), (50, True), (-380, False))
+    mine, theirs = events.reply_hours()
+    assert mine == [2.0, 8.0] and theirs == [30.0]
+    assert events.typical_reply_hours() == (5.0, 30.0)
+    assert events.flipped().typical_reply_hours() == (30.0, 5.0)
+    assert reply_words(0.5) == "within an hour" and reply_words(5.0) == "within a day"
+    assert reply_words(30.0) == "within three days" and reply_words(300) == "within two weeks"
+
+
+def test_reply_times_only_where_both_directions_are_complete() -> None:
+    # A full list of mine reaching back 10 h: their message 50 h ago and my answer to it are
+    # outside what is known for sure (older messages of mine may have been dropped).
+    mine = [(h, True) for h in range(1, KEEP + 1)]
+    events = thread((50, False), (49, True), *mine)
+    assert events.reply_hours() == ([], [])
+
+
+def test_recent_counts_are_exact_until_the_list_is_full() -> None:
+    events = [RecentEvent(hours_ago(24 * d), 1.0) for d in (200, 80, 10, 1)]
+    assert count_since(events, NOW - timedelta(days=90)) == recent.Count(3, exact=True)
+    full = [RecentEvent(hours_ago(h), 1.0) for h in range(KEEP, 0, -1)]
+    assert count_since(full, NOW - timedelta(days=90)) == recent.Count(KEEP, exact=False)
+
+
+def stored_pair(events: list[tuple[datetime, str]]) -> Relationship:
+    """A pair row built the way ingest builds it: (when, "out" from ME | "in" | "mtg")."""
+    deltas = PairDeltas()
+    for at, kind in events:
+        if kind == "mtg":
+            deltas.add_meeting([ME, OTHER], at)
+        else:
+            sender, recipient = (ME, OTHER) if kind == "out" else (OTHER, ME)
+            deltas.add_email(sender, [(recipient, "to")], at)
+    (row,) = deltas.rows()
+    return Relationship(**row)
+
+
+def replayed(events: list[tuple[datetime, str]], at: datetime) -> float:
+    return score([Event(t, k, 2 if k == "mtg" else 1) for t, k in events if t <= at], at)
+
+
+def test_trend_equals_a_replay_of_the_events_ninety_days_earlier() -> None:
+    events = [(NOW - timedelta(days=d), "out" if d % 2 else "in") for d in (150, 120, 95, 40, 5)]
+    events.append((NOW - timedelta(days=20), "mtg"))
+    seen = tie(stored_pair(events), ME, NOW)
+    then = NOW - timedelta(days=90)
+    assert seen.score == pytest.approx(replayed(events, NOW), abs=0.05)
+    assert seen.trend == pytest.approx(replayed(events, NOW) - replayed(events, then), abs=0.1)
+    assert seen.trend > 0  # warming: three contacts in the last 90 days
+
+
+def test_trend_of_a_busy_pair_is_estimated_from_its_pace() -> None:
+    # Steady for a year, both ways every three days: the lists hold the last month only, the
+    # dropped months are estimated at the lists' pace, close to the replay (about 0).
+    steady = [(NOW - timedelta(days=d), k) for d in range(1, 366, 3) for k in ("out", "in")]
+    seen = tie(stored_pair(steady), ME, NOW)
+    expected = replayed(steady, NOW) - replayed(steady, NOW - timedelta(days=90))
+    assert abs(expected) < 1 and seen.trend == pytest.approx(expected, abs=1.0)
+    # Busy only since two months, after a quiet year: warming; the estimate understates the
+    # past (it cannot tell when the busy spell began) but not the direction.
+    burst = [(NOW - timedelta(days=d), k) for d in range(1, 61, 2) for k in ("out", "in")]
+    burst += [(NOW - timedelta(days=d), "out") for d in (300, 200, 150)]
+    seen = tie(stored_pair(burst), ME, NOW)
+    expected = replayed(burst, NOW) - replayed(burst, NOW - timedelta(days=90))
+    assert expected > 80 and expected <= seen.trend <= expected + 10
+
+
+def test_explanation_in_words_without_anything_but_counts_dates_and_names() -> None:
+    events = [
+        (NOW - timedelta(days=300), "out"),
+        (NOW - timedelta(days=10, hours=5), "in"),
+        (NOW - timedelta(days=10, hours=3), "out"),  # answered in 2 hours
+        (NOW - timedelta(days=2), "out"),
+        (NOW - timedelta(days=1), "in"),  # answered in a day
+    ]
+    seen = tie(stored_pair(events), ME, NOW)
+    text = summary(seen, "Alice", "Jane")
+    assert text.startswith("Alice wrote to Jane 3 times; Jane wrote to Alice twice since")
+    assert "In the last 90 days: 2 emails from Alice, 2 emails from Jane." in text
+    assert "Jane usually replies within a day" not in text  # one answer is not a habit
+    assert "Jane replied once, within a day; Alice replied once, within a few hours." in text
+    assert evidence(seen, "Alice", "Jane") == (
+        "Email both ways: 2 emails from Alice and 2 emails from Jane in the last 90 days."
+    )
+    mine = details(seen, "You", "Jane")
+    assert mine["summary"].startswith("You wrote to Jane 3 times; Jane wrote to you twice")
+    assert mine["typical_reply_hours"] == {"colleague": 2.0, "person": 24.0}
+    assert mine["last_90_days"] == {
+        "emails_sent": 2,
+        "emails_received": 2,
+        "meetings": 0,
+        "exact": True,
+    }
+
+
+def test_the_strongest_evidence_names_the_part_that_weighs_most() -> None:
+    meetings = [(NOW - timedelta(days=d), "mtg") for d in (3, 30)]
+    assert evidence(tie(stored_pair(meetings), ME, NOW), "Alice", "Jane") == (
+        "Meetings together: 2 meetings in the last 90 days."
+    )
+    written = [(NOW - timedelta(days=d), "out") for d in (400, 500)]
+    assert evidence(tie(stored_pair(written), ME, NOW), "Alice", "Jane") == (
+        f"Direct email from Alice to Jane: 2 emails since {(NOW - timedelta(days=500)):%B %Y}."
+    )
+    received = tie(stored_pair(written), OTHER, NOW)  # the same pair seen from Jane
+    assert evidence(received, "Jane", "Alice").startswith("Email from Alice to Jane: 2 emails")
+    assert received.score < tie(stored_pair(written), ME, NOW).score  # received weighs less
+    assert DEFAULT.inbound < 1
