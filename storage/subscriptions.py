@@ -7,12 +7,16 @@ Data functions: they take a session first and never commit. The row's life is dr
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import GraphSubscription, Mailbox, Provider, WatchedResource
+from storage.models import GraphMailbox, GraphSubscription, Mailbox, Provider, WatchedResource
+
+INBOX_AND_SENT = frozenset({WatchedResource.INBOX, WatchedResource.SENT})
+ALL_MAIL = frozenset({WatchedResource.MAIL})
 
 
 def client_state_hash(client_state: str) -> str:
@@ -20,12 +24,28 @@ def client_state_hash(client_state: str) -> str:
     return hashlib.sha256(client_state.encode()).hexdigest()
 
 
-def graph_mailboxes(session: Session) -> dict[int, str]:
-    """Enabled Graph mailboxes, the ones that should be subscribed: id -> address."""
-    query = select(Mailbox.id, Mailbox.address).where(
-        Mailbox.enabled.is_(True), Mailbox.provider == Provider.GRAPH
+@dataclass(frozen=True)
+class Wanted:
+    """The subscriptions a mailbox should have: what its Graph sync reads."""
+
+    address: str
+    resources: frozenset[WatchedResource]
+
+
+def wanted_subscriptions(session: Session) -> dict[int, Wanted]:
+    """Enabled Graph mailboxes by id: Inbox and Sent Items (every folder when the mailbox
+    syncs all of them), and events unless its calendar is not synced (`GraphMailbox`)."""
+    query = (
+        select(Mailbox.id, Mailbox.address, GraphMailbox.all_folders, GraphMailbox.calendar)
+        .outerjoin(GraphMailbox, GraphMailbox.mailbox_id == Mailbox.id)
+        .where(Mailbox.enabled.is_(True), Mailbox.provider == Provider.GRAPH)
     )
-    return {row.id: row.address for row in session.execute(query)}
+    wanted = {}
+    for row in session.execute(query):
+        mail = ALL_MAIL if row.all_folders else INBOX_AND_SENT  # no options row: the defaults
+        events = {WatchedResource.EVENTS} if row.calendar is not False else set()
+        wanted[row.id] = Wanted(row.address, frozenset(mail | events))
+    return wanted
 
 
 def active_pairs(session: Session) -> set[tuple[int, str]]:

@@ -1,7 +1,8 @@
 """Microsoft Graph change-notification subscriptions: created, renewed ahead of expiry, deleted.
 
-Every enabled Graph mailbox gets three subscriptions (`WatchedResource`: Inbox and Sent Items
-messages, calendar events), each with its own random clientState, delivered to
+Every enabled Graph mailbox gets a subscription per `WatchedResource` its sync reads (Inbox
+and Sent Items messages, or all its messages; calendar events unless its calendar is not
+synced), each with its own random clientState, delivered to
 ``RAPPORT_WEBHOOK_URL`` for both change and lifecycle notifications. A subscription is only a
 trigger: a notification makes the mailbox's delta run start sooner (``api/webhooks.py``); the
 delta queries stay the source of truth and the periodic pass the safety net.
@@ -35,15 +36,16 @@ from sqlalchemy import select
 from storage.db import Database
 from storage.models import GraphSubscription, WatchedResource
 from storage.subscriptions import (
+    Wanted,
     active_pairs,
     client_state_hash,
     drop,
-    graph_mailboxes,
     mark_active,
     mark_failed,
     mark_missing,
     mark_pending,
     mark_renewed,
+    wanted_subscriptions,
 )
 from storage.types import utcnow
 from sync.scheduler import Scheduler
@@ -61,6 +63,7 @@ MAX_ERROR_CHARS = 500
 RESOURCE_PATHS = {
     WatchedResource.INBOX: "/users/{user}/mailFolders('inbox')/messages",
     WatchedResource.SENT: "/users/{user}/mailFolders('sentitems')/messages",
+    WatchedResource.MAIL: "/users/{user}/messages",
     WatchedResource.EVENTS: "/users/{user}/events",
 }
 # What a Graph call can raise through O365: HTTP errors (after O365's retries), connection
@@ -69,6 +72,8 @@ GRAPH_ERRORS = (requests.RequestException, RuntimeError)
 
 UPKEEP_JOB, UPKEEP_NOW = "graph.subscriptions", "graph.subscriptions.now"  # scheduler job ids
 UPKEEP_START_DELAY = 5.0  # seconds after the scheduler starts
+
+_NONE = Wanted("", frozenset())  # what a mailbox no longer synced through Graph should have
 
 # One process changes subscriptions at a time (the periodic upkeep and lifecycle jobs).
 _LOCK = threading.Lock()
@@ -248,16 +253,16 @@ def _plan(
 ) -> tuple[list[tuple[int, str | None]], list[int]]:
     """(rows to delete, rows to renew)."""
     with db.transaction() as session:
-        wanted = graph_mailboxes(session)
+        wanted = wanted_subscriptions(session)
         rows = session.scalars(select(GraphSubscription)).all()
-    stale = [(r.id, r.subscription_id) for r in rows if r.mailbox_id not in wanted]
+    kept = [r for r in rows if r.resource in wanted.get(r.mailbox_id, _NONE).resources]
+    kept_ids = {r.id for r in kept}
+    stale = [(r.id, r.subscription_id) for r in rows if r.id not in kept_ids]
     horizon = now + policy.renew_ahead
     expiring = [
         r.id
-        for r in rows
-        if r.mailbox_id in wanted
-        and r.subscription_id is not None
-        and (r.expires_at is None or r.expires_at <= horizon)
+        for r in kept
+        if r.subscription_id is not None and (r.expires_at is None or r.expires_at <= horizon)
     ]
     return stale, expiring
 
@@ -266,12 +271,12 @@ def _create_missing(
     db: Database, account: Any, policy: Policy, now: datetime, result: UpkeepResult
 ) -> None:
     with db.transaction() as session:
-        wanted, active = graph_mailboxes(session), active_pairs(session)
-    for mailbox_id, address in sorted(wanted.items()):
-        for resource in WatchedResource:
+        wanted, active = wanted_subscriptions(session), active_pairs(session)
+    for mailbox_id, want in sorted(wanted.items()):
+        for resource in sorted(want.resources):
             if (mailbox_id, resource.value) in active:
                 continue
-            error = _create(db, account, policy, Target(mailbox_id, address, resource), now)
+            error = _create(db, account, policy, Target(mailbox_id, want.address, resource), now)
             _count(result, error, "created")
             if error is None:
                 result.subscribed.add(mailbox_id)

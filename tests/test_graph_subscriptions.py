@@ -23,7 +23,7 @@ from storage.models import GraphSubscription, Mailbox
 from storage.secrets import Secret
 from storage.types import utcnow
 from sync.graph import connect
-from sync.graph.tenant import store_tenant
+from sync.graph.tenant import enable_mailbox, store_tenant
 from sync.graph_subscriptions import Policy, UpkeepResult, remove_mailbox, upkeep
 from sync.normalize.domains import FirmDomains
 from tests.emulators import GraphEmulator, graph_fixture  # noqa: F401 - the `graph` fixture
@@ -232,3 +232,27 @@ def test_no_webhook_url_means_polling_only(
     add_mailbox(db, ALICE)
     assert upkeep(db, account, Policy(""), utcnow()) == UpkeepResult()
     assert graph.requests("/subscriptions") == [] and rows(db) == []
+
+
+def test_subscriptions_follow_what_the_mailbox_syncs(
+    db: Database, graph: GraphEmulator, account: Any, served: str
+) -> None:
+    with db.transaction() as session:
+        alice = enable_mailbox(
+            session, AddressBook(FIRM), ALICE, all_folders=True, calendar=False
+        ).id
+
+    upkeep(db, account, policy(served), utcnow())
+
+    assert [r.resource for r in rows(db)] == ["messages"]  # every folder, no calendar
+    assert [s["resource"] for s in graph.subscriptions.active.values()] == [
+        f"/users/{ALICE}/messages"
+    ]
+    with db.transaction() as session:
+        enable_mailbox(session, AddressBook(FIRM), ALICE, all_folders=False, calendar=True)
+
+    changed = upkeep(db, account, policy(served), utcnow())
+
+    assert (changed.deleted, changed.created, changed.subscribed) == (1, 3, {alice})
+    assert [r.resource for r in rows(db)] == ["events", "inbox", "sentitems"]
+    assert len(graph.subscriptions.active) == 3

@@ -17,6 +17,7 @@ class WatchedResource(enum.StrEnum):
 
     INBOX = "inbox"
     SENT = "sentitems"
+    MAIL = "messages"  # every mail folder, for a mailbox synced with all its folders
     EVENTS = "events"
 
 
