@@ -22,6 +22,7 @@ webhook (the validation handshake) before it answers.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import threading
 from collections.abc import Callable, Mapping
@@ -202,6 +203,25 @@ def resource_path(address: str, resource: WatchedResource) -> str:
     return RESOURCE_PATHS[resource].format(user=quote(address, safe="@"))
 
 
+class RedactClientState(logging.Filter):
+    """O365's connection logs every request body at DEBUG ("Request parameters: ..."), and the
+    body of a subscription request carries its clientState: blank it out of those lines."""
+
+    PATTERN = re.compile(r"""(["']clientState["']\s*:\s*)(["'])[^"']*\2""")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and "clientState" in record.msg:
+            record.msg = self.PATTERN.sub(r"\1\2***\2", record.msg)
+        return True
+
+
+def redact_o365_logs() -> None:
+    """Install `RedactClientState` on O365's connection logger (once per process)."""
+    o365 = logging.getLogger("O365.connection")
+    if not any(isinstance(f, RedactClientState) for f in o365.filters):
+        o365.addFilter(RedactClientState())
+
+
 def upkeep(db: Database, account: Any, policy: Policy, now: datetime) -> UpkeepResult:
     """Make Graph's subscriptions match the enabled Graph mailboxes: delete those of disabled
     mailboxes, renew those expiring within ``policy.renew_ahead``, create the missing ones
@@ -210,6 +230,7 @@ def upkeep(db: Database, account: Any, policy: Policy, now: datetime) -> UpkeepR
     result = UpkeepResult()
     if not policy.webhook_url:
         return result
+    redact_o365_logs()
     with _LOCK:
         stale, expiring = _plan(db, policy, now)
         for row_id, subscription_id in stale:
@@ -226,6 +247,7 @@ def renew(db: Database, account: Any, policy: Policy, row_id: int, now: datetime
     result = UpkeepResult()
     if not policy.webhook_url:
         return result
+    redact_o365_logs()
     with _LOCK:
         _count(result, _renew(db, account, policy, row_id, now), "renewed")
         _create_missing(db, account, policy, now, result)

@@ -8,6 +8,7 @@ POSTing to our ``/webhooks/graph`` and only then answers Graph's 201.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -94,14 +95,19 @@ def policy(url: str) -> Policy:
 
 
 def test_each_enabled_graph_mailbox_is_subscribed_after_the_validation_handshake(
-    db: Database, graph: GraphEmulator, account: Any, served: str
+    db: Database,
+    graph: GraphEmulator,
+    account: Any,
+    served: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     alice, bob = add_mailbox(db, ALICE), add_mailbox(db, BOB)
     add_mailbox(db, "carol@harbourlaw.example", provider="files")
     add_mailbox(db, "dave@harbourlaw.example", enabled=False)
     now = utcnow()
 
-    result = upkeep(db, account, policy(served), now)
+    with caplog.at_level(logging.DEBUG, logger="O365.connection"):
+        result = upkeep(db, account, policy(served), now)
 
     assert (result.created, result.failed, result.subscribed) == (6, 0, {alice, bob})
     on_graph = graph.subscriptions.active
@@ -128,6 +134,9 @@ def test_each_enabled_graph_mailbox_is_subscribed_after_the_validation_handshake
         assert row.last_error is None
     secrets = {graph.subscriptions.active[str(r.subscription_id)]["clientState"] for r in stored}
     assert len(secrets) == 6
+    # O365 logs request bodies at DEBUG; the clientState in them is blanked out.
+    assert caplog.text.count('"clientState": "***"') == 6
+    assert not any(secret in caplog.text for secret in secrets)
 
     again = upkeep(db, account, policy(served), now)
 
