@@ -4,7 +4,9 @@
 
 prints one JSON line (``url``, ``graph_url``, ``https_url``, ``ca_file``, ``tenant_id``,
 ``client_id``, ``client_secret``, ``seconds`` spent seeding) once it is ready, then serves until
-its standard input closes, and then prints the requests it answered per path kind.
+its standard input closes. Each line ``count`` it reads is answered with one JSON line: the
+requests answered so far, by kind (``token``, ``discovery``, ``Inbox``, ``SentItems``,
+``calendarView``...).
 """
 
 from __future__ import annotations
@@ -52,9 +54,10 @@ def main() -> None:
             "seconds": round(time.perf_counter() - started, 1),
         }
         print(json.dumps(ready), flush=True)
-        sys.stdin.read()  # until the parent closes our stdin
-        kinds = Counter(_kind(r.path) for r in graph.log)
-        print(json.dumps(dict(kinds)), flush=True)
+        for line in sys.stdin:  # until the parent closes our stdin
+            if line.strip() == "count":
+                kinds = Counter(_kind(r.path) for r in graph.requests())
+                print(json.dumps(dict(kinds)), flush=True)
 
 
 def _kind(path: str) -> str:
@@ -62,7 +65,9 @@ def _kind(path: str) -> str:
         return "token"
     if "openid-configuration" in path:
         return "discovery"
-    return path.rsplit("/", 3)[-3] if "/messages/delta" in path else path.rsplit("/", 1)[-1]
+    if path.endswith("/messages/delta"):
+        return path.rsplit("/", 3)[-3]  # the folder
+    return path.rsplit("/", 2)[-2] if path.endswith("/delta") else path.rsplit("/", 1)[-1]
 
 
 if __name__ == "__main__":
