@@ -16,6 +16,7 @@ from storage.secrets import Secret
 from storage.stats import mailbox_lines
 from sync.errors import AuthFailed
 from sync.graph import connect, run_due, run_mailbox
+from sync.graph.auth import forget_tokens
 from sync.graph.client import GraphClient
 from sync.graph.tenant import store_tenant
 from sync.graph.transport import MAX_INLINE_WAIT
@@ -212,3 +213,36 @@ def test_a_pass_already_running_for_a_mailbox_is_not_started_twice(
     worker.join()
 
     assert (second.status, first) == ("busy", ["ok"])
+
+
+def test_a_certificate_credential_signs_a_client_assertion(
+    db: Database, config: dict[str, Any], graph: GraphEmulator
+) -> None:
+    seed(graph, ALICE)
+    (alice,) = configure(db, config, graph, ALICE, calendar=False)
+    pem = graph.add_certificate()
+    with db.transaction() as session:
+        store_tenant(session, config, graph.tenant_id, graph.client_id, certificate_pem=Secret(pem))
+    graph.identity.clients[graph.client_id] = "no secret works now"
+
+    run = run_mailbox(db, config, alice)
+
+    assert run.status == "ok", run.error
+    (token_request,) = graph.requests("/oauth2/v2.0/token")
+    assert token_request.status == 200
+    other = GraphEmulator().start()  # another app's certificate is refused
+    try:
+        with db.transaction() as session:
+            store_tenant(
+                session,
+                config,
+                graph.tenant_id,
+                graph.client_id,
+                certificate_pem=Secret(other.add_certificate()),
+            )
+    finally:
+        other.close()
+    graph.identity.expire_all()
+    forget_tokens()
+    failed = run_mailbox(db, config, alice)
+    assert failed.status == "auth_failed" and "700027" in (failed.error or "")

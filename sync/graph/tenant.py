@@ -45,12 +45,9 @@ class Credentials:
         if self.kind == CredentialKind.SECRET:
             return self.secret.reveal()
         pem = self.secret.reveal()
-        assert self.thumbprint is not None
-        return {
-            "private_key": pem,
-            "thumbprint": self.thumbprint,
-            "public_certificate": _certificate_pem(pem),
-        }
+        # With the certificate and no thumbprint, msal signs with PS256 and names the
+        # certificate by its SHA-256 thumbprint (x5t#S256), as Entra ID recommends.
+        return {"private_key": pem, "public_certificate": _certificate_pem(pem)}
 
 
 class BadCertificate(ValueError):

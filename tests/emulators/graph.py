@@ -224,6 +224,11 @@ class GraphEmulator:
 
     # -- tokens, faults, log, notifications ------------------------------------------------
 
+    def add_certificate(self) -> str:
+        """Give the app a certificate credential; returns its private key and certificate as
+        one PEM (the client secret keeps working too)."""
+        return self.identity.add_certificate(self.client_id)
+
     def issue_token(self) -> str:
         """A bearer token for raw calls, as if from the client-credentials flow."""
         return self.identity.issue()

@@ -8,13 +8,23 @@ half of the emulator only checks that it issued them and that they have not expi
 
 from __future__ import annotations
 
+import base64
 import secrets
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 
 TOKEN_LIFETIME_SECONDS = 3599  # what Entra ID answers for app-only Graph tokens
 GRAPH_DEFAULT_SCOPE = "https://graph.microsoft.com/.default"
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+ASSERTION_ALGORITHMS = ("RS256", "PS256")  # what Entra ID accepts for client assertions
 
 
 def _error(code: str, aadsts: int, description: str) -> dict[str, Any]:
@@ -34,6 +44,8 @@ class Identity:
     def __init__(self, tenant_id: str, client_id: str, client_secret: str) -> None:
         self.tenant_id = tenant_id
         self.clients = {client_id: client_secret}
+        # client id -> (public key, SHA-1 and SHA-256 thumbprints, base64url) of its certificate
+        self.certificates: dict[str, tuple[Any, str, str]] = {}
         self._tokens: dict[str, float] = {}  # access token -> expiry (time.monotonic)
         self._lock = threading.Lock()
 
@@ -53,8 +65,60 @@ class Identity:
             "tenant_region_scope": "EU",
         }
 
-    def token(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
-        """Answer a token request: (HTTP status, JSON body)."""
+    def add_certificate(self, client_id: str) -> str:
+        """Register a new certificate credential for ``client_id``; returns the PEM of its
+        private key followed by the certificate (what an admin keeps for Rapport)."""
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Rapport sync")])
+        now = datetime.now(UTC)
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=1))
+            .sign(key, hashes.SHA256())
+        )
+        self.certificates[client_id] = (
+            key.public_key(),
+            _b64(certificate.fingerprint(hashes.SHA1())),  # x5t: SHA-1 by definition
+            _b64(certificate.fingerprint(hashes.SHA256())),
+        )
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        return (pem + certificate.public_bytes(serialization.Encoding.PEM)).decode("ascii")
+
+    def _check_assertion(self, client_id: str, assertion: str, endpoint: str) -> str | None:
+        """None if ``assertion`` is a valid client assertion of ``client_id`` for
+        ``endpoint``, else why not (AADSTS700027-style)."""
+        registered = self.certificates.get(client_id)
+        if registered is None:
+            return "no certificate is registered for the app"
+        public_key, sha1, sha256 = registered
+        try:
+            header = jwt.get_unverified_header(assertion)
+            named = [str(header.get(n, "")).rstrip("=") for n in ("x5t#S256", "x5t")]
+            if named[0] not in ("", sha256) or named[1] not in ("", sha1) or named == ["", ""]:
+                return "the assertion names a certificate the app does not have"
+            jwt.decode(
+                assertion,
+                public_key,
+                algorithms=list(ASSERTION_ALGORITHMS),
+                audience=endpoint,
+                issuer=client_id,
+                options={"require": ["exp", "aud", "iss", "sub", "jti"]},
+            )
+        except jwt.PyJWTError as error:
+            return f"client assertion failed signature validation: {error}"
+        return None
+
+    def token(self, form: dict[str, str], endpoint: str = "") -> tuple[int, dict[str, Any]]:
+        """Answer a token request at ``endpoint`` (its URL): (HTTP status, JSON body)."""
         if form.get("grant_type") != "client_credentials":
             return 400, _error(
                 "unsupported_grant_type", 70003, "The app requested an unsupported grant type."
@@ -66,7 +130,11 @@ class Identity:
                 700016,
                 f"Application with identifier '{client_id}' was not found.",
             )
-        if not secrets.compare_digest(form.get("client_secret", ""), self.clients[client_id]):
+        if form.get("client_assertion_type") == JWT_BEARER:
+            problem = self._check_assertion(client_id, form.get("client_assertion", ""), endpoint)
+            if problem:
+                return 401, _error("invalid_client", 700027, problem)
+        elif not secrets.compare_digest(form.get("client_secret", ""), self.clients[client_id]):
             return 401, _error("invalid_client", 7000215, "Invalid client secret provided.")
         scope = form.get("scope", "")
         if not scope.endswith("/.default"):
@@ -103,3 +171,7 @@ class Identity:
         if expiry < time.monotonic():
             return "Lifetime validation failed, the token is expired."
         return None
+
+
+def _b64(digest: bytes) -> str:
+    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")

@@ -158,7 +158,7 @@ class GraphApi:
                     "error_description": f"AADSTS90002: Tenant '{tenant}' not found.",
                 },
             )
-        status, body = self.identity.token(dict(request.form))
+        status, body = self.identity.token(dict(request.form), request.base_url)
         return json_response(status, body, {"Cache-Control": "no-store"})
 
     # -- mail -------------------------------------------------------------------------------
