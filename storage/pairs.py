@@ -18,6 +18,7 @@ from relationships.aggregates import PairDeltas, Role, add_interaction
 from relationships.settings import load_weights
 from storage.addressbook import chunks
 from storage.models import EmailAddress, Interaction, Participant, Relationship
+from storage.models.base import table_of
 
 MAX_TARGETED_PEOPLE = 2000  # beyond this many people their pairs are rebuilt wholesale
 
@@ -25,7 +26,7 @@ MAX_TARGETED_PEOPLE = 2000  # beyond this many people their pairs are rebuilt wh
 def recompute_pairs(session: Session, pairs: Iterable[tuple[int, int]]) -> None:
     """Recompute the aggregates of exactly these pairs (a < b) from the stored interactions
     both took part in; a pair with none left loses its row."""
-    wanted = set(pairs)
+    wanted = _stored(session, set(pairs))  # removing interactions never creates a pair
     if not wanted:
         return
     people = sorted({p for pair in wanted for p in pair})
@@ -36,13 +37,24 @@ def recompute_pairs(session: Session, pairs: Iterable[tuple[int, int]]) -> None:
     for kind, at, roles in _shared_interactions(session, people):
         add_interaction(deltas, kind, at, roles)
     deltas.pairs = {key: delta for key, delta in deltas.pairs.items() if key in wanted}
-    keys = sorted(wanted)
-    for part in chunks(keys):
-        session.execute(
-            delete(Relationship).where(tuple_(Relationship.a_id, Relationship.b_id).in_(part))
-        )
+    table = table_of(Relationship)
+    for part in chunks(sorted(wanted)):
+        session.execute(delete(table).where(tuple_(table.c.a_id, table.c.b_id).in_(part)))
     apply(session, deltas)
     bump_version(session)
+
+
+def _stored(session: Session, pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Those of ``pairs`` that have an aggregate row. A large audience feeds no pair, so the
+    pairs of its people are mostly absent: probing rows by their first person is cheaper than
+    listing every pair."""
+    firsts = sorted({a for a, _ in pairs})
+    table = table_of(Relationship)
+    found: set[tuple[int, int]] = set()
+    for part in chunks(firsts):
+        query = select(table.c.a_id, table.c.b_id).where(table.c.a_id.in_(part))
+        found.update(row for row in session.execute(query).tuples() if row in pairs)
+    return found
 
 
 def _shared_interactions(
@@ -50,28 +62,23 @@ def _shared_interactions(
 ) -> Iterable[tuple[str, datetime, list[Role]]]:
     """(kind, occurred_at, roles) of every non-cancelled interaction in which at least two of
     ``people`` took part, roles as ``relationships.aggregates.add_interaction`` takes them."""
+    i, p, a = table_of(Interaction).c, table_of(Participant).c, table_of(EmailAddress).c
+    addresses = table_of(EmailAddress)
     members = (
-        select(Participant.interaction_id)
-        .join(EmailAddress, EmailAddress.id == Participant.address_id)
-        .where(EmailAddress.person_id.in_(people))
-        .group_by(Participant.interaction_id)
-        .having(func.count(func.distinct(EmailAddress.person_id)) >= 2)
+        select(p.interaction_id)
+        .join(addresses, a.id == p.address_id)
+        .where(a.person_id.in_(people))
+        .group_by(p.interaction_id)
+        .having(func.count(func.distinct(a.person_id)) >= 2)
     )
     ids = sorted(set(session.scalars(members)))
     for part in chunks(ids):
         query = (
-            select(
-                Interaction.id,
-                Interaction.kind,
-                Interaction.occurred_at,
-                Participant.role,
-                EmailAddress.person_id,
-                Participant.response,
-            )
-            .join(Participant, Participant.interaction_id == Interaction.id)
-            .join(EmailAddress, EmailAddress.id == Participant.address_id)
-            .where(Interaction.id.in_(part), Interaction.cancelled.is_(False))
-            .order_by(Interaction.id)
+            select(i.id, i.kind, i.occurred_at, p.role, a.person_id, p.response)
+            .join(table_of(Participant), p.interaction_id == i.id)
+            .join(addresses, a.id == p.address_id)
+            .where(i.id.in_(part), i.cancelled.is_(False))
+            .order_by(i.id)
         )
         grouped: dict[int, tuple[str, datetime, list[Role]]] = {}
         for iid, kind, at, role, pid, response in session.execute(query).tuples():

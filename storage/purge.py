@@ -26,6 +26,7 @@ from storage.models import (
     Participant,
     Sighting,
 )
+from storage.models.base import table_of
 from storage.pairs import recompute_pairs
 
 
@@ -144,18 +145,26 @@ def _unsighted(session: Session, ids: Sequence[int]) -> list[int]:
 
 
 def _pairs_of(session: Session, ids: Sequence[int]) -> set[tuple[int, int]]:
-    """Every pair of people who took part together in one of the interactions: the pairs
-    whose aggregates those interactions fed."""
+    """The pairs whose aggregates the interactions may have fed (``relationships.aggregates``):
+    an email's sender with each other participant, every two people of a meeting."""
+    senders: dict[int, set[int]] = {}
     people: dict[int, set[int]] = {}
+    p, a = table_of(Participant).c, table_of(EmailAddress).c
     for part in chunks(list(ids)):
         query = (
-            select(Participant.interaction_id, EmailAddress.person_id)
-            .join(EmailAddress, EmailAddress.id == Participant.address_id)
-            .where(Participant.interaction_id.in_(part))
+            select(p.interaction_id, p.role, a.person_id)
+            .join(table_of(EmailAddress), a.id == p.address_id)
+            .where(p.interaction_id.in_(part))
         )
-        for iid, pid in session.execute(query).tuples():
+        for iid, role, pid in session.execute(query).tuples():
             people.setdefault(iid, set()).add(pid)
-    return {(a, b) for members in people.values() for a in members for b in members if a < b}
+            if role == "from":
+                senders.setdefault(iid, set()).add(pid)
+    pairs: set[tuple[int, int]] = set()
+    for iid, members in people.items():
+        firsts = senders.get(iid, members)  # no sender: a meeting, where everyone pairs up
+        pairs.update((min(x, y), max(x, y)) for x in firsts for y in members if x != y)
+    return pairs
 
 
 def _count_sightings(session: Session, ids: Sequence[int]) -> int:
