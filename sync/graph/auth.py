@@ -61,7 +61,14 @@ class GraphConnection(Connection):  # type: ignore[misc]  # O365 ships no type h
         self._observer = observer
 
     def get_session(self, load_token: bool = False) -> requests.Session:
-        session: requests.Session = super().get_session(load_token)
+        """O365's ``Connection.get_session`` with our CA trust and retry policy."""
+        if load_token and not self.token_backend.has_data:
+            self.load_token_from_backend()
+        token = self.token_backend.get_access_token(username=self.username)
+        session = http_session(self._ca_file)
+        if token is not None:
+            session.headers.update({"Authorization": f"Bearer {token['secret']}"})
+        session.proxies = self.proxy
         adapter = HTTPAdapter(
             max_retries=retry_policy(self._observer),
             pool_connections=POOL_SIZE,
@@ -69,7 +76,6 @@ class GraphConnection(Connection):  # type: ignore[misc]  # O365 ships no type h
         )
         session.mount("http://", adapter)
         session.mount("https://", adapter)
-        _trust(session, self._ca_file)
         return session
 
     def close(self) -> None:
@@ -84,11 +90,24 @@ class GraphAccount(Account):  # type: ignore[misc]
     connection_constructor = GraphConnection
 
 
-def _trust(session: requests.Session, ca_file: str | None) -> None:
-    if ca_file:
-        session.verify = ca_file
-        # Else REQUESTS_CA_BUNDLE in the environment would override `verify` (requests#3829).
-        session.trust_env = False
+class _PinnedTrust(requests.Session):
+    """A session that verifies TLS against one CA bundle whatever the environment says:
+    ``REQUESTS_CA_BUNDLE`` would otherwise override ``Session.verify`` (requests#3829). Proxy
+    variables still apply."""
+
+    def __init__(self, ca_file: str) -> None:
+        super().__init__()
+        self.verify = self._ca_file = ca_file
+
+    def merge_environment_settings(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        settings: dict[str, Any] = super().merge_environment_settings(*args, **kwargs)
+        settings["verify"] = self._ca_file
+        return settings
+
+
+def http_session(ca_file: str | None) -> requests.Session:
+    """A ``requests`` session trusting ``ca_file`` (RAPPORT_GRAPH_CA_FILE) when one is set."""
+    return _PinnedTrust(ca_file) if ca_file else requests.Session()
 
 
 def _protocol(settings: GraphSettings) -> MSGraphProtocol:
@@ -132,8 +151,7 @@ def connect(
     settings = GraphSettings.from_config(config)
     with db.transaction() as session:
         credentials = load_credentials(session, config, settings)
-    http = requests.Session()
-    _trust(http, settings.ca_file)
+    http = http_session(settings.ca_file)
     account: Account | None = None
     try:
         token_cache = _token_cache(settings, credentials)
