@@ -173,6 +173,26 @@ def test_expired_delta_token_resyncs_without_duplicates(
     assert state(db) == before
 
 
+def test_a_resync_drops_what_was_deleted_while_the_token_had_expired(
+    db: Database, config: dict[str, Any], graph: GraphEmulator, alice: int
+) -> None:
+    ids = seed(graph)
+    assert run_mailbox(db, config, alice).status == "ok"
+    graph.expire_delta_tokens(ALICE)
+    graph.delete_message(ids[3])  # never reported: the new round lists only what exists
+    graph.delete_message(ids[-1])  # a sent one
+
+    run = run_mailbox(db, config, alice)
+
+    assert run.status == "ok" and run.stats is not None and run.stats.removed == 2
+    assert "Inbound 3" not in subjects_by_id(db) and "Reply 3" not in subjects_by_id(db)
+    swept = state(db)
+    clear(db)
+    (fresh,) = configure(db, config, graph, ALICE, calendar=False)
+    assert run_mailbox(db, config, fresh).status == "ok"
+    assert state(db) == swept
+
+
 def test_two_mailboxes_that_saw_one_message_share_one_interaction(
     db: Database, config: dict[str, Any], graph: GraphEmulator
 ) -> None:

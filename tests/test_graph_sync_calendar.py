@@ -11,7 +11,14 @@ import pytest
 from sqlalchemy import select, update
 
 from storage.db import Database
-from storage.models import EmailAddress, Interaction, Participant, Sighting, SyncCursor
+from storage.models import (
+    EmailAddress,
+    Interaction,
+    Mailbox,
+    Participant,
+    Sighting,
+    SyncCursor,
+)
 from sync.graph import run_mailbox
 from tests.emulators import GraphEmulator, Recurrence, graph_fixture  # noqa: F401
 from tests.emulators.harness import configure, graph_config
@@ -187,3 +194,23 @@ def test_the_window_moves_on_before_it_runs_out(
     assert "startDateTime" in last.query  # a new round with a new window, not the old token
     assert run.stats is not None and {s for s, _, _ in meetings(db)} == {"Soon", "Far ahead"}
     assert date.today() <= datetime.fromisoformat(last.query["endDateTime"][:10]).date()
+
+
+def test_a_new_window_drops_meetings_deleted_meanwhile_and_keeps_past_ones(
+    db: Database, config: dict[str, Any], graph: GraphEmulator
+) -> None:
+    (alice,) = configure(db, config, graph, ALICE, backfill_days=30)
+    hour = timedelta(hours=1)
+    past = TODAY - timedelta(days=20)
+    graph.add_event(ALICE, subject="Past", start=past, end=past + hour, attendees=[CARLA])
+    gone = graph.add_event(ALICE, subject="Gone", start=TODAY, end=TODAY + hour, attendees=[CARLA])
+    run_mailbox(db, config, alice)
+    graph.expire_delta_tokens(ALICE)
+    graph.delete_event(gone)
+    with db.transaction() as session:  # the past meeting is now before the window
+        session.execute(update(Mailbox).values(backfill_days=10))
+
+    run = run_mailbox(db, config, alice)
+
+    assert run.status == "ok" and run.stats is not None and run.stats.removed == 1
+    assert [s for s, _, _ in meetings(db)] == ["Past"]

@@ -15,7 +15,8 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from O365 import Account
@@ -23,7 +24,7 @@ from sqlalchemy import or_, select
 
 from config import firm_domains
 from storage.db import Database
-from storage.models import Mailbox, MailboxStatus, Provider
+from storage.models import Interaction, Mailbox, MailboxStatus, Provider, Sighting
 from storage.types import utcnow
 from sync.engine import RETRY_BASE, RETRY_CEILING, ingest
 from sync.errors import AuthFailed, SyncError, Throttled
@@ -135,6 +136,7 @@ def _pass(db: Database, config: Mapping[str, Any], account: Account, mailbox_id:
         page_size=settings.page_size,
         calendar=calendar,
         folder_lister=list_folders if all_folders else None,
+        stored_ids=partial(stored_source_ids, db, mailbox_id),
     )
     firm = FirmDomains(firm_domains(config) or [address.rsplit("@", 1)[1]])
     try:
@@ -150,6 +152,22 @@ def _pass(db: Database, config: Mapping[str, Any], account: Account, mailbox_id:
             mailbox_id, address, "error", error=_reason(error), requests=client.requests
         )
     return GraphRun(mailbox_id, address, "ok", result.run_id, result.stats, None, client.requests)
+
+
+def stored_source_ids(
+    db: Database, mailbox_id: int, folder: str, window: tuple[datetime, datetime] | None
+) -> set[str]:
+    """Source ids of the mailbox's sightings in ``folder``; with ``window``, only those of
+    interactions inside it (meetings that left the window were not deleted)."""
+    query = select(Sighting.source_item_id).where(
+        Sighting.mailbox_id == mailbox_id, Sighting.folder == folder
+    )
+    if window is not None:
+        query = query.join(Interaction, Interaction.id == Sighting.interaction_id).where(
+            Interaction.occurred_at >= window[0], Interaction.occurred_at < window[1]
+        )
+    with db.transaction() as session:
+        return set(session.scalars(query))
 
 
 def _not_runnable(db: Database, mailbox_id: int) -> str | None:

@@ -51,6 +51,9 @@ DEFAULT_FOLDERS = (
 )
 
 FolderLister = Callable[[GraphClient], Sequence[Folder]]
+# (folder key, window or None) -> source ids the store holds sightings of in that folder, for
+# meetings only those whose time falls inside the window.
+StoredIds = Callable[[str, tuple[datetime, datetime] | None], set[str]]
 
 
 @dataclass(frozen=True)
@@ -86,11 +89,13 @@ class GraphSource:
         page_size: int,
         calendar: bool = True,
         folder_lister: FolderLister | None = None,
+        stored_ids: StoredIds | None = None,
         now: datetime | None = None,
     ) -> None:
         self.client = client
         self.backfill, self.page_size, self.calendar = backfill, page_size, calendar
         self._lister = folder_lister
+        self._stored_ids = stored_ids
         self._now = now
         self._folders: Sequence[Folder] | None = None
 
@@ -132,12 +137,14 @@ class GraphSource:
             }
         start = since.isoformat()
         headers = {"Prefer": f"odata.maxpagesize={self.page_size}"}
+        seen = _Seen(folder.key, None, self._stored_ids if cursor is None else None)
         while True:
             body = self.client.get(url, params, headers)
             items: list[MailItem | Unreadable] = []
             removed: list[str] = []
             values = _values(body)
             for value in values:
+                seen.add(value)
                 if "@removed" in value:
                     removed.append(str(value.get("id") or ""))
                     continue
@@ -146,6 +153,8 @@ class GraphSource:
                     continue  # before the backfill window
                 items.append(parse_message(value))
             link, done = _next_link(body)
+            if done:
+                removed.extend(seen.gone())
             yield Page(tuple(items), Cursor(link, start).dump(), len(values), tuple(removed))
             if done:
                 return
@@ -156,10 +165,13 @@ class GraphSource:
     def _calendar_pages(self, cursor: str | None) -> Iterator[Page]:
         state = Cursor.load(cursor) if cursor else None
         now = self.now()
+        seen = _Seen(CALENDAR_KEY, None, None)
         if state is None or (state.is_delta and _window_stale(state, now)):
-            start, end = _graph_time(now - self.backfill), _graph_time(now + CALENDAR_AHEAD)
+            window = (now - self.backfill, now + CALENDAR_AHEAD)
+            start, end = _graph_time(window[0]), _graph_time(window[1])
             url = self.client.user_url("/calendarView/delta")
             params: dict[str, str] | None = {"startDateTime": start, "endDateTime": end}
+            seen = _Seen(CALENDAR_KEY, window, self._stored_ids)
         else:
             start, end, url, params = state.start, state.end, state.link, None
         headers = {"Prefer": f"odata.maxpagesize={self.page_size}, {UTC_PREFERENCE}"}
@@ -170,16 +182,42 @@ class GraphSource:
             values = _values(body)
             # Every event listed replaces this calendar's copy (a change may have moved it,
             # changed who attends, or cancelled it); removing a copy never stored does nothing.
-            removed = tuple(str(value.get("id") or "") for value in values)
+            removed = [str(value.get("id") or "") for value in values]
             for value in values:
+                seen.add(value)
                 parsed = None if "@removed" in value else parse_event(value, owner)
                 if parsed is not None:
                     items.append(parsed)
             link, done = _next_link(body)
-            yield Page(tuple(items), Cursor(link, start, end).dump(), len(values), removed)
+            if done:
+                removed.extend(seen.gone())
+            cursor_now = Cursor(link, start, end).dump()
+            yield Page(tuple(items), cursor_now, len(values), tuple(removed))
             if done:
                 return
             url, params = link, None
+
+
+class _Seen:
+    """The ids a complete round listed, to find what the store holds that the folder no longer
+    has. Only a round read from its very start in this process knows every id it listed (a
+    round resumed from a nextLink does not), so only such a round sweeps: after a resync (410),
+    what was deleted while the token had expired leaves the store too."""
+
+    def __init__(
+        self, key: str, window: tuple[datetime, datetime] | None, stored: StoredIds | None
+    ) -> None:
+        self.key, self.window, self._stored = key, window, stored
+        self._ids: set[str] = set()
+
+    def add(self, value: dict[str, Any]) -> None:
+        if self._stored is not None:
+            self._ids.add(str(value.get("id") or ""))
+
+    def gone(self) -> list[str]:
+        if self._stored is None:
+            return []
+        return sorted(self._stored(self.key, self.window) - self._ids)
 
 
 def _values(body: dict[str, Any]) -> list[dict[str, Any]]:
