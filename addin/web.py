@@ -10,6 +10,7 @@ The browser preview (``addin.preview``) is registered only when dev auth is on.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ STATIC = HERE / "static"
 # shipping a modified copy (docs/addin.md).
 OFFICE_JS = "https://appsforoffice.microsoft.com/lib/1/hosted/office.js"
 MSAL_JS = ROOT / "node_modules" / "@azure" / "msal-browser" / "lib"
-DEFAULT_AUTHORITY = "https://login.microsoftonline.com/organizations"
+DEFAULT_AUTHORITY = "https://login.microsoftonline.com"  # config.py's RAPPORT_AUTHORITY
 # Pages are Jinja templates, rendered by their routes; never served raw from /addin/static/.
 TEMPLATE_SUFFIX = ".html"
 # Scripts only from us and Microsoft's Office.js CDN: text that slips into the DOM as markup
@@ -56,11 +57,10 @@ def init_app(app: Flask) -> None:
     if problems := validate(manifest, dev=settings.dev):
         raise ConfigError("the add-in manifest fails its check: " + "; ".join(problems))
     app.extensions[EXTENSION] = manifest
-    authority = app.config.get("RAPPORT_AUTHORITY") or os.environ.get("RAPPORT_AUTHORITY")
     # What the pane needs to ask Entra ID for a token: public values, no secret among them.
     app.extensions[PANE_CONFIG] = {
         "clientId": settings.client_id,
-        "authority": str(authority or DEFAULT_AUTHORITY),
+        "authority": msal_authority(app.config),
         "scope": f"{settings.app_id_uri}/access_as_user",
         "apiBase": "/api/v1",
     }
@@ -69,6 +69,15 @@ def init_app(app: Flask) -> None:
         from addin.preview import blueprint as preview
 
         app.register_blueprint(preview)
+
+
+def msal_authority(config: Mapping[str, Any]) -> str:
+    """The authority MSAL.js signs in against: the one allowed tenant, else any work account
+    (``/organizations``); the server still accepts only RAPPORT_ALLOWED_TENANTS."""
+    base = str(config.get("RAPPORT_AUTHORITY") or DEFAULT_AUTHORITY).rstrip("/")
+    raw = str(config.get("RAPPORT_ALLOWED_TENANTS") or "")
+    tenants = [t.strip() for t in raw.split(",") if t.strip()]
+    return f"{base}/{tenants[0]}" if len(tenants) == 1 else f"{base}/organizations"
 
 
 def pane_page(template: str, office_js: str, **extra: Any) -> Response:

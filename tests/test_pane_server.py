@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from addin.web import CSP, STATIC
+from addin.web import CSP, STATIC, msal_authority
 from storage.addressbook import AddressBook
 from storage.db import Database
 from storage.mailboxes import ensure_mailbox
@@ -23,6 +23,8 @@ FIRM = FirmDomains(["harbourlaw.example"])
 ALICE = "alice@harbourlaw.example"
 BOB = "bob@harbourlaw.example"
 CLIENT = "jane@acme.co.uk"
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+OTHER_TENANT = "f8cdef31-a31e-4b4a-93e4-5f571e91255a"
 
 PANE_SCRIPTS = sorted(STATIC.glob("**/*.js"))
 # Ways a script could turn text into markup; the pane builds DOM with js/dom.js instead.
@@ -44,6 +46,22 @@ def test_the_pane_page_is_served_with_a_strict_script_policy(client: FlaskClient
     # The configuration is public and JSON-escaped inside its script element.
     config = re.search(r'id="pane-config">(.*?)</script>', html)
     assert config and '"scope": "api://' in config.group(1) and "access_as_user" in config.group(1)
+
+
+@pytest.mark.parametrize(
+    ("tenants", "authority"),
+    [
+        ("", "https://login.microsoftonline.com/organizations"),
+        (TENANT, f"https://login.microsoftonline.com/{TENANT}"),
+        (f"{TENANT},{OTHER_TENANT}", "https://login.microsoftonline.com/organizations"),
+    ],
+)
+def test_the_pane_signs_in_against_the_allowed_tenant(tenants: str, authority: str) -> None:
+    config = {
+        "RAPPORT_AUTHORITY": "https://login.microsoftonline.com/",
+        "RAPPORT_ALLOWED_TENANTS": tenants,
+    }
+    assert msal_authority(config) == authority
 
 
 def test_page_templates_are_never_served_raw(client: FlaskClient) -> None:
