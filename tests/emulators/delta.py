@@ -13,10 +13,10 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 from tests.emulators.errors import GraphError
 from tests.emulators.mailstore import CALENDAR, Store, parse_time
@@ -173,18 +173,39 @@ def expanded_property(query: dict[str, str]) -> str | None:
     return match.group(1) if match else None
 
 
-def message_candidates(store: Store, state: DeltaState) -> list[Candidate]:
-    ids = _round_ids(store, state)
-    messages = [store.messages[i] for i in ids[state.offset :]]
-    return [
-        Candidate(
+class _MessageCandidates(Sequence[Candidate]):
+    """A round's candidates, made only for the page asked for: a round of 100,000 messages
+    would otherwise build 100,000 objects for every page of 1,000."""
+
+    def __init__(self, store: Store, state: DeltaState, ids: list[str]) -> None:
+        self._store, self._state, self._ids = store, state, ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @overload
+    def __getitem__(self, index: int) -> Candidate: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Candidate]: ...
+
+    def __getitem__(self, index: int | slice) -> Candidate | list[Candidate]:
+        if isinstance(index, slice):
+            return [self._candidate(i) for i in self._ids[index]]
+        return self._candidate(self._ids[index])
+
+    def _candidate(self, message_id: str) -> Candidate:
+        m, state = self._store.messages[message_id], self._state
+        return Candidate(
             m.data["id"],
             None if m.removed or m.folder_id != state.collection else m.data,
             m.arrived_seq > state.since,
             m.removed or "deleted",
         )
-        for m in messages
-    ]
+
+
+def message_candidates(store: Store, state: DeltaState) -> Sequence[Candidate]:
+    return _MessageCandidates(store, state, _round_ids(store, state))
 
 
 def _round_ids(store: Store, state: DeltaState) -> list[str]:
@@ -244,21 +265,16 @@ def event_candidates(store: Store, state: DeltaState) -> list[Candidate]:
 
 
 def build_page(
-    candidates: list[Candidate],
+    candidates: Sequence[Candidate],
     state: DeltaState,
     size: int,
     render: Callable[[dict[str, Any]], dict[str, Any]],
     odata_type: str,
-    *,
-    from_offset: bool = False,
 ) -> tuple[list[dict[str, Any]], DeltaState]:
-    """One page of a round and the state of the link that follows it (skip or delta).
-
-    ``candidates`` is the whole round, or (``from_offset``) the round from the page's offset on.
-    """
+    """One page of a round and the state of the link that follows it (skip or delta)."""
     end = state.offset + size
-    total = state.offset + len(candidates) if from_offset else len(candidates)
-    window = candidates[:size] if from_offset else candidates[state.offset : end]
+    total = len(candidates)
+    window = candidates[state.offset : end]
     change_type = state.query.get("changeType")
     value = []
     for candidate in window:

@@ -11,7 +11,7 @@ import json
 import re
 import threading
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -271,7 +271,6 @@ class GraphApi:
             delta.message_candidates,
             render,
             "#microsoft.graph.message",
-            from_offset=True,
         )
 
     def _on_event_delta(self, request: Request, user: str) -> Response:
@@ -303,11 +302,9 @@ class GraphApi:
         self,
         request: Request,
         state: delta.DeltaState,
-        candidates: Callable[[Store, delta.DeltaState], list[delta.Candidate]],
+        candidates: Callable[[Store, delta.DeltaState], Sequence[delta.Candidate]],
         render: Callable[[dict[str, Any]], dict[str, Any]],
         odata_type: str,
-        *,
-        from_offset: bool = False,
     ) -> Response:
         size = delta.page_size(request.headers.get("Prefer", ""))
         with self._lock:
@@ -317,7 +314,6 @@ class GraphApi:
                 size,
                 render,
                 odata_type,
-                from_offset=from_offset,
             )
         link, param = (
             ("@odata.nextLink", "$skiptoken")
