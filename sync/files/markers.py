@@ -9,6 +9,7 @@ Bulk: ``List-Id``/``List-Unsubscribe`` (RFC 2919/2369) or ``Precedence: bulk|lis
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 
@@ -40,6 +41,7 @@ FINAL_RECIPIENT = re.compile(
     rb"^(?:Final|Original)-Recipient:\s*rfc822;\s*<?([^\s>]+)>?", re.IGNORECASE | re.MULTILINE
 )
 BULK_PRECEDENCE = frozenset({"bulk", "list", "junk"})
+CACHED_SUBJECTS = 16384
 
 
 def read_markers(headers: Mapping[str, str], subject: str, sender: str, body: bytes) -> Markers:
@@ -58,7 +60,7 @@ def read_markers(headers: Mapping[str, str], subject: str, sender: str, body: by
         auto_reply=(auto is not None and str(auto).strip().lower() != "no")
         or "x-autoreply" in headers
         or "x-autorespond" in headers
-        or bool(AUTO_REPLY_SUBJECT.search(subject)),
+        or _auto_reply_subject(subject),
         bounce=bounce,
         sensitivity=PRIVATE_SENSITIVITY.get(
             str(headers.get("sensitivity", "")).strip().lower(), ""
@@ -73,6 +75,17 @@ def _is_bounce(headers: Mapping[str, str], subject: str, sender: str) -> bool:
         return True
     if sender.split("@", 1)[0] in MAILER_LOCAL_PARTS:
         return True
+    return _bounce_subject(subject)
+
+
+# Subjects recur (copies in other folders, replies in a thread): each is matched once.
+@functools.lru_cache(maxsize=CACHED_SUBJECTS)
+def _auto_reply_subject(subject: str) -> bool:
+    return bool(AUTO_REPLY_SUBJECT.search(subject))
+
+
+@functools.lru_cache(maxsize=CACHED_SUBJECTS)
+def _bounce_subject(subject: str) -> bool:
     return bool(BOUNCE_SUBJECT.match(subject))
 
 

@@ -83,17 +83,17 @@ def _item(
     meeting = folder == FolderKind.CALENDAR
     participants = [Participant(sender, Role.ORGANIZER if meeting else Role.FROM)]
     for name, display, role in _RECIPIENT_HEADERS:
-        if role == Role.BCC and display in headers:
-            # Exchange exports copy Cc into Bcc; X-bcc alone holds the real blind copies.
-            addresses, more_links = _display_only(headers, display)
-        else:
-            addresses, more_links = _reconciled(headers, name, display)
-        links.extend(more_links)
+        # Exchange exports copy Cc into Bcc; X-bcc alone holds the real blind copies.
+        display_only = role == Role.BCC and display in headers
         as_role = Role.ATTENDEE if meeting and role != Role.BCC else role
-        # Outlook lists a meeting's organizer among its attendees: one role per person.
-        participants.extend(
-            Participant(a, as_role) for a in addresses if not (meeting and a.email == sender.email)
+        parts, more_links = _participants(
+            headers.get(name), headers.get(display), as_role, display_only
         )
+        links.extend(more_links)
+        if meeting:
+            # Outlook lists a meeting's organizer among its attendees: one role per person.
+            parts = tuple(p for p in parts if p.address.email != sender.email)
+        participants.extend(parts)
     subject = _SPACE.sub(" ", decode_words(str(headers.get("subject", "")))).strip()[:MAX_SUBJECT]
     markers = read_markers(headers, subject, sender.email, body)
     if meeting and _CANCELLED.match(subject):
@@ -103,7 +103,9 @@ def _item(
         kind=ItemKind.MEETING if meeting else ItemKind.EMAIL,
         sent_at=sent_at,
         sender=sender,
-        participants=_unique(participants),
+        # An email's roles come one per header, each already without repeats; a meeting's
+        # To and Cc are both attendees.
+        participants=_unique(participants) if meeting else tuple(participants),
         subject=subject,
         message_id=_first_id(headers.get("message-id")),
         conversation_id=_text(
@@ -120,16 +122,9 @@ Recipients = tuple[tuple[Address, ...], tuple[tuple[str, str], ...]]
 
 
 def _reconciled(headers: Mapping[str, str], name: str, display: str) -> Recipients:
-    return _addresses(headers.get(name), headers.get(display))
+    return _senders(headers.get(name), headers.get(display))
 
 
-def _display_only(headers: Mapping[str, str], display: str) -> Recipients:
-    return _display_addresses(headers.get(display))
-
-
-# Pure functions of header text, cached: the same From, X-From and distribution lists recur
-# across thousands of messages (and every copy of a message in other folders and mailboxes).
-@functools.lru_cache(maxsize=CACHED_HEADERS)
 def _addresses(value: str | None, display: str | None) -> Recipients:
     positions = parse_positions(value)
     if display is None:
@@ -138,10 +133,23 @@ def _addresses(value: str | None, display: str | None) -> Recipients:
     return result.addresses, result.links
 
 
-@functools.lru_cache(maxsize=CACHED_HEADERS)
 def _display_addresses(display: str | None) -> Recipients:
     entries = parse_display_header(display)
     return tuple(e.address for e in entries if e.address and e.address.kind == "smtp"), ()
+
+
+# Pure functions of header text, cached: the same From, X-From and distribution lists recur
+# across thousands of messages (and every copy of a message in other folders and mailboxes).
+_senders = functools.lru_cache(maxsize=CACHED_HEADERS)(_addresses)
+
+
+@functools.lru_cache(maxsize=CACHED_HEADERS)
+def _participants(
+    value: str | None, display: str | None, role: Role, display_only: bool
+) -> tuple[tuple[Participant, ...], tuple[tuple[str, str], ...]]:
+    """One recipient header's participants in ``role``, each once, and its X.500 links."""
+    addresses, links = _display_addresses(display) if display_only else _addresses(value, display)
+    return _unique([Participant(a, role) for a in addresses]), links
 
 
 def _display_sender(display: str | None) -> Address | None:

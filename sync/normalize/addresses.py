@@ -133,7 +133,48 @@ def parse_positions(value: str | None) -> list[Address | None]:
     if _PLAIN_LIST.match(value):
         # Bare addresses only (most headers): splitting at commas is what getaddresses would do.
         return [_plain(token) for token in value.split(",") if token.strip()]
-    return [_address(name, address) for name, address in getaddresses([value])]
+    pairs = _simple_entries(value)
+    if pairs is None:
+        pairs = getaddresses([value])
+    return [_address(name, address) for name, address in pairs]
+
+
+# One entry of an address list in its common shapes, ``"Name" <a@b>``, ``Name <a@b>``, ``<a@b>``
+# and ``a@b``, followed by a comma or the end: no comments, groups, escapes or domain
+# literals. For these ``getaddresses`` returns the quoted strings and words of the name joined
+# by single spaces, and the address as written; it is slow on long lists (milliseconds for a
+# few hundred entries), which Exchange exports have in every distribution-list message.
+_ATOM = r'[^\s()<>@,:;"\[\]\\]+'
+_QUOTED = r'"[^"\\]*"'
+# Two words need white space between them (else the pattern backtracks exponentially).
+_PHRASE = rf"(?:{_QUOTED}|{_ATOM})(?:[ \t]*{_QUOTED}|[ \t]+{_ATOM})*"
+_ADDR = rf"{_ATOM}(?:@{_ATOM})?"
+_ENTRY = re.compile(
+    rf"[ \t]*(?:(?P<phrase>{_PHRASE})?[ \t]*<[ \t]*(?P<route>{_ADDR})[ \t]*>"
+    rf"|(?P<bare>{_ADDR}))[ \t]*(?:,|$)"
+)
+_PHRASE_WORD = re.compile(r'"([^"]*)"|([^ \t"]+)')
+
+
+def _simple_entries(value: str) -> list[tuple[str, str]] | None:
+    """``getaddresses([value])`` for a list of simple entries; ``None`` for anything else."""
+    pairs = []
+    position, end = 0, len(value)
+    while position < end:
+        match = _ENTRY.match(value, position)
+        if match is None or match.end() == position:
+            return None
+        bare = match["bare"]
+        if bare is not None:
+            if "@" not in bare:
+                return None  # a lone word: getaddresses reads it differently
+            pairs.append(("", bare))
+        else:
+            phrase = match["phrase"] or ""
+            words = [word or quoted for quoted, word in _PHRASE_WORD.findall(phrase)]
+            pairs.append((" ".join(words), match["route"]))
+        position = match.end()
+    return pairs
 
 
 @functools.lru_cache(maxsize=CACHED)
