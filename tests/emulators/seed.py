@@ -3,11 +3,14 @@
 A firm's mail: 3-8 recipients per message, display names, subjects that repeat in threads
 (one conversation id per thread), a share of mail from or to external domains, a share sent by
 the owner (Sent Items), the rest received (Inbox), spread over a window of time, newest last.
-Deterministic for a given seed.
+Who writes and who is copied is heavy-tailed, as in real mailboxes (a few colleagues and
+clients account for most of the mail; relationship-intel-and-data.md): correspondents are
+drawn with Zipf weights ``1 / rank**ZIPF``. Deterministic for a given seed.
 """
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,6 +20,7 @@ from tests.emulators.graph import GraphEmulator
 FIRST = ["Anna", "Ben", "Chloé", "Dmitri", "Emeka", "Fatima", "Grace", "Hiroshi", "Ines", "Jonas"]
 LAST = ["Nguyễn", "Okafor", "Schmidt", "Tanaka", "Rossi", "Khan", "Dubois", "Silva", "Lee", "Novak"]
 TOPICS = ["Share purchase", "Lease renewal", "Board minutes", "Disclosure", "NDA", "Closing"]
+ZIPF = 1.1  # exponent of the correspondents' rank-frequency law
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,20 @@ def _person(rng: random.Random, local: str, domain: str) -> str:
     return f"{rng.choice(FIRST)} {rng.choice(LAST)} <{local}@{domain}>"
 
 
+def _zipf(count: int) -> list[float]:
+    """Cumulative Zipf weights over ``count`` ranks, for ``random.choices(cum_weights=...)``."""
+    weights = list(itertools.accumulate(1 / (rank + 1) ** ZIPF for rank in range(count)))
+    return weights
+
+
+def _draw(rng: random.Random, people: list[str], weights: list[float], k: int) -> list[str]:
+    """``k`` different people, the frequent ones more often."""
+    chosen: dict[str, None] = {}
+    while len(chosen) < k:
+        chosen.update(dict.fromkeys(rng.choices(people, cum_weights=weights, k=k)))
+    return list(chosen)[:k]
+
+
 def seed_mailbox(graph: GraphEmulator, owner: str, shape: Shape, seed: int = 7) -> list[str]:
     """Add ``shape.messages`` messages to ``owner``'s Inbox and Sent Items; returns their ids,
     oldest first."""
@@ -49,6 +67,7 @@ def seed_mailbox(graph: GraphEmulator, owner: str, shape: Shape, seed: int = 7) 
         _person(rng, f"contact{i}", f"client{i % shape.companies}.example")
         for i in range(shape.contacts)
     ]
+    colleague_weights, contact_weights = _zipf(len(colleagues)), _zipf(len(contacts))
     graph.add_mailbox(owner)
     step = shape.span / max(shape.messages, 1)
     ids: list[str] = []
@@ -60,8 +79,13 @@ def seed_mailbox(graph: GraphEmulator, owner: str, shape: Shape, seed: int = 7) 
             subject = f"{rng.choice(TOPICS)} {rng.randint(1, 9999)}"
         external = rng.random() < shape.external_share
         outbound = rng.random() < shape.sent_share
-        correspondent = rng.choice(contacts if external else colleagues)
-        others = rng.sample(colleagues, rng.randint(2, 7))
+        if external:
+            (correspondent,) = _draw(rng, contacts, contact_weights, 1)
+        else:
+            (correspondent,) = _draw(rng, colleagues, colleague_weights, 1)
+        others = [c for c in _draw(rng, colleagues, colleague_weights, 8) if c != correspondent][
+            : rng.randint(2, 7)
+        ]
         received = end - shape.span + step * (n + 1)
         if outbound:
             folder, sender, to = "sentitems", None, [correspondent, *others[:1]]
