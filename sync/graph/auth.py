@@ -10,7 +10,8 @@
 
 The token is acquired before ``connect`` yields, so a refused credential surfaces as
 ``AuthFailed`` at once. Tokens are cached per process and credential (``_TOKEN_CACHES``), so
-the scheduler's passes reuse one token until msal finds it near expiry.
+the scheduler's passes reuse one token until msal finds it near expiry, and msal's discovery
+answers (``_HTTP_CACHES``) so that they fetch the tenant's OpenID configuration once a day.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ TRANSIENT_REFUSALS = frozenset({"temporarily_unavailable", "server_error"})
 IMMUTABLE_IDS = {"Prefer": 'IdType="ImmutableId"'}  # ids survive folder moves (reference §1.3)
 
 _TOKEN_CACHES: dict[tuple[str, ...], MemoryTokenBackend] = {}
+# msal's cache of discovery answers (the tenant's OpenID configuration, kept 24 h), per
+# authority: a new msal app in this process then asks the identity platform for tokens only.
+_HTTP_CACHES: dict[str, dict[Any, Any]] = {}
 _TOKEN_CACHES_LOCK = threading.Lock()
 
 
@@ -124,10 +128,16 @@ def _token_cache(settings: GraphSettings, credentials: Credentials) -> MemoryTok
         return _TOKEN_CACHES.setdefault(key, MemoryTokenBackend())
 
 
+def _http_cache(settings: GraphSettings, credentials: Credentials) -> dict[Any, Any]:
+    with _TOKEN_CACHES_LOCK:
+        return _HTTP_CACHES.setdefault(f"{settings.authority}/{credentials.tenant_id}", {})
+
+
 def forget_tokens() -> None:
     """Drop every cached token of this process (tests; after a credential is replaced)."""
     with _TOKEN_CACHES_LOCK:
         _TOKEN_CACHES.clear()
+        _HTTP_CACHES.clear()
 
 
 def describe_refusal(result: Mapping[str, Any]) -> str:
@@ -191,6 +201,7 @@ def _msal_app(
             authority=f"{settings.authority}/{credentials.tenant_id}",
             token_cache=token_cache,
             http_client=http,
+            http_cache=_http_cache(settings, credentials),
             instance_discovery=False,
             timeout=TIMEOUT[1],
         )
