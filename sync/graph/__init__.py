@@ -15,11 +15,13 @@ Public entry points (what the CLI, the scheduler and change notifications call):
   subscriptions. Raises ``sync.errors.AuthFailed`` when the tenant is not configured or the
   identity platform refuses the credentials.
 
-Package layout (client -> wire types -> pure parsing -> source): ``settings`` reads the
-configuration, ``auth`` builds msal and O365 objects, ``transport`` holds the retry policy and
-the per-mailbox request limit, ``client`` makes requests and maps errors, ``messages`` and
-``events`` parse Graph JSON into ``sync.items``, ``source`` is the ``sync.source.Source``, and
-``runner`` runs passes.
+Package layout (client -> wire types -> pure parsing -> source, docs/graph.md):
+``settings`` reads the configuration; ``tenant`` stores the app registration (credential
+encrypted) and the mailboxes' options; ``auth`` builds msal and O365 objects (``connect``);
+``transport`` holds the retry policy and the per-mailbox request limit; ``client`` makes
+requests and maps errors; ``wire``, ``messages`` and ``events`` parse Graph JSON into
+``sync.items``; ``folders`` lists a mailbox's folders; ``prefetch`` reads a page ahead;
+``source`` is the ``sync.source.Source``; ``runner`` runs passes; ``cli`` backs the commands.
 """
 
 from __future__ import annotations
