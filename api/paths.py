@@ -5,15 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, g, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.errors import BadRequest
-from api.params import as_of, iso
+from api.graphs import init_app, request_graph
+from api.params import iso
 from api.people import survivor
+from relationships.connectors import load_pairs
 from relationships.explain import evidence, summary
-from relationships.graph import Graph, GraphCache, build
+from relationships.graph import Graph
 from relationships.paths import Path, find_paths
 from relationships.settings import load_weights
 from relationships.strength import Weights
@@ -23,11 +25,7 @@ from storage.web import session
 from sync.normalize.addresses import normalize_email
 
 blueprint = Blueprint("paths", __name__)
-CACHE = "rapport.graph"
-
-
-def init_app(app: Any) -> None:
-    app.extensions[CACHE] = GraphCache()
+__all__ = ["blueprint", "init_app"]  # init_app: the graph cache (api.graphs), registered here
 
 
 @blueprint.get("/paths")
@@ -38,23 +36,15 @@ def get_paths() -> dict[str, Any]:
     source_id = source.id if source is not None else g.user.person_id
     if db.scalar(select(Colleague.id).where(Colleague.person_id == source_id)) is None:
         raise BadRequest("from: paths start at a colleague of the firm")
-    graph, at = _graph(db)
+    graph, at = request_graph(db)
     found = find_paths(graph, source_id, target.id)
-    names = _names(db, {p for path in found for p in path.people} | {source_id, target.id})
+    source_name = db.scalar(select(Person.display_name).where(Person.id == source_id))
     return {
-        "from": {"id": source_id, "display_name": names.get(source_id, "")},
+        "from": {"id": source_id, "display_name": source_name or ""},
         "to": {"id": target.id, "display_name": target.display_name},
         "as_of": at.isoformat(),
-        "paths": [_path_json(db, path, names, graph, at) for path in found],
+        "paths": _paths_json(db, found, graph, at),
     }
-
-
-def _graph(db: Session) -> tuple[Graph, datetime]:
-    if request.args.get("at"):
-        at = as_of(request.args.get("at"))
-        return build(db, at), at  # a past moment: built for this request, not cached
-    graph: Graph = current_app.extensions[CACHE].get(db)
-    return graph, graph.built_at
 
 
 def _person(db: Session, raw: str | None, name: str) -> Person:
@@ -77,32 +67,45 @@ def _names(db: Session, ids: set[int]) -> dict[int, str]:
     return {pid: name or "" for pid, name in rows.tuples()}
 
 
-def _path_json(
-    db: Session, path: Path, names: dict[int, str], graph: Graph, at: datetime
-) -> dict[str, Any]:
-    hops = []
+def _paths_json(db: Session, found: list[Path], graph: Graph, at: datetime) -> list[Any]:
+    """Every path with its hops explained: one query for all the hops' pairs."""
+    names = _names(db, {p for path in found for p in path.people})
+    steps = [list(zip(path.people, path.people[1:], strict=False)) for path in found]
+    keys = {(min(a, b), max(a, b)) for hops in steps for a, b in hops}
+    rows = load_pairs(db, list(keys))
     weights = load_weights(db)
-    for a, b in zip(path.people, path.people[1:], strict=False):
-        row = db.get(Relationship, (min(a, b), max(a, b)))
-        seen = _edge_side(row, (a, b), graph, at, weights) if row is not None else None
-        both_colleagues = a in graph.colleagues and b in graph.colleagues
-        hop: dict[str, Any] = {
-            "from": {"id": a, "display_name": names.get(a, "")},
-            "to": {"id": b, "display_name": names.get(b, "")},
-            "relation": "colleagues" if both_colleagues else "knows",
-            "strength": seen.score if seen else 0.0,
-            "tier": seen.tier if seen else "none",
-            "last_contact": iso(seen.last_at) if seen else None,
-            "summary": "",
-            "evidence": "",
-        }
-        if seen is not None:
-            me, other = (a, b) if seen.other_id == b else (b, a)
-            me_name, other_name = names.get(me) or "They", names.get(other) or "them"
-            hop["summary"] = summary(seen, me_name, other_name)
-            hop["evidence"] = evidence(seen, me_name, other_name)
-        hops.append(hop)
-    return {"score": round(100 * path.score, 1), "hops": hops}
+    explained = []
+    for path, hops in zip(found, steps, strict=True):
+        json_hops = []
+        for a, b in hops:
+            row = rows.get((min(a, b), max(a, b)))
+            seen = _edge_side(row, (a, b), graph, at, weights) if row is not None else None
+            json_hops.append(_hop_json((a, b), seen, names, graph))
+        explained.append({"score": round(100 * path.score, 1), "hops": json_hops})
+    return explained
+
+
+def _hop_json(
+    hop: tuple[int, int], seen: Tie | None, names: dict[int, str], graph: Graph
+) -> dict[str, Any]:
+    a, b = hop
+    both_colleagues = a in graph.colleagues and b in graph.colleagues
+    found: dict[str, Any] = {
+        "from": {"id": a, "display_name": names.get(a, "")},
+        "to": {"id": b, "display_name": names.get(b, "")},
+        "relation": "colleagues" if both_colleagues else "knows",
+        "strength": seen.score if seen else 0.0,
+        "tier": seen.tier if seen else "none",
+        "last_contact": iso(seen.last_at) if seen else None,
+        "summary": "",
+        "evidence": "",
+    }
+    if seen is not None:
+        me, other = (a, b) if seen.other_id == b else (b, a)
+        me_name, other_name = names.get(me) or "They", names.get(other) or "them"
+        found["summary"] = summary(seen, me_name, other_name)
+        found["evidence"] = evidence(seen, me_name, other_name)
+    return found
 
 
 def _edge_side(

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.errors import BadRequest, NotFound
+from api.graphs import request_graph
 from api.params import as_of, bounded_int, iso
 from relationships.connectors import connectors
 from relationships.coverage import CompanyTie, coverage
@@ -79,10 +80,10 @@ def get_coverage(company_id: int) -> dict[str, Any]:
     company = session().get(Company, company_id)
     if company is None:
         raise NotFound(f"no company {company_id}")
-    at = as_of(request.args.get("at"))
     limit = bounded_int(request.args.get("limit"), default=50, low=1, high=500)
     offset = bounded_int(request.args.get("offset"), default=0, low=0, high=10**9)
-    found = coverage(session(), company.id, at, offset, limit)
+    graph, at = request_graph(session())
+    found = coverage(session(), graph, company.id, (offset, limit))
     return {
         "company": {"id": company.id, "name": company.name, "domain": company.primary_domain},
         "as_of": at.isoformat(),

@@ -8,8 +8,11 @@ run the same bounded (at most 3 hops) path queries run on a networkx graph of th
 as a ratio. Also reports the memory of the in-memory graph.
 
     python bench/relationships.py [--pairs 3000000] [--skip-sqlite] [--skip-pg] [--queries 300]
+        [--sqlite-path FILE] [--pg-url URL] [--reuse]
 
-Long: writes its report to stdout; run it in the background with a redirect if needed.
+Long: writes its report to stdout; run it in the background with a redirect if needed. With
+``--reuse`` a store that already holds the generated firm (same pair count) is measured as it
+is instead of being written again (the 3-million-pair load takes minutes).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import numpy as np  # noqa: E402
 
 from bench.scratch_db import recreate_database  # noqa: E402
 
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/rapport_scale"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/rapport_scale"  # dropped and recreated
 COLLEAGUES = 1_000
 PEOPLE = 300_000
 COMPANIES = 20_000
@@ -47,7 +50,7 @@ def zipf_choice(rng: np.random.Generator, n: int, size: int, exponent: float) ->
 
 
 def generate(pairs: int, seed: int = 7) -> dict[str, np.ndarray]:
-    from relationships.strength import growth
+    from relationships.strength import EPOCH, growth
     from storage.types import utcnow
 
     rng = np.random.default_rng(seed)
@@ -81,12 +84,19 @@ def generate(pairs: int, seed: int = 7) -> dict[str, np.ndarray]:
     age_growth_hist = growth(now, 730.0) * 2.0 ** (-days_ago / 730.0)
     weight = rng.uniform(0.3, 1.0, n)
     meetings = rng.poisson(0.3, n).astype(np.float64)
+    ab = np.round(count * share).astype(np.int64)
+    ba = np.round(count * (1 - share)).astype(np.int64)
+    minutes = ((now - EPOCH).total_seconds() / 60 - days_ago * 1440).astype(np.int64)
     return {
         "a": a,
         "b": b,
         "company": company,
-        "email_ab": np.round(count * share).astype(np.int64),
-        "email_ba": np.round(count * (1 - share)).astype(np.int64),
+        "email_ab": ab,
+        "email_ba": ba,
+        # The newest events as the engine keeps them (relationships.recent), one a day back
+        # from the last contact: the rows are as wide as real ones.
+        "recent_ab": recent_lists(minutes, ab, weight),
+        "recent_ba": recent_lists(minutes - 1, ba, weight),
         "meetings": meetings.astype(np.int64),
         "last_days": days_ago,
         "first_days": days_ago + span,
@@ -97,6 +107,19 @@ def generate(pairs: int, seed: int = 7) -> dict[str, np.ndarray]:
         "mtg_warm": meetings * 3 * age_growth_warm,
         "mtg_history": meetings * 3 * age_growth_hist,
     }
+
+
+def recent_lists(
+    last_minute: np.ndarray, counts: np.ndarray, weight: np.ndarray
+) -> list[str | None]:
+    from relationships.recent import KEEP, SLOT, WEIGHT_SCALE
+
+    packed = np.round(weight * WEIGHT_SCALE).astype(np.int64)
+    lists: list[str | None] = []
+    for minute, n, w in zip(last_minute.tolist(), counts.tolist(), packed.tolist(), strict=True):
+        values = [(minute - day * 1440) * SLOT + w for day in range(min(n, KEEP))]
+        lists.append("[" + ",".join(map(str, values)) + "]" if values else None)
+    return lists
 
 
 # --- loading ----------------------------------------------------------------------------------
@@ -137,8 +160,10 @@ def load(url: str, data: dict[str, np.ndarray]) -> float:
             float(bh),
             float(mw),
             float(mh),
+            rab,
+            rba,
         )
-        for a, b, ab, ba, m, f, last, aw, ah, bw, bh, mw, mh in zip(
+        for a, b, ab, ba, m, f, last, aw, ah, bw, bh, mw, mh, rab, rba in zip(
             *(
                 data[k]
                 for k in (
@@ -155,6 +180,8 @@ def load(url: str, data: dict[str, np.ndarray]) -> float:
                     "ba_history",
                     "mtg_warm",
                     "mtg_history",
+                    "recent_ab",
+                    "recent_ba",
                 )
             ),
             strict=True,
@@ -164,6 +191,10 @@ def load(url: str, data: dict[str, np.ndarray]) -> float:
     try:
         cursor = raw.cursor()
         mark = "%s" if url.startswith("postgresql") else "?"
+        if not url.startswith("postgresql"):
+            # A scratch file: a large page cache keeps the index inserts off the disk.
+            cursor.execute("PRAGMA cache_size = -1000000")
+            cursor.execute("PRAGMA synchronous = OFF")
         ts = stamp(now)
 
         def many(sql: str, rows: list[tuple[Any, ...]], width: int) -> None:
@@ -191,12 +222,13 @@ def load(url: str, data: dict[str, np.ndarray]) -> float:
         )
         many(
             "INSERT INTO relationships (a_id, b_id, email_ab, email_ba, meetings, first_at,"
-            " last_at, ab_warm, ab_history, ba_warm, ba_history, mtg_warm, mtg_history) VALUES",
+            " last_at, ab_warm, ab_history, ba_warm, ba_history, mtg_warm, mtg_history,"
+            " recent_ab, recent_ba) VALUES",
             relationships,
-            13,
+            15,
         )
         raw.commit()
-        if url.startswith("postgresql"):
+        if url.startswith("postgresql"):  # autovacuum would soon; SQLite has no statistics
             cursor.execute("ANALYZE")
             raw.commit()
     finally:
@@ -223,13 +255,12 @@ def percentiles(samples: list[float]) -> str:
     return f"p50 {at(0.50):7.2f} ms  p95 {at(0.95):7.2f} ms  p99 {at(0.99):7.2f} ms"
 
 
-def timed(fn: Callable[[], Any], count: int) -> list[float]:
-    samples = []
-    for _ in range(count):
-        started = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - started)
-    return samples
+def timed(fn: Callable[[], Any]) -> tuple[float, float]:
+    """Wall-clock and CPU seconds of this process for one call: on a shared machine the CPU
+    time (SQLite runs in-process) shows the work itself, the wall clock the waiting too."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def measure(url: str, data: dict[str, np.ndarray], queries: int, label: str) -> Any:
@@ -276,12 +307,24 @@ def measure(url: str, data: dict[str, np.ndarray], queries: int, label: str) -> 
         ("connectors", connectors),
         ("coverage", coverage),
         ("paths", paths),
+        ("floor (/me)", lambda: "/api/v1/me"),  # auth, session and JSON: the fixed cost
     )
-    for name, make in kinds:
+    for _, make in kinds:
         for _ in range(20):
             get(make())  # warm
-        samples = timed(partial(_call, get, make), queries)
-        print(f"{label} {name:<11} {percentiles(samples)}")
+    # Round robin, so that every endpoint meets the same neighbours on a shared machine.
+    walls: dict[str, list[float]] = {name: [] for name, _ in kinds}
+    cpus: dict[str, list[float]] = {name: [] for name, _ in kinds}
+    print(f"{label}: load average before {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    for _ in range(queries):
+        for name, make in kinds:
+            wall, cpu = timed(partial(_call, get, make))
+            walls[name].append(wall)
+            cpus[name].append(cpu)
+    for name, _ in kinds:
+        print(f"{label} {name:<11} wall {percentiles(walls[name])}")
+        print(f"{label} {name:<11} cpu  {percentiles(cpus[name])}")
+    print(f"{label}: load average after {os.getloadavg()[0]:.1f}")
     app.extensions["rapport.db"].dispose()
     return graph
 
@@ -357,6 +400,9 @@ def main() -> None:
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-pg", action="store_true")
     parser.add_argument("--skip-networkx", action="store_true")
+    parser.add_argument("--sqlite-path", type=Path, help="keep the SQLite store in this file")
+    parser.add_argument("--pg-url", default=PG_URL, help="a scratch database: dropped, created")
+    parser.add_argument("--reuse", action="store_true", help="measure a store already loaded")
     args = parser.parse_args()
     started = time.perf_counter()
     data = generate(args.pairs)
@@ -370,15 +416,37 @@ def main() -> None:
     graph = None
     if not args.skip_sqlite:
         with tempfile.TemporaryDirectory() as tmp:
-            url = f"sqlite:///{Path(tmp) / 'scale.db'}"
-            print(f"SQLite loaded in {load(url, data):.0f} s")
+            path = args.sqlite_path or Path(tmp) / "scale.db"
+            url = f"sqlite:///{path}"
+            if not (args.reuse and loaded(url, len(data["a"]))):
+                path.unlink(missing_ok=True)
+                print(f"SQLite loaded in {load(url, data):.0f} s")
             graph = measure(url, data, args.queries, "SQLite")
     if not args.skip_pg:
-        print(f"PostgreSQL loaded in {load(PG_URL, data):.0f} s")
-        graph = measure(PG_URL, data, args.queries, "PostgreSQL")
+        if not (args.reuse and loaded(args.pg_url, len(data["a"]))):
+            print(f"PostgreSQL loaded in {load(args.pg_url, data):.0f} s")
+        graph = measure(args.pg_url, data, args.queries, "PostgreSQL")
     if graph is not None and not args.skip_networkx:
         networkx_ratio(graph, args.queries)
     print(f"peak RSS {_rss_mb():.0f} MB")
+
+
+def loaded(url: str, pairs: int) -> bool:
+    """Whether the store at ``url`` already holds ``pairs`` relationship rows."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.db import Database
+
+    db = Database(url)
+    try:
+        with db.engine.connect() as connection:
+            found = connection.execute(text("SELECT count(*) FROM relationships")).scalar()
+    except SQLAlchemyError:
+        return False
+    finally:
+        db.dispose()
+    return found == pairs
 
 
 def _rss_mb() -> float:

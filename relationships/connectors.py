@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import Subquery, select, tuple_, union_all
+from sqlalchemy import Subquery, and_, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from relationships.settings import load_weights
@@ -43,20 +43,28 @@ def ties_of(person_id: int) -> Subquery:
     return union_all(as_a, as_b).subquery()
 
 
-def active_colleagues(session: Session) -> set[int]:
-    """Person ids of the colleagues who have not opted out (a thousand ints for a large firm)."""
+IN_LIST_LIMIT = 500  # above this many candidates, read the whole firm's list instead
+
+
+def active_colleagues(session: Session, among: Sequence[int] | None = None) -> set[int]:
+    """Person ids of the colleagues who have not opted out, all of them (a thousand ints for a
+    large firm) or those ``among`` some people (an indexed IN list while it is short)."""
     query = select(Colleague.person_id).where(Colleague.opted_out.is_(False))
+    if among is not None and len(among) <= IN_LIST_LIMIT:
+        query = query.where(Colleague.person_id.in_(sorted(set(among))))
     return set(session.scalars(query))
 
 
 def load_pairs(
     session: Session, keys: Sequence[tuple[int, int]]
 ) -> dict[tuple[int, int], Relationship]:
-    """The pair rows for ``keys`` (a_id, b_id), in one query."""
+    """The pair rows for ``keys`` (a_id, b_id), in one query of primary-key lookups (an OR of
+    equalities: SQLite scans the whole table for a row-value ``IN`` list)."""
     if not keys:
         return {}
-    query = select(Relationship).where(tuple_(Relationship.a_id, Relationship.b_id).in_(keys))
-    return {(r.a_id, r.b_id): r for r in session.scalars(query)}
+    rel = Relationship
+    match = or_(*(and_(rel.a_id == a, rel.b_id == b) for a, b in sorted(set(keys))))
+    return {(r.a_id, r.b_id): r for r in session.scalars(select(rel).where(match))}
 
 
 def connectors(
@@ -65,14 +73,12 @@ def connectors(
     """How many colleagues (not opted out) have a tie to ``person_id``, and the strongest
     ``limit`` of them. Every tie is scored at once from its stored sums (NumPy); only the
     listed ones are loaded as rows."""
-    colleagues = active_colleagues(session) - {person_id}
     # The pairs alone, colleagues kept in Python: joined in SQL, the planners (SQLite without
     # statistics, PostgreSQL with an IN list) walked the colleagues and probed every pair.
     # Plain tuples: NumPy probing Row objects for array attributes costs more than the query.
-    rows = np.array(
-        [tuple(r) for r in session.execute(select(ties_of(person_id))) if r[0] in colleagues],
-        dtype=np.float64,
-    ).reshape(-1, 9)
+    ties = [tuple(r) for r in session.execute(select(ties_of(person_id)))]
+    colleagues = active_colleagues(session, [int(t[0]) for t in ties]) - {person_id}
+    rows = np.array([t for t in ties if t[0] in colleagues], dtype=np.float64).reshape(-1, 9)
     if not len(rows):
         return 0, []
     weights = load_weights(session)

@@ -8,8 +8,10 @@
 - ``trend``: coverage now minus coverage 90 days ago, from the past scores of the ties that
   are strongest now (each O(1): ``relationships.ties.Tie.trend``).
 
-Every tie at the company is scored at once from its stored sums (NumPy); only the best ones
-and the listed page of people are loaded as rows.
+The ties come from the worker's in-memory graph (``relationships.graph``: every edge already
+scored, a company's thousands of people read with a few array operations), never from a scan
+of the company's pairs in SQL; only the strongest ties and the listed page of people are
+loaded as rows and scored afresh for display.
 """
 
 from __future__ import annotations
@@ -18,22 +20,22 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import ARRAY, ColumnElement, Integer, any_, bindparam, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from relationships.connectors import SUM_COLUMNS, active_colleagues, load_pairs
+from relationships.connectors import load_pairs
+from relationships.graph import Graph, Ids
 from relationships.settings import load_weights
-from relationships.strength import Weights, scores_now
+from relationships.strength import Weights
 from relationships.ties import Tie, tie
-from storage.models import Colleague, Person, Relationship
+from storage.models import Colleague, Person
 
 TOP_TIES = 5  # reference 1.4: the top five routes
 MEDIUM = 30.0  # the medium tier's floor (relationships.strength.TIERS)
-TREND_TIES = TOP_TIES  # the ties whose past score is looked at: those the noisy-OR uses
+Ties = tuple[Ids, Ids, "npt.NDArray[np.float64]"]  # contacts, colleagues, scores 0-100
 
 
 @dataclass(frozen=True)
@@ -61,89 +63,75 @@ def noisy_or(scores: Sequence[float]) -> float:
     return 100.0 * (1.0 - math.prod(1.0 - s / 100.0 for s in top))
 
 
-def _ties(session: Session, company_id: int) -> npt.NDArray[np.float64]:
-    """Every (colleague, company person) pair as rows of (contact, colleague, a, b, six sums):
-    one index lookup per side of the pair key, numbers only."""
-    rel = Relationship
-    people = list(
-        session.scalars(
-            select(Person.id).where(
-                Person.company_id == company_id, Person.merged_into_id.is_(None)
-            )
-        )
+def company_people(session: Session, company_id: int) -> npt.NDArray[np.int64]:
+    query = select(Person.id).where(
+        Person.company_id == company_id, Person.merged_into_id.is_(None)
     )
-    if not people:
-        return np.zeros((0, 10))
-    sums = [getattr(rel, name) for name in SUM_COLUMNS]
-    postgres = session.get_bind().dialect.name == "postgresql"
-    colleagues = active_colleagues(session)
-    rows: list[tuple[float, ...]] = []
-    # Two plain index lookups (b_id's index, the primary key's a_id prefix), colleagues kept in
-    # Python: joins and unions here led PostgreSQL's planner to scan every pair.
-    for contact, other in ((rel.b_id, rel.a_id), (rel.a_id, rel.b_id)):
-        query = select(contact, other, rel.a_id, rel.b_id, *sums).where(
-            _among(contact, people, postgres)
-        )
-        rows += [tuple(r) for r in session.execute(query) if r[1] in colleagues]
-    return np.array(rows, dtype=np.float64).reshape(-1, 10)
+    return np.array(session.scalars(query).all(), dtype=np.int64)
 
 
-def _among(column: Any, ids: list[int], postgres: bool) -> ColumnElement[bool]:
-    """``column`` in ``ids``: one array parameter on PostgreSQL (its planner then probes the
-    index instead of scanning every pair, as it did for ``IN (subquery)``), else ``IN``."""
-    if postgres:
-        return column == any_(bindparam("ids", ids, type_=ARRAY(Integer)))  # type: ignore[no-any-return]
-    return column.in_(ids)  # type: ignore[no-any-return]
+def _ties(graph: Graph, people: npt.NDArray[np.int64]) -> Ties:
+    """Every (company person, colleague) edge of the graph: contacts, colleagues, scores."""
+    contacts, others, strengths = graph.edges_of(people)
+    colleagues = np.array(sorted(graph.colleagues), dtype=np.int32)
+    keep = np.isin(others, colleagues)
+    return contacts[keep], others[keep], strengths[keep].astype(np.float64) * 100
 
 
 def coverage(
-    session: Session, company_id: int, now: datetime, offset: int = 0, limit: int = 50
+    session: Session,
+    graph: Graph,
+    company_id: int,
+    page: tuple[int, int] = (0, 50),
 ) -> Coverage:
-    ties = _ties(session, company_id)
-    weights = load_weights(session)
-    scores = scores_now(ties[:, 4:], now, weights, from_a=ties[:, 2] == ties[:, 1])
+    """How well the firm knows the company at the graph's moment; ``page`` is (offset, limit)
+    of the company's people, best-connected first."""
+    now = graph.built_at
+    people = company_people(session, company_id)
+    contacts, colleagues, scores = _ties(graph, people)
     order = np.argsort(-scores, kind="stable")
-    strong = ties[scores >= MEDIUM]
-    colleagues = set(strong[:, 1].astype(int).tolist())
+    strong = scores >= MEDIUM
     # Each contact's best tie: the first time it appears in the strongest-first order.
-    contacts_in_order = ties[order, 0].astype(int)
-    _, first = np.unique(contacts_in_order, return_index=True)
+    _, first = np.unique(contacts[order], return_index=True)
     best_rows = order[np.sort(first)]
-    best_index = {int(ties[i, 0]): int(i) for i in best_rows}
-    page = _page(session, company_id, [int(ties[i, 0]) for i in best_rows], offset, limit)
-    wanted = [int(i) for i in order[:TREND_TIES]] + [
-        best_index[p[0]] for p in page if p[0] in best_index
+    best_index = {int(contacts[i]): int(i) for i in best_rows}
+    listed = _page(session, company_id, [int(contacts[i]) for i in best_rows], *page)
+    wanted = [int(i) for i in order[:TOP_TIES]] + [
+        best_index[p[0]] for p in listed if p[0] in best_index
     ]
-    made = _company_ties(session, ties, wanted, now, weights)
-    top = [made[int(i)] for i in order[:TREND_TIES]]
+    weights = load_weights(session)
+    made = _company_ties(session, (contacts, colleagues), wanted, now, weights)
+    top = [made[int(i)] for i in order[:TOP_TIES]]
+    # The noisy-OR of the strongest ties, scored afresh from their rows, now and 90 days ago.
+    now_scores = [t.tie.score for t in top]
     past = [max(0.0, t.tie.score - t.tie.trend) for t in top]
-    now_scores = [float(s) for s in scores[order[:TOP_TIES]]]
-    total = session.scalar(
-        select(func.count()).where(Person.company_id == company_id, Person.merged_into_id.is_(None))
-    )
+    tied = set(colleagues[strong].tolist())
     return Coverage(
         coverage=round(noisy_or(now_scores), 1),
         trend=round(noisy_or(now_scores) - noisy_or(past), 1),
-        colleagues=len(colleagues),
-        contacts=len(set(strong[:, 0].astype(int).tolist())),
-        single_threaded=len(colleagues) == 1,
-        best=top[0] if top else None,
-        people_total=total or 0,
+        colleagues=len(tied),
+        contacts=len(set(contacts[strong].tolist())),
+        single_threaded=len(tied) == 1,
+        best=max(top, key=lambda t: t.tie.score) if top else None,
+        people_total=len(people),
         people=[
-            (pid, name, title or "", made.get(best_index.get(pid, -1))) for pid, name, title in page
+            (pid, name, title or "", made.get(best_index.get(pid, -1)))
+            for pid, name, title in listed
         ],
     )
 
 
 def _company_ties(
     session: Session,
-    ties: npt.NDArray[np.float64],
+    ties: tuple[Ids, Ids],
     rows: list[int],
     now: datetime,
     weights: Weights,
 ) -> dict[int, CompanyTie]:
-    """``CompanyTie`` for the given rows of ``ties``, with one query for the colleagues' names."""
-    colleague_ids = sorted({int(ties[i, 1]) for i in rows})
+    """``CompanyTie`` for the given rows of ``ties`` (contacts, colleagues), each scored afresh
+    from its pair's row; one query for the rows, one for the colleagues' names."""
+    contacts, colleagues = ties
+    colleague_ids = sorted({int(colleagues[i]) for i in rows})
     names = dict(
         session.execute(
             select(
@@ -156,12 +144,13 @@ def _company_ties(
         .tuples()
         .all()
     )
-    keys = [(int(ties[i, 2]), int(ties[i, 3])) for i in rows]
-    pairs = load_pairs(session, keys)
+    pairs = {(int(contacts[i]), int(colleagues[i])) for i in rows}
+    found = load_pairs(session, [(min(p), max(p)) for p in pairs])
     made = {}
     for i in rows:
-        contact, colleague, a, b = (int(x) for x in ties[i, :4])
-        seen = tie(pairs[(a, b)], colleague, now, weights)
+        contact, colleague = int(contacts[i]), int(colleagues[i])
+        row = found[(min(contact, colleague), max(contact, colleague))]
+        seen = tie(row, colleague, now, weights)
         made[i] = CompanyTie(colleague, names.get(colleague, ""), contact, seen)
     return made
 

@@ -87,6 +87,18 @@ class Graph:
         lo, hi = self.indptr[node], self.indptr[node + 1]
         return self.targets[lo:hi], self.strengths[lo:hi]
 
+    def edges_of(self, nodes: npt.NDArray[np.int64]) -> tuple[Ids, Ids, Strengths]:
+        """Every edge of ``nodes`` as (node, neighbour, strength) arrays, without a Python loop
+        over the nodes (a company of thousands of people costs a few array operations)."""
+        nodes = nodes[(nodes >= 0) & (nodes + 1 < len(self.indptr))]
+        starts, ends = self.indptr[nodes], self.indptr[nodes + 1]
+        lengths = ends - starts
+        # Positions start..end-1 of every node, concatenated: a running index shifted per node.
+        shift = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+        positions = np.arange(int(lengths.sum()), dtype=np.int64) + shift
+        owners = np.repeat(nodes, lengths).astype(np.int32)
+        return owners, self.targets[positions], self.strengths[positions]
+
     def strength(self, a: int, b: int) -> float:
         ids, weights = self.neighbours(a)
         at = int(np.searchsorted(ids, b))

@@ -221,3 +221,39 @@ def test_noisy_or_by_hand() -> None:
 
     assert noisy_or([50.0, 50.0]) == pytest.approx(75.0)
     assert noisy_or([90.0, 10, 10, 10, 10, 10, 10]) == pytest.approx(100 * (1 - 0.1 * 0.9**4))
+
+
+def test_coverage_from_the_cached_graph_drops_an_opted_out_colleague_at_once(
+    client: FlaskClient, auth: dict[str, str], firm: dict[str, int], db: Database
+) -> None:
+    with db.transaction() as session:
+        from storage.models import Person
+
+        company_id = session.get_one(Person, firm["client"]).company_id
+    url = f"/api/v1/companies/{company_id}/coverage"  # no ?at=: the worker's cached graph
+    assert client.get(url, headers=auth).get_json()["best_connector"]["colleague"]["name"] == ALICE
+    with db.transaction() as session:
+        session.execute(update(Colleague).where(Colleague.email == ALICE).values(opted_out=True))
+    body = client.get(url, headers=auth).get_json()
+    assert ALICE not in json.dumps(body)
+
+
+def test_coverage_trend_is_the_noisy_or_of_its_ties_now_and_then(
+    client: FlaskClient, auth: dict[str, str], firm: dict[str, int], db: Database
+) -> None:
+    from relationships.coverage import noisy_or
+
+    with db.transaction() as session:
+        from storage.models import Person
+
+        company_id = session.get_one(Person, firm["client"]).company_id
+    at = quote((T0 + timedelta(days=60)).isoformat())
+    body = client.get(f"/api/v1/companies/{company_id}/coverage?at={at}", headers=auth).get_json()
+    ties = client.get(
+        f"/api/v1/people/{firm['client']}/connectors?at={at}", headers=auth
+    ).get_json()["connectors"]  # the company's only person: its ties are the company's
+    ties = [c for c in ties if c["score"] >= 1]  # the graph keeps no weaker ties (MIN_SCORE)
+    now = [c["score"] for c in ties]
+    then = [max(0.0, c["score"] - c["trend"]) for c in ties]
+    assert body["coverage"] == pytest.approx(noisy_or(now), abs=0.1)
+    assert body["trend"] == pytest.approx(noisy_or(now) - noisy_or(then), abs=0.2)

@@ -151,3 +151,25 @@ def test_new_mail_reaches_the_cached_graph(
         cache.get(session, now=utcnow() + graph_module.REFRESH)  # a minute later: rebuilt
     second = client.get(f"/api/v1/paths?to={TARGET}", headers=auth).get_json()
     assert len(second["paths"]) > len(first["paths"]), (first, second)
+
+
+def test_an_opt_out_applies_at_once_to_the_cached_graph(
+    db: Database, client: FlaskClient, auth: dict[str, str], firm: dict[str, int]
+) -> None:
+    """Without ?at= the worker's cached graph answers; who opted out is read per request."""
+    before = client.get(f"/api/v1/paths?to={TARGET}", headers=auth).get_json()
+    assert any(hop["to"]["id"] == firm["bob"] for p in before["paths"] for hop in p["hops"])
+    with db.transaction() as session:
+        session.execute(update(Colleague).where(Colleague.email == BOB).values(opted_out=True))
+    after = client.get(f"/api/v1/paths?to={TARGET}", headers=auth).get_json()
+    assert all(hop["to"]["id"] != firm["bob"] for p in after["paths"] for hop in p["hops"])
+
+
+def test_each_hop_says_why_without_a_subject(
+    client: FlaskClient, auth: dict[str, str], firm: dict[str, int]
+) -> None:
+    body = client.get(f"/api/v1/paths?to={TARGET}&at={AT}", headers=auth).get_json()
+    bob_to_broker = body["paths"][0]["hops"][1]
+    # Seen from Bob (the colleague): he wrote three times, the broker answered each in an hour.
+    assert bob_to_broker["evidence"].startswith("Email both ways: 3 emails from")
+    assert "usually replies within an hour" in bob_to_broker["summary"]

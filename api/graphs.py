@@ -1,0 +1,39 @@
+"""The in-memory relationship graph a request reads (relationships.graph): this worker's cached
+copy, or one built for a past moment asked for with ``?at=``.
+
+Who has opted out is read afresh for every request and laid over the cached copy: an opt-out
+takes effect at once, not when the copy is next rebuilt.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any
+
+from flask import current_app, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.params import as_of
+from relationships.graph import Graph, GraphCache, build
+from storage.models import Colleague
+
+CACHE = "rapport.graph"
+
+
+def init_app(app: Any) -> None:
+    app.extensions[CACHE] = GraphCache()
+
+
+def request_graph(db: Session) -> tuple[Graph, datetime]:
+    """The graph for this request and the moment its strengths are for."""
+    if request.args.get("at"):
+        at = as_of(request.args.get("at"))
+        return build(db, at), at  # a past moment: built for this request, not cached
+    graph: Graph = current_app.extensions[CACHE].get(db)
+    # The few who opted out, read now; everyone the copy knew as a colleague is one still.
+    opted_out = frozenset(db.scalars(select(Colleague.person_id).where(Colleague.opted_out)))
+    firm = graph.colleagues | graph.opted_out
+    fresh = dataclasses.replace(graph, colleagues=firm - opted_out, opted_out=opted_out)
+    return fresh, graph.built_at
