@@ -461,11 +461,13 @@ def test_ask_for_an_introduction_drafts_an_email(
     hostile = next(p for p in external(message) if HOSTILE in p["name"])
     pane = open_pane(user, message)
     card = pane.card(hostile["email"])
+    settled(pane)
     ask = card.get_by_role("button", name="Ask for an introduction").first
-    ask.wait_for(timeout=WAIT_MS)
     colleague = ask.get_attribute("aria-label").split(", via ")[1].split(", to ")[0]
     ask.click()
-    pane.page.wait_for_function("OfficeStub.calls.some(c => c.method === 'displayNewMessageForm')")
+    pane.page.wait_for_function(
+        "OfficeStub.calls.some(c => c.method === 'displayNewMessageForm')", timeout=WAIT_MS
+    )
     draft = pane.page.evaluate(
         "OfficeStub.calls.find(c => c.method === 'displayNewMessageForm').parameters"
     )
