@@ -117,15 +117,18 @@ def state_lines(states: list[MailboxState]) -> list[str]:
         lines.append(
             f"{m.address:<40} {m.provider:<6} {m.status:<12} last sync {_when(m.last_success_at)}"
             f"  next retry {_when(m.next_retry_at, '-')}"
-            + (
-                f"  subscriptions expire {_when(m.subscription_expires_at)}"
-                if m.subscriptions
-                else ""
-            )
+            + _subscriptions_part(m)
             + (f"  reason: {m.reason}" if m.reason else "")
         )
         lines += [f"  subscription {s.resource}: {s.error}" for s in m.subscriptions if s.error]
     return lines
+
+
+def _subscriptions_part(m: MailboxState) -> str:
+    if not m.subscriptions:
+        return ""
+    expiry = m.subscription_expires_at
+    return f"  subscriptions expire {_when(expiry)}" if expiry else "  subscriptions: none active"
 
 
 def _when(value: datetime | None, missing: str = "never") -> str:

@@ -8,9 +8,9 @@ triggers nothing. Every field is attacker-controlled until then, so values are o
 truncated and through ``%r``.
 
 Lifecycle events (Graph's ``change-notifications-lifecycle-events.md``):
-``reauthorizationRequired`` renews the subscription; ``subscriptionRemoved`` creates it again
-and then runs the mailbox's delta (changes made while it was gone are only in the delta);
-``missed`` runs the delta.
+``reauthorizationRequired`` renews the subscription; ``subscriptionRemoved`` runs the
+mailbox's delta and creates the subscription again, after which the delta runs once more
+(changes made while it was gone are only in the delta); ``missed`` runs the delta.
 
 A data function: takes a session, never commits.
 """
@@ -154,5 +154,6 @@ def _sort(result: Triage, item: dict[str, Any], row: GraphSubscription, mailbox:
         row.subscription_id, row.expires_at = None, None
         row.last_error = "removed by Graph (subscriptionRemoved); it is created again"
         result.recreate.add(mailbox.id)
+        result.delta.add(mailbox.id)  # and once more after the re-creation (the upkeep's)
     else:
         log.warning("graph webhook: unknown lifecycle event %r", event[:LOGGED_CHARS])
