@@ -16,8 +16,9 @@ from typing import TypeVar
 from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from storage.bulk import execute_many
 from storage.companies import CompanyBook
-from storage.ids import insert_with_ids
+from storage.ids import allocate_ids, insert_with_ids
 from storage.models import Colleague, EmailAddress, Person
 from storage.models.base import table_of
 from sync.items import Address, AddressKind
@@ -101,12 +102,14 @@ class AddressBook:
                 self._known[address] = Known(address_id, person_id)
 
     def _create(self, session: Session, new: Sequence[Address]) -> None:
-        company_ids = self.companies.resolve(session, [self._work_domain(a) for a in new])
+        work_domains = [self._work_domain(a) for a in new]
+        company_ids = self.companies.resolve(session, work_domains)
+        person_ids = allocate_ids(session, Person, len(new))
         people = [
-            {"display_name": a.name[:300], "company_id": company_ids.get(self._work_domain(a))}
-            for a in new
+            {"id": pid, "display_name": a.name[:300], "company_id": company_ids.get(domain)}
+            for a, domain, pid in zip(new, work_domains, person_ids, strict=True)
         ]
-        person_ids = insert_with_ids(session, Person, people)
+        execute_many(session, insert(table_of(Person)), people, key="insert people")
         rows = [
             {
                 "address": a.email,
@@ -137,8 +140,7 @@ class AddressBook:
             for a in new
             if domain_of(a) and self.firm.is_internal(domain_of(a))
         ]
-        if rows:
-            session.execute(insert(table_of(Colleague)), rows)
+        execute_many(session, insert(table_of(Colleague)), rows, key="insert colleagues")
 
     def fill_names(self, session: Session, addresses: Iterable[Address]) -> None:
         """Give a name to people known only by address, the first time a name shows up."""

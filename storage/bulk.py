@@ -11,13 +11,14 @@ the driver as one tuple, with the two conversions the driver cannot do itself:
   Only the columns typed as datetimes are looked at, and the text of recent values is
   remembered (a page repeats each message's time in several rows).
 
-Only for tables of plain columns (integers, text, booleans, datetimes, floats); JSON columns
-go through the ORM.
+Rows carry plain values (integers, text, booleans, datetimes, floats); a JSON column may
+only be filled by its default, serialized once per call.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -66,7 +67,7 @@ def execute_many(session: Session, statement: Insert, rows: Sequence[Row], key: 
         return
     name = session.get_bind().dialect.name
     table = statement.table
-    assert isinstance(table, Table) and not has_json(table), "JSON columns need the ORM path"
+    assert isinstance(table, Table)
     plan = _plan(name, key, tuple(rows[0]), _Uncached(statement))
     fill = {column: _default_value(table, column) for column in plan.defaults}
     tail: tuple[Any, ...] = ()
@@ -101,9 +102,11 @@ class _Uncached:
 def _plan(name: str, key: str, columns: tuple[str, ...], carried: _Uncached) -> _Plan:
     table = carried.statement.table
     assert isinstance(table, Table)
+    if set(columns) & _json_columns(table):
+        raise ValueError(f"{key}: JSON values need the ORM path")
     defaults = tuple(c for c in _defaulted(table) if c not in columns)
     compiled = carried.statement.compile(
-        dialect=_COMPILERS[name], column_keys=list(columns + defaults)
+        dialect=_COMPILERS[name], column_keys=list(columns + defaults), for_executemany=True
     )
     order = tuple(compiled.positiontup or ())
     if set(order) != set(columns + defaults):
@@ -129,7 +132,12 @@ def _getter(names: tuple[str, ...]) -> Callable[[Row], tuple[Any, ...]]:
 
 
 def has_json(table: Table) -> bool:
-    return any(isinstance(column.type, JSON) for column in table.columns)
+    return bool(_json_columns(table))
+
+
+@functools.cache
+def _json_columns(table: Table) -> frozenset[str]:
+    return frozenset(c.name for c in table.columns if isinstance(c.type, JSON))
 
 
 def _defaulted(table: Table) -> list[str]:
@@ -147,9 +155,10 @@ def _defaulted(table: Table) -> list[str]:
 def _default_value(table: Table, column: str) -> Any:
     default = table.c[column].default
     assert default is not None
-    if default.is_scalar:
-        return default.arg  # type: ignore[attr-defined]
-    return default.arg.__wrapped__()  # type: ignore[attr-defined]
+    arg = default.arg  # type: ignore[attr-defined]
+    value = arg if default.is_scalar else arg.__wrapped__()
+    # What SQLAlchemy's JSON type sends (PostgreSQL's statement casts the text to JSON).
+    return json.dumps(value) if column in _json_columns(table) else value
 
 
 def _sqlite_row(values: tuple[Any, ...], datetimes: tuple[int, ...]) -> tuple[Any, ...]:

@@ -9,6 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
+from storage.bulk import execute_many
 from storage.models import Company, CompanyDomain
 from storage.models.base import Base, table_of
 from sync.normalize.domains import company_name, registrable_domain
@@ -50,11 +51,12 @@ class CompanyBook:
 
     def _create(self, session: Session, registrables: list[str]) -> None:
         rows = [{"name": company_name(r), "primary_domain": r} for r in registrables]
-        session.execute(insert_ignore(session, Company), rows)
+        execute_many(session, insert_ignore(session, Company), rows, key="insert-ignore companies")
         query = select(Company.primary_domain, Company.id).where(
             Company.primary_domain.in_(registrables)
         )
         ids = dict(session.execute(query).tuples().all())
         links = [{"domain": d, "company_id": ids[d]} for d in registrables]
-        session.execute(insert_ignore(session, CompanyDomain), links)
+        statement = insert_ignore(session, CompanyDomain)
+        execute_many(session, statement, links, key="insert-ignore company_domains")
         self._by_domain.update(ids)

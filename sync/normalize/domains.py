@@ -18,6 +18,7 @@ import idna
 from publicsuffixlist import PublicSuffixList
 
 FREEMAIL_FILE = Path(__file__).with_name("freemail.txt")
+CACHED_DOMAINS = 65536  # answers of one FirmDomains remembered
 
 # Local parts that name a function, not a person (RFC 2142 plus what mail systems send from).
 ROLE_LOCAL_PARTS = frozenset(
@@ -103,6 +104,7 @@ def is_free_mail(domain: str) -> bool:
     return registrable_domain(domain) in free_mail_domains()
 
 
+@functools.lru_cache(maxsize=65536)
 def is_role_address(email: str) -> bool:
     local = email.split("@", 1)[0].lower()
     if local in ROLE_LOCAL_PARTS:
@@ -126,12 +128,20 @@ class FirmDomains:
 
     def __init__(self, domains: Iterable[str]) -> None:
         self.domains = frozenset(d.strip().strip(".").lower() for d in domains if d.strip())
+        self._answers: dict[str, bool] = {}  # asked for every participant of every item
 
     def __repr__(self) -> str:
         return f"FirmDomains({sorted(self.domains)!r})"
 
     def is_internal(self, domain: str) -> bool:
-        domain = domain.lower()
+        answer = self._answers.get(domain)
+        if answer is None:
+            if len(self._answers) >= CACHED_DOMAINS:
+                self._answers.clear()
+            answer = self._answers[domain] = self._is_internal(domain.lower())
+        return answer
+
+    def _is_internal(self, domain: str) -> bool:
         if domain in self.domains:
             return True
         parts = domain.split(".")
