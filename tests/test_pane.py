@@ -466,7 +466,10 @@ def test_ask_for_an_introduction_drafts_an_email(
     colleague = ask.get_attribute("aria-label").split(", via ")[1].split(", to ")[0]
     ask.click()
     pane.page.wait_for_function(
-        "OfficeStub.calls.some(c => c.method === 'displayNewMessageForm')", timeout=WAIT_MS
+        # A function, not an expression: Playwright polls expressions with eval(), which the
+        # pane's Content-Security-Policy refuses.
+        "() => OfficeStub.calls.some(c => c.method === 'displayNewMessageForm')",
+        timeout=WAIT_MS,
     )
     draft = pane.page.evaluate(
         "OfficeStub.calls.find(c => c.method === 'displayNewMessageForm').parameters"
