@@ -82,6 +82,21 @@ def account_fixture(
         yield account
 
 
+def subscription(db: Database, mailbox_id: int, resource: str) -> GraphSubscription:
+    with db.transaction() as session:
+        return session.scalars(
+            select(GraphSubscription).where(
+                GraphSubscription.mailbox_id == mailbox_id, GraphSubscription.resource == resource
+            )
+        ).one()
+
+
+def subscribed(db: Database, account: Any, url: str, *addresses: str) -> list[int]:
+    ids = [add_mailbox(db, address) for address in addresses]
+    assert upkeep(db, account, policy(url), utcnow()).created == 3 * len(ids)
+    return ids
+
+
 def rows(db: Database) -> list[GraphSubscription]:
     with db.transaction() as session:
         query = select(GraphSubscription).order_by(
