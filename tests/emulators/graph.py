@@ -11,8 +11,13 @@ only accepts https authorities. (Give MSAL a ``requests.Session`` with ``verify=
 ``trust_env = False``: a ``REQUESTS_CA_BUNDLE`` in the environment overrides a session's
 ``verify``.) Every ``/v1.0`` request needs a bearer token issued by the token
 endpoint (or `GraphEmulator.issue_token`). Faults queued with `GraphEmulator.fail_next` apply to
-``/v1.0`` requests unless a ``path`` substring says otherwise. Endpoints: `routes.ROUTES`;
-delta semantics: `tests.emulators.delta`; the data model: `tests.emulators.mailstore`.
+``/v1.0`` requests unless a ``path`` substring says otherwise. Like Graph, more than
+``MAILBOX_CONCURRENCY`` requests in flight for one mailbox get 429 (``peak_concurrency`` records
+the most seen). The token endpoint takes the client secret or a certificate's client assertion
+(`GraphEmulator.add_certificate`). Endpoints: `routes.ROUTES`; delta semantics (the 5,000 cap on
+filtered deltas, ``$orderby``, ``$expand``, ``$select`` checks): `tests.emulators.delta`; the data
+model: `tests.emulators.mailstore`; realistic mailboxes: `tests.emulators.seed`; a seeded
+emulator in its own process: `tests.emulators.serve`.
 """
 
 from __future__ import annotations
