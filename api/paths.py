@@ -19,8 +19,8 @@ from relationships.graph import Graph
 from relationships.paths import Path, find_paths
 from relationships.settings import load_weights
 from relationships.strength import Weights
-from relationships.ties import Tie, tie
-from storage.models import Colleague, EmailAddress, Person, Relationship
+from relationships.ties import PairRow, Tie, tie
+from storage.models import Colleague, EmailAddress, Person
 from storage.web import session
 from sync.normalize.addresses import normalize_email
 
@@ -109,7 +109,7 @@ def _hop_json(
 
 
 def _edge_side(
-    row: Relationship, hop: tuple[int, int], graph: Graph, at: datetime, weights: Weights
+    row: PairRow, hop: tuple[int, int], graph: Graph, at: datetime, weights: Weights
 ) -> Tie:
     """The hop seen from the side the graph scored it from (relationships.graph.edge_scores)."""
     a, b = hop

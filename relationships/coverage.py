@@ -150,7 +150,7 @@ def _company_ties(
     for i in rows:
         contact, colleague = int(contacts[i]), int(colleagues[i])
         row = found[(min(contact, colleague), max(contact, colleague))]
-        seen = tie(row, colleague, now, weights)
+        seen = tie(row, colleague, now, weights, detail=False)
         made[i] = CompanyTie(colleague, names.get(colleague, ""), contact, seen)
     return made
 

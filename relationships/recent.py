@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
 
-from relationships.strength import EPOCH, growth
+from relationships.strength import EPOCH
 
 KEEP = 10  # newest events kept per class and pair: 30 small integers per pair at most
 WEIGHT_SCALE = 1000  # weights stored to 1/1000
@@ -39,22 +39,35 @@ SLOT = 10_000  # an event's weight must stay below SLOT / WEIGHT_SCALE = 10 (mee
 REPLY_WINDOW = timedelta(days=14)
 RECENT = timedelta(days=90)  # "in the last 90 days" in explanations (issue 3, item 2)
 CLASSES = ("ab", "ba", "mtg")
+MINUTES_PER_DAY = 1440
 
 
 @dataclass(frozen=True, slots=True)
 class RecentEvent:
-    at: datetime
+    minute: int  # since relationships.strength.EPOCH: plain integers keep a tie cheap
     weight: float
+
+    @property
+    def at(self) -> datetime:
+        return EPOCH + timedelta(minutes=self.minute)
+
+
+def minute_of(at: datetime) -> int:
+    return int((at - EPOCH).total_seconds() // 60)
 
 
 def pack(at: datetime, weight: float) -> int:
-    minute = int((at - EPOCH).total_seconds() // 60)
-    return minute * SLOT + min(SLOT - 1, max(0, round(weight * WEIGHT_SCALE)))
+    return minute_of(at) * SLOT + min(SLOT - 1, max(0, round(weight * WEIGHT_SCALE)))
 
 
 def unpack(value: int) -> RecentEvent:
-    minute, weight = divmod(int(value), SLOT)
-    return RecentEvent(EPOCH + timedelta(minutes=minute), weight / WEIGHT_SCALE)
+    minute, weight = divmod(value, SLOT)
+    return RecentEvent(minute, weight / WEIGHT_SCALE)
+
+
+def _growth(minute: float, half_life_days: float) -> float:
+    """``relationships.strength.growth`` of a minute since the epoch."""
+    return float(2 ** (minute / MINUTES_PER_DAY / half_life_days))
 
 
 def newest(values: Sequence[int]) -> list[int]:
@@ -95,28 +108,29 @@ class Recent:
         """(how long this side took to answer, how long the other side took), in hours."""
         start = max(_covered_from(self.sent), _covered_from(self.received))
         timeline = sorted(
-            [(e.at, True) for e in self.sent if e.at >= start]
-            + [(e.at, False) for e in self.received if e.at >= start]
+            [(e.minute, True) for e in self.sent if e.minute >= start]
+            + [(e.minute, False) for e in self.received if e.minute >= start]
         )
+        window = REPLY_WINDOW.total_seconds() / 60
         mine: list[float] = []
         theirs: list[float] = []
         for (before, by_me_before), (after, by_me) in pairwise(timeline):
             gap = after - before
-            if by_me != by_me_before and gap <= REPLY_WINDOW:
-                (mine if by_me else theirs).append(gap.total_seconds() / 3600)
+            if by_me != by_me_before and gap <= window:
+                (mine if by_me else theirs).append(gap / 60)
         return mine, theirs
 
     def typical_reply_hours(self) -> tuple[float | None, float | None]:
         mine, theirs = self.reply_hours()
-        return _median(mine), _median(theirs)
+        return median(mine), median(theirs)
 
 
-def _covered_from(events: list[RecentEvent]) -> datetime:
-    """From when the list holds every event of its class (all of them unless it is full)."""
-    return events[0].at if len(events) >= KEEP else datetime.min.replace(tzinfo=EPOCH.tzinfo)
+def _covered_from(events: list[RecentEvent]) -> float:
+    """From which minute the list holds every event of its class (all, unless it is full)."""
+    return events[0].minute if len(events) >= KEEP else -math.inf
 
 
-def _median(values: list[float]) -> float | None:
+def median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
@@ -129,7 +143,8 @@ class Count:
 
 
 def count_since(events: list[RecentEvent], moment: datetime) -> Count:
-    found = sum(1 for e in events if e.at > moment)
+    after = minute_of(moment)
+    found = sum(1 for e in events if e.minute > after)
     return Count(found, exact=found < len(events) or len(events) < KEEP)
 
 
@@ -149,21 +164,22 @@ def before(
     busy at one pace since before ``moment`` comes out exact; one that became busy within the
     span has its past slightly understated (it reads as warming, which it is).
     """
-    after = [e for e in events if e.at > moment]
-    known = [sum(e.weight * growth(e.at, h) for e in after) for h in half_lives]
+    start = minute_of(moment)
+    after = [e for e in events if e.minute > start]
+    known = [sum(e.weight * _growth(e.minute, h) for e in after) for h in half_lives]
     left = (max(0.0, stored[0] - known[0]), max(0.0, stored[1] - known[1]))
-    if len(events) < KEEP or events[0].at <= moment:
+    if len(events) < KEEP or events[0].minute <= start:
         return left
-    oldest = events[0].at
-    span_days = max((events[-1].at - oldest).total_seconds() / 86400, 1.0)
-    # Weight per day of the run, and the growth-form sum of a run from `start` to `oldest`:
-    # per_day * H/ln2 * (g(oldest) - g(start)), for each half-life H.
+    oldest = events[0].minute
+    span_days = max((events[-1].minute - oldest) / MINUTES_PER_DAY, 1.0)
+    # Weight per day of the run, and the growth-form sum of a run from `begin` to `oldest`:
+    # per_day * H/ln2 * (g(oldest) - g(begin)), for each half-life H.
     per_day = (len(events) - 1) / span_days * sum(e.weight for e in events) / len(events)
-    start = moment
+    begin = float(start)
     for h, room in zip(half_lives, left, strict=True):
-        floor = growth(oldest, h) - room * math.log(2) / (per_day * h)  # g(start) >= floor
+        floor = _growth(oldest, h) - room * math.log(2) / (per_day * h)  # g(begin) >= floor
         if floor > 0:
-            start = max(start, EPOCH + timedelta(days=h * math.log2(floor)))
-    start = min(start, oldest)
-    run = [per_day * h / math.log(2) * (growth(oldest, h) - growth(start, h)) for h in half_lives]
+            begin = max(begin, h * math.log2(floor) * MINUTES_PER_DAY)
+    begin = min(begin, oldest)
+    run = [per_day * h / math.log(2) * (_growth(oldest, h) - _growth(begin, h)) for h in half_lives]
     return (max(0.0, left[0] - run[0]), max(0.0, left[1] - run[1]))

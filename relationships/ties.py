@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
-from relationships.recent import RECENT, Count, Recent, before, count_since, loads
+from relationships.recent import RECENT, Count, Recent, before, count_since, loads, median
 from relationships.strength import (
     DEFAULT,
     TREND_WINDOW,
@@ -21,7 +22,29 @@ from relationships.strength import (
     stored_score,
     tier,
 )
-from storage.models import Relationship
+
+
+class PairRow(Protocol):
+    """A ``relationships`` row: the ORM object or a plain Core row (cheaper to load)."""
+
+    a_id: int
+    b_id: int
+    email_ab: int
+    email_ba: int
+    meetings: int
+    first_at: datetime
+    last_at: datetime
+    last_ab_at: datetime | None
+    last_ba_at: datetime | None
+    ab_warm: float
+    ab_history: float
+    ba_warm: float
+    ba_history: float
+    mtg_warm: float
+    mtg_history: float
+    recent_ab: str | None
+    recent_ba: str | None
+    recent_mtg: str | None
 
 
 @dataclass(frozen=True)
@@ -47,7 +70,7 @@ class Tie:
     strongest: str  # what weighs most: out, in, mtg, mutual (both ways); "" when nothing
 
 
-def side_sums(row: Relationship, me: int) -> StoredSums:
+def side_sums(row: PairRow, me: int) -> StoredSums:
     if row.a_id == me:
         out, back = (row.ab_warm, row.ab_history), (row.ba_warm, row.ba_history)
     else:
@@ -55,7 +78,7 @@ def side_sums(row: Relationship, me: int) -> StoredSums:
     return StoredSums(out, back, (row.mtg_warm, row.mtg_history))
 
 
-def side_recent(row: Relationship, me: int) -> Recent:
+def side_recent(row: PairRow, me: int) -> Recent:
     stored = Recent(loads(row.recent_ab), loads(row.recent_ba), loads(row.recent_mtg))
     return stored if row.a_id == me else stored.flipped()
 
@@ -70,8 +93,11 @@ def past_sums(sums: StoredSums, events: Recent, moment: datetime, weights: Weigh
     )
 
 
-def tie(row: Relationship, me: int, now: datetime, weights: Weights = DEFAULT) -> Tie:
-    """``row`` seen from person ``me`` (one of its two ends) at ``now``."""
+def tie(
+    row: PairRow, me: int, now: datetime, weights: Weights = DEFAULT, detail: bool = True
+) -> Tie:
+    """``row`` seen from person ``me`` (one of its two ends) at ``now``; without ``detail``,
+    no reply times or recent counts (a listing that shows only score, tier and trend)."""
     mine_is_a = row.a_id == me
     sums = side_sums(row, me)
     decayed = sums.at(now, weights)
@@ -80,8 +106,8 @@ def tie(row: Relationship, me: int, now: datetime, weights: Weights = DEFAULT) -
     then = now - TREND_WINDOW
     before = stored_score(past_sums(sums, events, then, weights), then, weights)
     strongest = _strongest(contributions(decayed, weights), weights)
-    mine, theirs = events.reply_hours()
-    typical_mine, typical_theirs = events.typical_reply_hours()
+    mine, theirs = events.reply_hours() if detail else ([], [])
+    typical_mine, typical_theirs = median(mine), median(theirs)
     recently = now - RECENT
     return Tie(
         other_id=row.b_id if mine_is_a else row.a_id,

@@ -10,7 +10,15 @@ import pytest
 from relationships import recent
 from relationships.aggregates import PairDeltas
 from relationships.explain import details, evidence, reply_words, summary
-from relationships.recent import KEEP, Recent, RecentEvent, count_since, pack, unpack
+from relationships.recent import (
+    KEEP,
+    Recent,
+    RecentEvent,
+    count_since,
+    minute_of,
+    pack,
+    unpack,
+)
 from relationships.strength import DEFAULT, Event, score
 from relationships.ties import tie
 from storage.models import Relationship
@@ -38,11 +46,15 @@ def test_merging_keeps_the_newest_whatever_the_order() -> None:
     assert inbox_first == sent_first == recent.newest(values) == values[:KEEP]
 
 
+def event(at: datetime) -> RecentEvent:
+    return RecentEvent(minute_of(at), 1.0)
+
+
 def thread(*steps: tuple[float, bool]) -> Recent:
     """Events (hours ago, sent by me?) as a pair's newest events, oldest first."""
     ordered = sorted(steps, key=lambda s: -s[0])
-    sent = [RecentEvent(hours_ago(h), 1.0) for h, mine in ordered if mine]
-    received = [RecentEvent(hours_ago(h), 1.0) for h, mine in ordered if not mine]
+    sent = [event(hours_ago(h)) for h, mine in ordered if mine]
+    received = [event(hours_ago(h)) for h, mine in ordered if not mine]
     return Recent(sent, received, [])
 
 
@@ -67,9 +79,9 @@ def test_reply_times_only_where_both_directions_are_complete() -> None:
 
 
 def test_recent_counts_are_exact_until_the_list_is_full() -> None:
-    events = [RecentEvent(hours_ago(24 * d), 1.0) for d in (200, 80, 10, 1)]
+    events = [event(hours_ago(24 * d)) for d in (200, 80, 10, 1)]
     assert count_since(events, NOW - timedelta(days=90)) == recent.Count(3, exact=True)
-    full = [RecentEvent(hours_ago(h), 1.0) for h in range(KEEP, 0, -1)]
+    full = [event(hours_ago(h)) for h in range(KEEP, 0, -1)]
     assert count_since(full, NOW - timedelta(days=90)) == recent.Count(KEEP, exact=False)
 
 

@@ -88,3 +88,6 @@ class Colleague(Base):
 
 
 Index("ix_people_display_name", Person.display_name)
+# A company's current people from the index alone (relationships.coverage): company_id's own
+# index leaves a table lookup per person to check merged_into_id.
+Index("ix_people_company_live", Person.company_id, Person.merged_into_id)
