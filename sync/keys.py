@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import datetime
 
 from sync.items import AddressKind, ItemKind, MailItem, Role
 
@@ -41,9 +42,16 @@ def content_key(item: MailItem) -> str:
             if p.role in _VISIBLE_ROLES and p.address.kind == AddressKind.SMTP
         }
     )
-    stamp = item.sent_at.strftime("%Y-%m-%dT%H:%M:%S")
+    stamp = _second(item.sent_at)
     fields = (item.kind.value, sender, ",".join(recipients), stamp, normalize_subject(item.subject))
     return _digest("c", "\x1f".join(fields))
+
+
+def _second(at: datetime) -> str:
+    """``at`` as ``YYYY-MM-DDTHH:MM:SS`` (what ``strftime`` gives, without its cost)."""
+    if at.year < 1000:  # strftime does not pad such years
+        return at.strftime("%Y-%m-%dT%H:%M:%S")
+    return at.isoformat(timespec="seconds")[:19]
 
 
 def item_keys(item: MailItem) -> list[str]:

@@ -63,9 +63,7 @@ class Exclusions:
 
 def is_external(email: str, kind: AddressKind, firm: FirmDomains) -> bool:
     """X.500 names live inside the firm's Exchange organisation, so they are never external."""
-    if kind != AddressKind.SMTP or "@" not in email:
-        return False
-    return not firm.is_internal(email.rsplit("@", 1)[1])
+    return kind == AddressKind.SMTP and firm.is_external_address(email)
 
 
 def _machine_reason(item: MailItem) -> str:

@@ -189,9 +189,9 @@ class PageWriter:
         book = self.ctx.book
         ids = insert_interactions(session, [(v, ks) for v, ks in fresh], book)
         resolved = [t if isinstance(t, int) else ids[t[0]] for t in targets]
-        self._insert_participants(session, [(v, i) for (v, _), i in zip(fresh, ids, strict=True)])
         self._insert_sightings(session, folder, kept, resolved)
-        self._aggregate(session, [(v, i) for (v, _), i in zip(fresh, ids, strict=True)])
+        new = [(verdict.item, i) for (verdict, _), i in zip(fresh, ids, strict=True)]
+        self._participants_and_pairs(session, new)
 
     def _count_new(self, verdict: Verdict) -> None:
         if verdict.outcome == Outcome.INTERNAL:
@@ -199,26 +199,36 @@ class PageWriter:
         else:
             self.stats.stored += 1
 
-    def _participant_rows(self, item: MailItem, interaction_id: int) -> list[dict[str, object]]:
-        rows: dict[tuple[int, str], dict[str, object]] = {}
-        for p in item.participants:
-            address_id = self.ctx.book.get(p.address.email).address_id
-            rows.setdefault(
-                (address_id, p.role.value),
-                {
-                    "interaction_id": interaction_id,
-                    "address_id": address_id,
-                    "role": p.role.value,
-                    "response": p.response.value if p.response else None,
-                },
-            )
-        return list(rows.values())
-
-    def _insert_participants(self, session: Session, stored: Sequence[tuple[Verdict, int]]) -> None:
-        rows = [row for v, iid in stored for row in self._participant_rows(v.item, iid)]
+    def _participants_and_pairs(
+        self, session: Session, stored: Sequence[tuple[MailItem, int]]
+    ) -> None:
+        """Participant rows of new interactions, and their additions to the pair aggregates."""
+        get = self.ctx.book.get
+        rows: list[dict[str, object]] = []
+        deltas = PairDeltas(weights=self.ctx.weights)
+        for item, interaction_id in stored:
+            seen: set[tuple[int, str]] = set()
+            roles = []
+            for p in item.participants:
+                known = get(p.address.email)
+                role = p.role.value
+                response = None if p.response is None else p.response.value
+                roles.append((role, known.person_id, response))
+                if (known.address_id, role) not in seen:
+                    seen.add((known.address_id, role))
+                    rows.append(
+                        {
+                            "interaction_id": interaction_id,
+                            "address_id": known.address_id,
+                            "role": role,
+                            "response": response,
+                        }
+                    )
+            add_interaction(deltas, item.kind.value, item.sent_at, roles)
         if rows:
             statement = insert(table_of(Participant))
             execute_many(session, statement, rows, key="insert participants")
+        self.stats.pairs += apply(session, deltas)
 
     def _insert_sightings(
         self, session: Session, folder: Folder, kept: Sequence[Verdict], ids: Sequence[int]
@@ -239,21 +249,6 @@ class PageWriter:
             )
         statement = insert_ignore(session, Sighting)
         execute_many(session, statement, rows, key="insert-ignore sightings")
-
-    def _aggregate(self, session: Session, stored: Sequence[tuple[Verdict, int]]) -> None:
-        deltas = PairDeltas(weights=self.ctx.weights)
-        for verdict, _ in stored:
-            item = verdict.item
-            roles = [
-                (p.role.value, self.ctx.book.get(p.address.email).person_id, _response(p.response))
-                for p in item.participants
-            ]
-            add_interaction(deltas, item.kind.value, item.sent_at, roles)
-        self.stats.pairs += apply(session, deltas)
-
-
-def _response(response: object) -> str | None:
-    return None if response is None else str(response)
 
 
 __all__ = ["RECIPIENT_ROLES", "ItemKind", "MailboxContext", "PageWriter"]

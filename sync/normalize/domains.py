@@ -128,7 +128,9 @@ class FirmDomains:
 
     def __init__(self, domains: Iterable[str]) -> None:
         self.domains = frozenset(d.strip().strip(".").lower() for d in domains if d.strip())
-        self._answers: dict[str, bool] = {}  # asked for every participant of every item
+        # Asked for every participant of every item: answers remembered by domain and address.
+        self._answers: dict[str, bool] = {}
+        self._external: dict[str, bool] = {}
 
     def __repr__(self) -> str:
         return f"FirmDomains({sorted(self.domains)!r})"
@@ -139,6 +141,17 @@ class FirmDomains:
             if len(self._answers) >= CACHED_DOMAINS:
                 self._answers.clear()
             answer = self._answers[domain] = self._is_internal(domain.lower())
+        return answer
+
+    def is_external_address(self, email: str) -> bool:
+        """Whether an SMTP address lies outside the firm (``False`` without a domain)."""
+        answer = self._external.get(email)
+        if answer is None:
+            if len(self._external) >= CACHED_DOMAINS:
+                self._external.clear()
+            at = email.rfind("@")
+            answer = at >= 0 and not self.is_internal(email[at + 1 :])
+            self._external[email] = answer
         return answer
 
     def _is_internal(self, domain: str) -> bool:
