@@ -36,6 +36,7 @@ from storage.models import Colleague, Person
 TOP_TIES = 5  # reference 1.4: the top five routes
 MEDIUM = 30.0  # the medium tier's floor (relationships.strength.TIERS)
 Ties = tuple[Ids, Ids, "npt.NDArray[np.float64]"]  # contacts, colleagues, scores 0-100
+PEOPLE_SQL = "SELECT id FROM people WHERE company_id = {mark} AND merged_into_id IS NULL"
 
 
 @dataclass(frozen=True)
@@ -64,18 +65,54 @@ def noisy_or(scores: Sequence[float]) -> float:
 
 
 def company_people(session: Session, company_id: int) -> npt.NDArray[np.int64]:
-    query = select(Person.id).where(
-        Person.company_id == company_id, Person.merged_into_id.is_(None)
-    )
-    return np.array(session.scalars(query).all(), dtype=np.int64)
+    """Ids of the company's current people, straight from the driver (a large company has
+    thousands: no row objects), from the (company_id, merged_into_id) index alone."""
+    mark = "?" if session.get_bind().dialect.paramstyle == "qmark" else "%s"
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.execute(PEOPLE_SQL.format(mark=mark), (company_id,))
+        return np.array([r[0] for r in cursor.fetchall()], dtype=np.int64)
+    finally:
+        cursor.close()
 
 
 def _ties(graph: Graph, people: npt.NDArray[np.int64]) -> Ties:
-    """Every (company person, colleague) edge of the graph: contacts, colleagues, scores."""
+    """Every (company person, colleague) edge of the graph: contacts, colleagues, scores; the
+    edges of one contact are contiguous."""
     contacts, others, strengths = graph.edges_of(people)
     colleagues = np.array(sorted(graph.colleagues), dtype=np.int32)
     keep = np.isin(others, colleagues)
     return contacts[keep], others[keep], strengths[keep].astype(np.float64) * 100
+
+
+def best_per_contact(
+    contacts: Ids, scores: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The row of each contact's best tie (the first of equals), contacts ordered from the
+    best-connected down (equal scores: the earlier row first); linear but for one sort of the
+    contacts, not of every tie."""
+    if not len(contacts):
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    starts = np.flatnonzero(np.r_[True, contacts[1:] != contacts[:-1]])
+    best = np.maximum.reduceat(scores, starts)
+    group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(contacts)]))
+    at_best = np.flatnonzero(scores == best[group])
+    _, first = np.unique(group[at_best], return_index=True)
+    rows = at_best[first]
+    order = np.lexsort((rows, -best))
+    return rows[order], contacts[rows[order]].astype(np.int64)
+
+
+def strongest(scores: npt.NDArray[np.float64], n: int) -> npt.NDArray[np.int64]:
+    """The rows of the ``n`` strongest ties, strongest first (equal scores: earlier first)."""
+    if len(scores) > n:
+        candidates = np.argpartition(-scores, n - 1)[:n]
+        cut = scores[candidates].min()
+        candidates = np.flatnonzero(scores >= cut)  # every tie equal to the cut competes
+    else:
+        candidates = np.arange(len(scores))
+    return candidates[np.lexsort((candidates, -scores[candidates]))][:n]
 
 
 def coverage(
@@ -89,34 +126,29 @@ def coverage(
     now = graph.built_at
     people = company_people(session, company_id)
     contacts, colleagues, scores = _ties(graph, people)
-    order = np.argsort(-scores, kind="stable")
-    strong = scores >= MEDIUM
-    # Each contact's best tie: the first time it appears in the strongest-first order.
-    _, first = np.unique(contacts[order], return_index=True)
-    best_rows = order[np.sort(first)]
-    best_index = {int(contacts[i]): int(i) for i in best_rows}
-    listed = _page(session, company_id, [int(contacts[i]) for i in best_rows], *page)
-    wanted = [int(i) for i in order[:TOP_TIES]] + [
-        best_index[p[0]] for p in listed if p[0] in best_index
-    ]
-    weights = load_weights(session)
-    made = _company_ties(session, (contacts, colleagues), wanted, now, weights)
-    top = [made[int(i)] for i in order[:TOP_TIES]]
+    best_rows, tied = best_per_contact(contacts, scores)
+    top_rows = strongest(scores, TOP_TIES)
+    listed = _page(session, company_id, tied, *page)
+    position = {int(c): i for i, c in enumerate(tied[: page[0] + page[1]].tolist())}
+    best_of = {pid: int(best_rows[position[pid]]) for pid, _, _ in listed if pid in position}
+    wanted = [*top_rows.tolist(), *best_of.values()]
+    made = _company_ties(session, (contacts, colleagues), wanted, now, load_weights(session))
+    top = [made[int(i)] for i in top_rows]
     # The noisy-OR of the strongest ties, scored afresh from their rows, now and 90 days ago.
     now_scores = [t.tie.score for t in top]
     past = [max(0.0, t.tie.score - t.tie.trend) for t in top]
-    tied = set(colleagues[strong].tolist())
+    strong = scores >= MEDIUM
+    breadth = len(np.unique(colleagues[strong]))
     return Coverage(
         coverage=round(noisy_or(now_scores), 1),
         trend=round(noisy_or(now_scores) - noisy_or(past), 1),
-        colleagues=len(tied),
-        contacts=len(set(contacts[strong].tolist())),
-        single_threaded=len(tied) == 1,
+        colleagues=breadth,
+        contacts=len(np.unique(contacts[strong])),
+        single_threaded=breadth == 1,
         best=max(top, key=lambda t: t.tie.score) if top else None,
         people_total=len(people),
         people=[
-            (pid, name, title or "", made.get(best_index.get(pid, -1)))
-            for pid, name, title in listed
+            (pid, name, title or "", made.get(best_of.get(pid, -1))) for pid, name, title in listed
         ],
     )
 
@@ -156,10 +188,10 @@ def _company_ties(
 
 
 def _page(
-    session: Session, company_id: int, tied: list[int], offset: int, limit: int
+    session: Session, company_id: int, tied: npt.NDArray[np.int64], offset: int, limit: int
 ) -> list[tuple[int, str, str | None]]:
     """The people on the page: best-connected first (``tied``), then the rest by name."""
-    wanted = tied[offset : offset + limit]
+    wanted = tied[offset : offset + limit].tolist()
     found = {
         pid: (pid, name, title)
         for pid, name, title in session.execute(
@@ -171,7 +203,7 @@ def _page(
     if missing <= 0:
         return page
     skip = max(0, offset - len(tied))
-    tied_set = set(tied)
+    tied_set = set(tied.tolist())
     rest = session.execute(
         select(Person.id, Person.display_name, Person.title)
         .where(Person.company_id == company_id, Person.merged_into_id.is_(None))

@@ -257,3 +257,18 @@ def test_coverage_trend_is_the_noisy_or_of_its_ties_now_and_then(
     then = [max(0.0, c["score"] - c["trend"]) for c in ties]
     assert body["coverage"] == pytest.approx(noisy_or(now), abs=0.1)
     assert body["trend"] == pytest.approx(noisy_or(now) - noisy_or(then), abs=0.2)
+
+
+def test_best_tie_per_contact_and_the_strongest_ties_by_hand() -> None:
+    import numpy as np
+
+    from relationships.coverage import best_per_contact, strongest
+
+    # Contacts 7, 8, 9 with their ties (grouped, as the graph gives them).
+    contacts = np.array([7, 7, 7, 8, 9, 9], dtype=np.int32)
+    scores = np.array([10.0, 40.0, 40.0, 55.0, 5.0, 20.0])
+    rows, ordered = best_per_contact(contacts, scores)
+    # 8's best is 55 (row 3), 7's is the first 40 (row 1), 9's is 20 (row 5).
+    assert rows.tolist() == [3, 1, 5] and ordered.tolist() == [8, 7, 9]
+    assert strongest(scores, 3).tolist() == [3, 1, 2]  # equal scores: the earlier row first
+    assert strongest(scores, 10).tolist() == [3, 1, 2, 5, 0, 4]
