@@ -3,6 +3,16 @@
 SQLite (the embedded default) runs in WAL mode with foreign keys on. Every transaction starts
 with ``BEGIN IMMEDIATE`` so that two writers (the API and a sync pass) queue on the busy timeout
 instead of failing on a lock upgrade; PostgreSQL needs none of this.
+
+Durability: ``synchronous=NORMAL`` in WAL mode makes every commit atomic and lets it survive a
+crash of the process (a SIGKILL mid-import, tests/test_kill.py): the WAL is written at commit.
+It is synced to disk only at checkpoints, so a power cut or an OS crash may roll the store
+back to its last checkpoint, never to a torn state. An import loses nothing by that: a page's
+rows and its cursor commit together, so a rolled-back page is read again on the next run.
+Checkpoints run every ``WAL_CHECKPOINT_PAGES`` pages instead of SQLite's 1,000: an import page
+rewrites the same index pages in every transaction, and checkpointing them once per several
+transactions instead of at nearly every commit took a third off the commit time on the Enron
+data (docs/enron.md).
 """
 
 from __future__ import annotations
@@ -18,6 +28,8 @@ from sqlalchemy.orm import Session, sessionmaker
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = f"sqlite:///{ROOT / 'var' / 'rapport.db'}"
 SQLITE_BUSY_TIMEOUT_MS = 60_000  # a long sync page may hold the write lock for seconds
+WAL_CHECKPOINT_PAGES = 16_384  # 64 MB of 4 KiB pages
+WAL_SIZE_LIMIT = 64 << 20  # bytes the WAL file is truncated to after a checkpoint
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -39,7 +51,9 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")  # durable in WAL mode at commit points
+        cursor.execute("PRAGMA synchronous=NORMAL")  # see the module docstring
+        cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
+        cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
 
