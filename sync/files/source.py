@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import itertools
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -47,6 +46,11 @@ class Format(enum.StrEnum):
     FILES = "files"  # a Maildir or a folder of .eml files
 
 
+# (offset where the next item starts, the items parsed, bytes consumed) for one message or
+# one group of calendar events.
+Parsed = tuple[int, list[MailItem | Unreadable], int]
+
+
 @dataclass(frozen=True, slots=True)
 class FileFolder:
     folder: Folder
@@ -60,6 +64,8 @@ class FileSource:
     def __init__(self, paths: Iterable[Path], *, horizon: datetime | None = None) -> None:
         found = [f for path in paths for f in discover(Path(path))]
         self._folders = {f.folder.key: f for f in found}
+        # Items parsed by ``sample``, by folder key, with the file's (size, mtime) then.
+        self._sampled: dict[str, tuple[tuple[int, int], list[Parsed]]] = {}
         self.horizon = horizon or utcnow() + HORIZON
 
     def folders(self) -> Sequence[Folder]:
@@ -80,13 +86,25 @@ class FileSource:
         return entry.path.stat().st_size
 
     def sample(self, folder: Folder, limit: int) -> list[MailItem | Unreadable]:
-        """The first ``limit`` items of ``folder``, parsed lazily (for owner inference)."""
+        """The first ``limit`` items of ``folder``, parsed lazily (for owner inference).
+
+        For mbox and ``.ics`` files the parsed items are kept until the folder is read, which
+        starts with them instead of parsing them again (unless the file changed meanwhile).
+        """
         entry = self._folders[folder.key]
         if entry.format == Format.FILES:
             paths = _message_files(entry.path)[:limit]
             return [parse_message(_head(p), p.name, folder.kind) for p in paths]
-        parsed = (item for _, items, _ in self._stream(entry, 0) for item in items)
-        return list(itertools.islice(parsed, limit))
+        stamp = _stamp(entry.path)
+        head: list[Parsed] = []
+        count = 0
+        for parsed in self._stream(entry, 0):
+            head.append(parsed)
+            count += len(parsed[1])
+            if count >= limit:
+                break
+        self._sampled[folder.key] = (stamp, head)
+        return [item for _, items, _ in head for item in items][:limit]
 
     def pages(self, folder: Folder, cursor: str | None) -> Iterator[Page]:
         entry = self._folders[folder.key]
@@ -110,9 +128,11 @@ class FileSource:
                 tuple(items), _cursor(start + consumed if not items else end, fingerprint), consumed
             )
 
-    def _stream(
-        self, entry: FileFolder, start: int
-    ) -> Iterator[tuple[int, list[MailItem | Unreadable], int]]:
+    def _stream(self, entry: FileFolder, start: int) -> Iterator[Parsed]:
+        sampled = self._sampled.pop(entry.folder.key, None)
+        if start == 0 and sampled is not None and sampled[0] == _stamp(entry.path) and sampled[1]:
+            yield from sampled[1]
+            start = sampled[1][-1][0]
         if entry.format == Format.MBOX:
             for raw in read_mbox(entry.path, start):
                 yield (
@@ -207,6 +227,11 @@ def _message_files(root: Path) -> list[Path]:
 def _head(path: Path) -> bytes:
     with path.open("rb") as file:
         return file.read(MAX_KEPT)
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    status = path.stat()
+    return status.st_size, status.st_mtime_ns
 
 
 def _fingerprint(path: Path) -> str:
