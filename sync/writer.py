@@ -130,16 +130,19 @@ class PageWriter:
         fresh: Sequence[Verdict],
         copies: Sequence[Verdict],
     ) -> None:
+        # Each address once, as its first occurrence in the page that carries a name (new
+        # people get it, people without one are given it): which names a person ends with
+        # must not depend on where pages happen to start.
         addresses: dict[str, Address] = {}
         for verdict in fresh:
             for participant in verdict.item.participants:
-                addresses.setdefault(participant.address.email, participant.address)
+                _add(addresses, participant.address)
         for verdict in copies:
             if verdict.item.sender is not None:
-                addresses.setdefault(verdict.item.sender.email, verdict.item.sender)
+                _add(addresses, verdict.item.sender)
         aliases = self._sent_aliases(folder, items)
         for alias in aliases:
-            addresses.setdefault(alias.email, alias)
+            _add(addresses, alias)
         links = [link for v in fresh for link in v.item.address_links]
         book, identity = self.ctx.book, self.ctx.identity
         book.resolve(session, addresses)
@@ -249,6 +252,12 @@ class PageWriter:
             )
         statement = insert_ignore(session, Sighting)
         execute_many(session, statement, rows, key="insert-ignore sightings")
+
+
+def _add(addresses: dict[str, Address], address: Address) -> None:
+    known = addresses.get(address.email)
+    if known is None or (address.name and not known.name):
+        addresses[address.email] = address
 
 
 __all__ = ["RECIPIENT_ROLES", "ItemKind", "MailboxContext", "PageWriter"]

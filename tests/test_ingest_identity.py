@@ -65,3 +65,19 @@ def test_x500_name_seen_with_a_new_alias_joins_the_owner_not_the_merged_alias(
         merged = [e.details["merged"] for e in session.scalars(select(AuditEvent))]
     assert on_tombstones == 0
     assert len(merged) == len(set(merged)) == 1
+
+
+def test_a_name_later_in_the_page_names_a_person_first_seen_without_one(db: Database) -> None:
+    alice = _mailbox(db, ALICE)
+    bare = email(CLIENT, [ALICE], subject="first")
+    named = email(
+        CLIENT,
+        [ALICE],
+        subject="second",
+        at=T0 + timedelta(hours=1),
+        names={CLIENT: "Carla Fox"},
+    )
+    ingest(db, alice, ListSource({INBOX: [bare, named]}), FIRM)
+    with db.transaction() as session:
+        name = session.scalar(select(Person.display_name).where(Person.id == _person(db, CLIENT)))
+    assert name == "Carla Fox"
