@@ -4,8 +4,10 @@ Nodes are people; an edge carries the pair's strength now / 100 (``edge_scores``
 the colleague's side of a colleague-contact pair, else from the stronger side). The graph
 is a compressed sparse row structure in NumPy arrays (``indptr``, sorted neighbour ids,
 float32 strengths): about 8 bytes per directed edge, so three million pairs take under 100 MB
-where a dict of dicts took several hundred. Scores are computed for all rows at once with
-the same formula as ``relationships.strength`` (vectorised), so building stays fast.
+where a dict of dicts took several hundred; the edges between two of the firm's people are
+kept a second time on their own (``Graph.peers``, a few percent of the edges) for paths.
+Scores are computed for all rows at once with the same formula as
+``relationships.strength`` (vectorised), so building stays fast.
 
 A worker rebuilds its copy when the ingest engine has bumped the ``relationships.version``
 setting (every page that changed aggregates does, in the page's own transaction) and its
@@ -47,10 +49,60 @@ Strengths = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True)
-class Graph:
+class Adjacency:
+    """Compressed sparse rows: node -> its neighbours (sorted) and the edges' strengths."""
+
     indptr: npt.NDArray[np.int64]  # node -> start of its neighbours in `targets`
     targets: Ids  # neighbour ids, sorted within each node
     strengths: Strengths  # in (0, 1]
+
+    @classmethod
+    def of(cls, a: Ids, b: Ids, s: Strengths) -> Adjacency:
+        """Both directions of the undirected edges (a[i], b[i], s[i])."""
+        source = np.concatenate([a, b])
+        target = np.concatenate([b, a])
+        strength = np.concatenate([s, s])
+        order = np.lexsort((target, source))
+        source, target, strength = source[order], target[order], strength[order]
+        size = int(source.max()) + 2 if len(source) else 1
+        indptr = np.zeros(size + 1, dtype=np.int64)
+        np.add.at(indptr, source + 1, 1)
+        return cls(np.cumsum(indptr), target, strength)
+
+    def neighbours(self, node: int) -> tuple[Ids, Strengths]:
+        if node < 0 or node + 1 >= len(self.indptr):
+            return self.targets[:0], self.strengths[:0]
+        lo, hi = self.indptr[node], self.indptr[node + 1]
+        return self.targets[lo:hi], self.strengths[lo:hi]
+
+    def edges_of(self, nodes: npt.NDArray[np.int64]) -> tuple[Ids, Ids, Strengths]:
+        """Every edge of ``nodes`` as (node, neighbour, strength) arrays, without a Python loop
+        over the nodes (a company of thousands of people costs a few array operations)."""
+        nodes = nodes[(nodes >= 0) & (nodes + 1 < len(self.indptr))]
+        starts, ends = self.indptr[nodes], self.indptr[nodes + 1]
+        lengths = ends - starts
+        # Positions start..end-1 of every node, concatenated: a running index shifted per node.
+        shift = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+        positions = np.arange(int(lengths.sum()), dtype=np.int64) + shift
+        owners = np.repeat(nodes, lengths).astype(np.int32)
+        return owners, self.targets[positions], self.strengths[positions]
+
+    def strength(self, a: int, b: int) -> float:
+        ids, weights = self.neighbours(a)
+        at = int(np.searchsorted(ids, b))
+        return float(weights[at]) if at < len(ids) and ids[at] == b else 0.0
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.indptr.nbytes + self.targets.nbytes + self.strengths.nbytes)
+
+
+@dataclass(frozen=True)
+class Graph:
+    everyone: Adjacency  # every edge
+    # The edges between two of the firm's people (opted out included) again, on their own: a
+    # colleague's few colleague ties without a walk over their thousands of contacts (paths).
+    peers: Adjacency
     colleagues: frozenset[int]  # person ids of colleagues who have not opted out
     opted_out: frozenset[int]
     built_at: datetime
@@ -81,36 +133,30 @@ class Graph:
             version=version,
         )
 
+    @property
+    def indptr(self) -> npt.NDArray[np.int64]:
+        return self.everyone.indptr
+
+    @property
+    def targets(self) -> Ids:
+        return self.everyone.targets
+
     def neighbours(self, node: int) -> tuple[Ids, Strengths]:
-        if node < 0 or node + 1 >= len(self.indptr):
-            return self.targets[:0], self.strengths[:0]
-        lo, hi = self.indptr[node], self.indptr[node + 1]
-        return self.targets[lo:hi], self.strengths[lo:hi]
+        return self.everyone.neighbours(node)
 
     def edges_of(self, nodes: npt.NDArray[np.int64]) -> tuple[Ids, Ids, Strengths]:
-        """Every edge of ``nodes`` as (node, neighbour, strength) arrays, without a Python loop
-        over the nodes (a company of thousands of people costs a few array operations)."""
-        nodes = nodes[(nodes >= 0) & (nodes + 1 < len(self.indptr))]
-        starts, ends = self.indptr[nodes], self.indptr[nodes + 1]
-        lengths = ends - starts
-        # Positions start..end-1 of every node, concatenated: a running index shifted per node.
-        shift = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
-        positions = np.arange(int(lengths.sum()), dtype=np.int64) + shift
-        owners = np.repeat(nodes, lengths).astype(np.int32)
-        return owners, self.targets[positions], self.strengths[positions]
+        return self.everyone.edges_of(nodes)
 
     def strength(self, a: int, b: int) -> float:
-        ids, weights = self.neighbours(a)
-        at = int(np.searchsorted(ids, b))
-        return float(weights[at]) if at < len(ids) and ids[at] == b else 0.0
+        return self.everyone.strength(a, b)
 
     @property
     def nbytes(self) -> int:
-        return int(self.indptr.nbytes + self.targets.nbytes + self.strengths.nbytes)
+        return self.everyone.nbytes + self.peers.nbytes
 
     @property
     def edges(self) -> int:
-        return len(self.targets) // 2
+        return len(self.everyone.targets) // 2
 
 
 def _csr(
@@ -123,15 +169,10 @@ def _csr(
     built_at: datetime,
     version: str,
 ) -> Graph:
-    source = np.concatenate([a, b])
-    target = np.concatenate([b, a])
-    strength = np.concatenate([s, s])
-    order = np.lexsort((target, source))
-    source, target, strength = source[order], target[order], strength[order]
-    size = int(source.max()) + 2 if len(source) else 1
-    indptr = np.zeros(size + 1, dtype=np.int64)
-    np.add.at(indptr, source + 1, 1)
-    return Graph(np.cumsum(indptr), target, strength, colleagues, opted_out, built_at, version)
+    firm = np.array(sorted(colleagues | opted_out), dtype=np.int32)
+    inside = np.isin(a, firm) & np.isin(b, firm)
+    peers = Adjacency.of(a[inside], b[inside], s[inside])
+    return Graph(Adjacency.of(a, b, s), peers, colleagues, opted_out, built_at, version)
 
 
 def build(session: Session, now: datetime) -> Graph:

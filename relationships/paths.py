@@ -65,7 +65,15 @@ def _best_onward(
         best[colleague] = ((target,), value * HOP_PENALTY)
     usable = ~np.isin(contacts, blocked)
     contacts, to_target = contacts[usable], to_target[usable]
-    owners, seconds, strengths = graph.edges_of(contacts.astype(np.int64))
+    # A second hop is a colleague: a contact inside the firm brings only its colleague ties
+    # (graph.peers), not its thousands of clients; one outside brings all of its few ties.
+    firm = np.array(sorted(graph.colleagues | graph.opted_out), dtype=np.int64)
+    inside = np.isin(contacts, firm)
+    parts = [
+        graph.edges_of(contacts[~inside].astype(np.int64)),
+        graph.peers.edges_of(contacts[inside].astype(np.int64)),
+    ]
+    owners, seconds, strengths = (np.concatenate([p[i] for p in parts]) for i in range(3))
     # Each edge (contact, second) is a route second -> contact -> target.
     near = np.isin(seconds, hops) & (seconds != owners)
     owners, seconds, strengths = owners[near], seconds[near], strengths[near]
