@@ -37,6 +37,7 @@ from storage.privacy import private_conversations
 from storage.sync_state import load_cursor, save_cursor
 from storage.types import utcnow
 from sync.errors import AuthFailed, CursorExpired, Throttled
+from sync.gc_tuning import fewer_collections
 from sync.items import Folder, Page
 from sync.normalize.domains import FirmDomains
 from sync.removals import remove_items
@@ -72,8 +73,9 @@ def ingest(
     stats = RunStats()
     writer = PageWriter(context, stats)
     try:
-        for folder in source.folders():
-            _ingest_folder(db, context, writer, source, folder, rescan=rescan, on_page=on_page)
+        with fewer_collections():
+            for folder in source.folders():
+                _ingest_folder(db, context, writer, source, folder, rescan=rescan, on_page=on_page)
     except Exception as error:
         with db.transaction() as session:
             _fail(session, context, stats, error)

@@ -34,7 +34,6 @@ from sync.normalize.display import parse_display_header, reconcile
 MAX_SUBJECT = 998  # RFC 5322 line limit: a longer subject is a hostile one
 CACHED_HEADERS = 32768  # distinct header values remembered (a few MB at most)
 BODY_SCAN = 16384  # bytes of body searched for RFC 3464 recipients
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
 _SPACE = re.compile(r"\s+")
 # The common shape of a Date header ("Mon, 29 Oct 2001 16:34:23 -0800 (PST)"), read without
@@ -58,13 +57,21 @@ _RECIPIENT_HEADERS = (("to", "x-to", Role.TO), ("cc", "x-cc", Role.CC), ("bcc", 
 def parse_message(raw: bytes, source_id: str, folder: FolderKind) -> MailItem | Unreadable:
     if raw.startswith(b"From "):  # mbox separator line
         raw = raw[raw.find(b"\n") + 1 :]
-    end = _HEADER_END.search(raw)
-    head, body = (raw[: end.end()], raw[end.end() :]) if end else (raw, b"")
+    end = _header_end(raw)
+    head, body = (raw[:end], raw[end:]) if end >= 0 else (raw, b"")
     try:
         headers = parse_headers(head)
         return _item(headers, body[:BODY_SCAN], source_id, folder)
     except (ValueError, TypeError, IndexError, UnicodeError, LookupError) as error:
         return Unreadable(source_id, "malformed", f"{type(error).__name__}: {error}"[:300])
+
+
+def _header_end(raw: bytes) -> int:
+    """Where the body starts: after the first empty line (``\r?\n\r?\n``), or -1."""
+    lf, crlf = raw.find(b"\n\n"), raw.find(b"\n\r\n")
+    if lf >= 0 and (crlf < 0 or lf < crlf):
+        return lf + 2
+    return crlf + 3 if crlf >= 0 else -1
 
 
 def _item(
