@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from api.errors import BadRequest, NotFound
 from api.graphs import request_graph
-from api.params import as_of, bounded_int, iso
+from api.params import bounded_int, iso
 from relationships.connectors import connectors
 from relationships.coverage import CompanyTie, coverage
 from relationships.explain import details
@@ -52,9 +52,9 @@ def get_person(person_id: int) -> dict[str, Any]:
 def get_connectors(person_id: int) -> dict[str, Any]:
     """Colleagues who know the person, strongest tie first (docs/api.md)."""
     person = survivor(session(), person_id)
-    at = as_of(request.args.get("at"))
     limit = bounded_int(request.args.get("limit"), default=20, low=1, high=200)
-    total, found = connectors(session(), person.id, at, limit)
+    graph, at = request_graph(session())
+    total, found = connectors(session(), graph, person.id, limit)
     name = person.display_name or "this person"
     return {
         "person": {"id": person.id, "display_name": person.display_name},

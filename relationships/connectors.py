@@ -1,7 +1,8 @@
 """Who knows whom: the firm's colleagues ranked by the strength of their tie to a person.
 
-Scores come from each pair's stored decayed sums (``relationships.strength.stored_score``), so
-ranking a person's connectors reads one row per colleague and never their interactions.
+The ranking reads the API worker's in-memory graph (``relationships.graph``: every pair's
+score from its stored decayed sums, refreshed within a minute of new mail); the listed ties
+are loaded as rows and scored afresh, each in O(1), never from their interactions.
 Opted-out colleagues never appear. Explanations use counts and dates only: never a subject.
 """
 
@@ -9,15 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import cast
 
 import numpy as np
-from sqlalchemy import Subquery, select, text, union_all
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from relationships.graph import Graph
 from relationships.settings import load_weights
-from relationships.strength import scores_now
 from relationships.ties import PairRow, Tie, tie
 from storage.models import Colleague, Person, Relationship
 from storage.models.base import table_of
@@ -30,31 +30,6 @@ class Connector:
     name: str
     email: str
     tie: Tie  # seen from the colleague
-
-
-SUM_COLUMNS = ("ab_warm", "ab_history", "ba_warm", "ba_history", "mtg_warm", "mtg_history")
-
-
-def ties_of(person_id: int) -> Subquery:
-    """(other person, pair key a, b, the six sums) of every pair touching the person:
-    two index lookups (a_id is the primary key's prefix, b_id has its own index)."""
-    rel = Relationship
-    sums = [getattr(rel, name) for name in SUM_COLUMNS]
-    as_a = select(rel.b_id.label("other"), rel.a_id, rel.b_id, *sums).where(rel.a_id == person_id)
-    as_b = select(rel.a_id.label("other"), rel.a_id, rel.b_id, *sums).where(rel.b_id == person_id)
-    return union_all(as_a, as_b).subquery()
-
-
-IN_LIST_LIMIT = 500  # above this many candidates, read the whole firm's list instead
-
-
-def active_colleagues(session: Session, among: Sequence[int] | None = None) -> set[int]:
-    """Person ids of the colleagues who have not opted out, all of them (a thousand ints for a
-    large firm) or those ``among`` some people (an indexed IN list while it is short)."""
-    query = select(Colleague.person_id).where(Colleague.opted_out.is_(False))
-    if among is not None and len(among) <= IN_LIST_LIMIT:
-        query = query.where(Colleague.person_id.in_(sorted(set(among))))
-    return set(session.scalars(query))
 
 
 def load_pairs(session: Session, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], PairRow]:
@@ -76,35 +51,35 @@ def load_pairs(session: Session, keys: Sequence[tuple[int, int]]) -> dict[tuple[
 
 
 def connectors(
-    session: Session, person_id: int, now: datetime, limit: int | None = None
+    session: Session, graph: Graph, person_id: int, limit: int | None = None
 ) -> tuple[int, list[Connector]]:
     """How many colleagues (not opted out) have a tie to ``person_id``, and the strongest
-    ``limit`` of them. Every tie is scored at once from its stored sums (NumPy); only the
-    listed ones are loaded as rows."""
-    # The pairs alone, colleagues kept in Python: joined in SQL, the planners (SQLite without
-    # statistics, PostgreSQL with an IN list) walked the colleagues and probed every pair.
-    # Plain tuples: NumPy probing Row objects for array attributes costs more than the query.
-    ties = [tuple(r) for r in session.execute(select(ties_of(person_id)))]
-    colleagues = active_colleagues(session, [int(t[0]) for t in ties]) - {person_id}
-    rows = np.array([t for t in ties if t[0] in colleagues], dtype=np.float64).reshape(-1, 9)
-    if not len(rows):
+    ``limit`` of them, at the graph's moment. The ranking reads the worker's in-memory graph
+    (every tie already scored from the colleague's side); only the listed ties are loaded as
+    rows and scored afresh for display."""
+    now = graph.built_at
+    ids, strengths = graph.neighbours(person_id)
+    colleagues = np.array(sorted(graph.colleagues - {person_id}), dtype=np.int32)
+    mine = np.isin(ids, colleagues)
+    ids, strengths = ids[mine], strengths[mine]
+    chosen = ids[np.lexsort((ids, -strengths))][: limit or len(ids)].tolist()
+    if not chosen:
         return 0, []
-    weights = load_weights(session)
-    scores = scores_now(rows[:, 3:], now, weights, from_a=rows[:, 1] == rows[:, 0])
-    order = np.lexsort((rows[:, 0], -scores))[: limit or len(rows)]
-    chosen = [(int(rows[i, 0]), int(rows[i, 1]), int(rows[i, 2])) for i in order]
     people = {
         pid: (cid, name or email, email)
         for pid, cid, email, name in session.execute(
             select(Colleague.person_id, Colleague.id, Colleague.email, Person.display_name)
             .join(Person, Person.id == Colleague.person_id)
-            .where(Colleague.person_id.in_([c[0] for c in chosen]))
+            .where(Colleague.person_id.in_(chosen))
         ).tuples()
     }
-    pairs = load_pairs(session, [(a, b) for _, a, b in chosen])
+    pairs = load_pairs(session, [(min(c, person_id), max(c, person_id)) for c in chosen])
+    weights = load_weights(session)
     found = []
-    for other, a, b in chosen:
-        seen = tie(pairs[(a, b)], other, now, weights)
+    for other in chosen:
+        row = pairs[(min(other, person_id), max(other, person_id))]
         colleague_id, name, email = people[other]
-        found.append(Connector(colleague_id, other, name, email, seen))
-    return len(rows), found
+        found.append(Connector(colleague_id, other, name, email, tie(row, other, now, weights)))
+    # Scored afresh, a tie between two colleagues reads from the listed one's side.
+    found.sort(key=lambda c: (-c.tie.score, c.person_id))
+    return len(ids), found

@@ -36,9 +36,11 @@ from storage.types import utcnow
 
 REFRESH = timedelta(seconds=30)  # new mail reaches every worker's graph within a minute
 MAX_AGE = timedelta(hours=6)
-MIN_SCORE = 1.0  # weaker ties are no route to anyone (and would only cost memory)
+# Every tie that weighs anything is an edge: connectors and coverage list dormant ties too
+# (a pair whose only mail had too large an audience scores 0 and stays out).
+MIN_SCORE = 0.0
 CHUNK = 200_000  # relationship rows read per batch while building
-# The columns of relationships.connectors.SUM_COLUMNS, in that order.
+# The pair key, then the six sums in the order relationships.strength.scores_now takes them.
 PAIRS_SQL = (
     "SELECT a_id, b_id, ab_warm, ab_history, ba_warm, ba_history, mtg_warm, mtg_history"
     " FROM relationships"
@@ -186,7 +188,7 @@ def build(session: Session, now: datetime) -> Graph:
     while batch := cursor.fetchmany(CHUNK):
         block = np.array(batch, dtype=np.float64)
         scores = edge_scores(block, firm, now, weights)
-        keep = scores >= MIN_SCORE
+        keep = scores > MIN_SCORE
         parts.append(
             (
                 block[keep, 0].astype(np.int32),

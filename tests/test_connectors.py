@@ -252,7 +252,6 @@ def test_coverage_trend_is_the_noisy_or_of_its_ties_now_and_then(
     ties = client.get(
         f"/api/v1/people/{firm['client']}/connectors?at={at}", headers=auth
     ).get_json()["connectors"]  # the company's only person: its ties are the company's
-    ties = [c for c in ties if c["score"] >= 1]  # the graph keeps no weaker ties (MIN_SCORE)
     now = [c["score"] for c in ties]
     then = [max(0.0, c["score"] - c["trend"]) for c in ties]
     assert body["coverage"] == pytest.approx(noisy_or(now), abs=0.1)
