@@ -17,7 +17,6 @@ from relationships.connectors import load_pairs
 from relationships.explain import evidence, summary
 from relationships.graph import Graph
 from relationships.paths import Path, find_paths
-from relationships.settings import load_weights
 from relationships.strength import Weights
 from relationships.ties import PairRow, Tie, tie
 from storage.models import Colleague, EmailAddress, Person
@@ -73,7 +72,7 @@ def _paths_json(db: Session, found: list[Path], graph: Graph, at: datetime) -> l
     steps = [list(zip(path.people, path.people[1:], strict=False)) for path in found]
     keys = {(min(a, b), max(a, b)) for hops in steps for a, b in hops}
     rows = load_pairs(db, list(keys))
-    weights = load_weights(db)
+    weights = graph.weights
     explained = []
     for path, hops in zip(found, steps, strict=True):
         json_hops = []

@@ -17,7 +17,6 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from relationships.graph import Graph
-from relationships.settings import load_weights
 from relationships.ties import PairRow, Tie, tie
 from storage.models import Colleague, Person, Relationship
 from storage.models.base import table_of
@@ -74,7 +73,7 @@ def connectors(
         ).tuples()
     }
     pairs = load_pairs(session, [(min(c, person_id), max(c, person_id)) for c in chosen])
-    weights = load_weights(session)
+    weights = graph.weights
     found = []
     for other in chosen:
         row = pairs[(min(other, person_id), max(other, person_id))]

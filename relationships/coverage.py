@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session
 
 from relationships.connectors import load_pairs
 from relationships.graph import Graph, Ids
-from relationships.settings import load_weights
 from relationships.strength import Weights
 from relationships.ties import Tie, tie
 from storage.models import Colleague, Person
@@ -132,7 +131,7 @@ def coverage(
     position = {int(c): i for i, c in enumerate(tied[: page[0] + page[1]].tolist())}
     best_of = {pid: int(best_rows[position[pid]]) for pid, _, _ in listed if pid in position}
     wanted = [*top_rows.tolist(), *best_of.values()]
-    made = _company_ties(session, (contacts, colleagues), wanted, now, load_weights(session))
+    made = _company_ties(session, (contacts, colleagues), wanted, now, graph.weights)
     top = [made[int(i)] for i in top_rows]
     # The noisy-OR of the strongest ties, scored afresh from their rows, now and 90 days ago.
     now_scores = [t.tie.score for t in top]

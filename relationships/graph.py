@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from relationships.aggregate_store import VERSION_KEY
 from relationships.settings import load_weights
-from relationships.strength import Weights, scores_now
+from relationships.strength import DEFAULT, Weights, scores_now
 from storage.models import Colleague, Setting
 from storage.types import utcnow
 
@@ -109,6 +109,9 @@ class Graph:
     opted_out: frozenset[int]
     built_at: datetime
     version: str
+    # The weights the strengths were scored with: listings score their rows with the same
+    # (a change is followed by a rebuild, which bumps the version and so this copy).
+    weights: Weights = DEFAULT
 
     @classmethod
     def from_edges(
@@ -170,11 +173,13 @@ def _csr(
     opted_out: frozenset[int],
     built_at: datetime,
     version: str,
+    weights: Weights = DEFAULT,
 ) -> Graph:
     firm = np.array(sorted(colleagues | opted_out), dtype=np.int32)
     inside = np.isin(a, firm) & np.isin(b, firm)
     peers = Adjacency.of(a[inside], b[inside], s[inside])
-    return Graph(Adjacency.of(a, b, s), peers, colleagues, opted_out, built_at, version)
+    everyone = Adjacency.of(a, b, s)
+    return Graph(everyone, peers, colleagues, opted_out, built_at, version, weights)
 
 
 def build(session: Session, now: datetime) -> Graph:
@@ -209,6 +214,7 @@ def build(session: Session, now: datetime) -> Graph:
         opted_out=frozenset(pid for pid, out in flags if out),
         built_at=now,
         version=current_version(session),
+        weights=weights,
     )
 
 
