@@ -17,8 +17,8 @@ from relationships.connectors import load_pairs
 from relationships.explain import evidence, summary
 from relationships.graph import Graph
 from relationships.paths import Path, find_paths
-from relationships.strength import Weights
-from relationships.ties import PairRow, Tie, tie
+from relationships.strength import Weights, stored_score
+from relationships.ties import PairRow, Tie, side_sums, tie
 from storage.models import Colleague, EmailAddress, Person
 from storage.web import session
 from sync.normalize.addresses import normalize_email
@@ -72,16 +72,18 @@ def _paths_json(db: Session, found: list[Path], graph: Graph, at: datetime) -> l
     steps = [list(zip(path.people, path.people[1:], strict=False)) for path in found]
     keys = {(min(a, b), max(a, b)) for hops in steps for a, b in hops}
     rows = load_pairs(db, list(keys))
-    weights = graph.weights
-    explained = []
-    for path, hops in zip(found, steps, strict=True):
-        json_hops = []
-        for a, b in hops:
-            row = rows.get((min(a, b), max(a, b)))
-            seen = _edge_side(row, (a, b), graph, at, weights) if row is not None else None
-            json_hops.append(_hop_json((a, b), seen, names, graph))
-        explained.append({"score": round(100 * path.score, 1), "hops": json_hops})
-    return explained
+    seen = {  # paths share hops (the last one, to the target): each is explained once
+        key: _edge_side(row, key, graph, at, graph.weights) for key, row in rows.items()
+    }
+    return [
+        {
+            "score": round(100 * path.score, 1),
+            "hops": [
+                _hop_json((a, b), seen.get((min(a, b), max(a, b))), names, graph) for a, b in hops
+            ],
+        }
+        for path, hops in zip(found, steps, strict=True)
+    ]
 
 
 def _hop_json(
@@ -110,9 +112,11 @@ def _hop_json(
 def _edge_side(
     row: PairRow, hop: tuple[int, int], graph: Graph, at: datetime, weights: Weights
 ) -> Tie:
-    """The hop seen from the side the graph scored it from (relationships.graph.edge_scores)."""
+    """The pair seen from the side the graph scored it from (relationships.graph.edge_scores):
+    the colleague's of a colleague-contact pair, else the stronger side."""
     a, b = hop
     firm = graph.colleagues | graph.opted_out
     if (a in firm) != (b in firm):
         return tie(row, a if a in firm else b, at, weights)
-    return max(tie(row, a, at, weights), tie(row, b, at, weights), key=lambda t: t.score)
+    stronger = max((a, b), key=lambda side: stored_score(side_sums(row, side), at, weights))
+    return tie(row, stronger, at, weights)
