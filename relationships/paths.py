@@ -40,29 +40,45 @@ def find_paths(graph: Graph, source: int, target: int) -> list[Path]:
     colleagues = np.array(sorted(graph.colleagues), dtype=np.int64)
     ids, first = graph.neighbours(source)
     hop = np.isin(ids, colleagues) & ~np.isin(ids, blocked)
-    hops, first = ids[hop], first[hop]
-    best = _best_onward(graph, target, hops, blocked)
-    found = [Path((source, target), graph.strength(source, target))]
-    found = [p for p in found if p.score > 0]
-    for colleague, strength in zip(hops.tolist(), first.tolist(), strict=True):
-        onward = best.get(colleague)
-        if onward is not None:
-            rest, value = onward
-            found.append(Path((source, colleague, *rest), strength * value))
+    hops, first = ids[hop], first[hop]  # sorted by id, as a node's neighbours are
+    onward, middle = _best_onward(graph, target, hops, blocked)
+    totals = first.astype(np.float64) * onward
+    chosen = np.flatnonzero(totals > 0)
+    if len(chosen) > MAX_PATHS:  # the strongest few, every one equal to the last included
+        cut = np.partition(totals[chosen], -MAX_PATHS)[-MAX_PATHS]
+        chosen = chosen[totals[chosen] >= cut]
+    found = [
+        Path((source, int(hops[i]), *_rest(int(middle[i]), target)), float(totals[i]))
+        for i in chosen
+    ]
+    direct = graph.strength(source, target)
+    if direct:
+        found.append(Path((source, target), direct))
     found.sort(key=lambda p: (-p.score, len(p.people), p.people))
     return found[:MAX_PATHS]
 
 
+DIRECT = -1  # in `middle`: the colleague knows the target
+NONE = -2  # in `middle`: no way on
+
+
+def _rest(middle: int, target: int) -> tuple[int, ...]:
+    return (target,) if middle == DIRECT else (middle, target)
+
+
 def _best_onward(
     graph: Graph, target: int, hops: Ids, blocked: npt.NDArray[np.int64]
-) -> dict[int, tuple[tuple[int, ...], float]]:
-    """For each first-hop colleague that can reach ``target``: the best continuation, straight
-    to the target (penalty once) or through one contact (penalty twice)."""
-    best: dict[int, tuple[tuple[int, ...], float]] = {}
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """For each first-hop colleague (``hops``, sorted): the value of the best continuation,
+    straight to the target (penalty once) or through one contact (penalty twice), and that
+    contact (``DIRECT``, or ``NONE`` with value 0 when there is no way on)."""
+    value = np.zeros(len(hops))
+    middle = np.full(len(hops), NONE, dtype=np.int64)
     contacts, to_target = graph.neighbours(target)
     direct = np.isin(contacts, hops)
-    for colleague, value in zip(contacts[direct].tolist(), to_target[direct].tolist(), strict=True):
-        best[colleague] = ((target,), value * HOP_PENALTY)
+    at = np.searchsorted(hops, contacts[direct])
+    value[at] = to_target[direct].astype(np.float64) * HOP_PENALTY
+    middle[at] = DIRECT
     usable = ~np.isin(contacts, blocked)
     contacts, to_target = contacts[usable], to_target[usable]
     # A second hop is a colleague: a contact inside the firm brings only its colleague ties
@@ -74,16 +90,23 @@ def _best_onward(
         graph.peers.edges_of(contacts[inside].astype(np.int64)),
     ]
     owners, seconds, strengths = (np.concatenate([p[i] for p in parts]) for i in range(3))
-    # Each edge (contact, second) is a route second -> contact -> target.
-    near = np.isin(seconds, hops) & (seconds != owners)
+    # Each edge (contact, second) is a route second -> contact -> target; a table of flags
+    # tells first-hop colleagues in one pass (np.isin would sort every edge).
+    is_hop = np.zeros(max(int(seconds.max(initial=0)), int(hops.max(initial=0))) + 1, dtype=bool)
+    is_hop[hops] = True
+    near = is_hop[seconds] & (seconds != owners)
     owners, seconds, strengths = owners[near], seconds[near], strengths[near]
     # The target's contacts are sorted (a node's neighbours are): find each owner's strength.
     into = to_target[np.searchsorted(contacts, owners)]
-    values = (strengths * into).astype(np.float64) * HOP_PENALTY**2
-    order = np.lexsort((owners, -values))  # strongest first, ties by contact id
-    _, first = np.unique(seconds[order], return_index=True)
-    for i in order[first].tolist():
-        colleague, value = int(seconds[i]), float(values[i])
-        if colleague not in best or value > best[colleague][1]:
-            best[colleague] = ((int(owners[i]), target), value)
-    return best
+    through = (strengths * into).astype(np.float64) * HOP_PENALTY**2
+    # Each second hop's best contact: the strongest route, on a tie the lowest contact id.
+    at = np.searchsorted(hops, seconds)
+    best = np.zeros(len(hops))
+    np.maximum.at(best, at, through)
+    top = through == best[at]
+    via = np.full(len(hops), np.iinfo(np.int64).max)
+    np.minimum.at(via, at[top], owners[top].astype(np.int64))
+    better = best > value  # on a tie the direct route stays
+    value[better] = best[better]
+    middle[better] = via[better]
+    return value, middle
