@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, update
 from sqlalchemy.orm import Session
 
-from storage.bulk import execute_many
+from storage.bulk import execute_many, select_in
 from storage.companies import CompanyBook
 from storage.ids import allocate_ids, insert_with_ids
 from storage.models import Colleague, EmailAddress, Person
@@ -93,13 +93,11 @@ class AddressBook:
             self._create(session, new)
 
     def _load(self, session: Session, emails: Sequence[str]) -> None:
-        table = table_of(EmailAddress)
-        for part in chunks(emails):
-            query = select(table.c.address, table.c.id, table.c.person_id).where(
-                table.c.address.in_(part)
-            )
-            for address, address_id, person_id in session.execute(query):
-                self._known[address] = Known(address_id, person_id)
+        columns = ("address", "id", "person_id")
+        for address, address_id, person_id in select_in(
+            session, table_of(EmailAddress), columns, "address", emails
+        ):
+            self._known[address] = Known(address_id, person_id)
 
     def _create(self, session: Session, new: Sequence[Address]) -> None:
         work_domains = [self._work_domain(a) for a in new]

@@ -38,6 +38,7 @@ _COMPILERS: dict[str, Dialect] = {
     "sqlite": sqlite.dialect(paramstyle="qmark"),
     "postgresql": postgresql.psycopg.dialect(paramstyle="format"),  # type: ignore[no-untyped-call]
 }
+IN_CHUNK = 500  # values in one IN list (SQLite allows 32,766 parameters a statement)
 SQLITE_TEXT_CACHE = 8192  # datetimes whose SQLite text is remembered (about 1 MB at most)
 _sqlite_text: dict[datetime, str] = {}
 
@@ -83,6 +84,38 @@ def execute_many(session: Session, statement: Insert, rows: Sequence[Row], key: 
     else:
         params = [values(row) + tail for row in rows]
     session.connection().exec_driver_sql(plan.sql, params)
+
+
+def select_in(
+    session: Session, table: Table, columns: Sequence[str], match: str, values: Sequence[Any]
+) -> list[Sequence[Any]]:
+    """``columns`` of the rows of ``table`` whose ``match`` column is one of ``values``.
+
+    The ingest's lookups by natural key (interaction keys, addresses, company domains): an
+    ``IN`` list built by SQLAlchemy coerces every value and renders the list anew on each
+    execution, which cost as much as the query itself. Here the text is built once per list
+    length, at most ``IN_CHUNK`` values a statement. For columns the driver returns as they
+    are stored (text, integers), not datetimes.
+    """
+    name = session.get_bind().dialect.name
+    connection = session.connection()
+    found: list[Sequence[Any]] = []
+    for start in range(0, len(values), IN_CHUNK):
+        part = tuple(values[start : start + IN_CHUNK])
+        sql = _select_sql(name, table.name, tuple(columns), match, len(part))
+        found.extend(connection.exec_driver_sql(sql, part))
+    return found
+
+
+@functools.cache
+def _select_sql(name: str, table: str, columns: tuple[str, ...], match: str, count: int) -> str:
+    # Only quoted names of our own tables and placeholders: no value is ever part of the text.
+    quote = _COMPILERS[name].identifier_preparer.quote
+    marker = "?" if name == "sqlite" else "%s"
+    return (
+        f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(table)}"  # noqa: S608
+        f" WHERE {quote(match)} IN ({', '.join([marker] * count)})"
+    )
 
 
 class _Uncached:

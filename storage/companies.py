@@ -9,7 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
-from storage.bulk import execute_many
+from storage.bulk import execute_many, select_in
 from storage.models import Company, CompanyDomain
 from storage.models.base import Base, table_of
 from sync.normalize.domains import company_name, registrable_domain
@@ -44,10 +44,9 @@ class CompanyBook:
         return {d: self._by_domain[r] for d, r in wanted.items()}
 
     def _load(self, session: Session, registrables: list[str]) -> None:
-        query = select(CompanyDomain.domain, CompanyDomain.company_id).where(
-            CompanyDomain.domain.in_(registrables)
-        )
-        self._by_domain.update(session.execute(query).tuples().all())
+        table = table_of(CompanyDomain)
+        rows = select_in(session, table, ("domain", "company_id"), "domain", registrables)
+        self._by_domain.update((domain, company_id) for domain, company_id in rows)
 
     def _create(self, session: Session, registrables: list[str]) -> None:
         rows = [{"name": company_name(r), "primary_domain": r} for r in registrables]

@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.addressbook import chunks
-from storage.bulk import execute_many
+from storage.bulk import execute_many, select_in
 from storage.companies import insert_ignore
 from storage.ids import insert_with_ids
 from storage.models import Interaction, InteractionKey
@@ -26,11 +24,8 @@ RECIPIENT_ROLES = frozenset({Role.TO, Role.CC, Role.BCC, Role.ATTENDEE})
 def find_existing(session: Session, keys: Sequence[str]) -> dict[str, int]:
     """Key -> interaction id for the keys already stored."""
     table = table_of(InteractionKey)
-    found: dict[str, int] = {}
-    for part in chunks(sorted(set(keys))):
-        query = select(table.c.key, table.c.interaction_id).where(table.c.key.in_(part))
-        found.update(session.execute(query).tuples().all())
-    return found
+    rows = select_in(session, table, ("key", "interaction_id"), "key", sorted(set(keys)))
+    return dict(rows)  # type: ignore[arg-type]  # rows of (key, id)
 
 
 def _row(verdict: Verdict, book: AddressBook) -> dict[str, object]:

@@ -23,7 +23,7 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sync.items import AddressKind, MailItem
+from sync.items import AddressKind, MailItem, Participant
 from sync.normalize.domains import FirmDomains, is_role_address
 
 PRIVATE_SENSITIVITIES = frozenset({"private", "confidential"})
@@ -99,11 +99,16 @@ def classify(item: MailItem, firm: FirmDomains, exclusions: Exclusions) -> Verdi
     if item.conversation_id is not None and item.conversation_id in exclusions.private_threads:
         return Verdict(Outcome.SKIP, item, "private-thread")
     kept = _without_excluded(item, exclusions)
-    external = any(is_external(p.address.email, p.address.kind, firm) for p in kept.participants)
-    if external:
+    if _has_external(kept.participants, firm):
         return Verdict(Outcome.CLIENT, kept)
-    if kept is not item and any(
-        is_external(p.address.email, p.address.kind, firm) for p in item.participants
-    ):
+    if kept is not item and _has_external(item.participants, firm):
         return Verdict(Outcome.SKIP, item, "excluded")
     return Verdict(Outcome.INTERNAL, kept)
+
+
+def _has_external(participants: Iterable[Participant], firm: FirmDomains) -> bool:
+    for participant in participants:  # a loop, not any(): asked for every item of an import
+        address = participant.address
+        if is_external(address.email, address.kind, firm):
+            return True
+    return False
