@@ -10,12 +10,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from relationships.aggregate_store import rebuild
+from relationships.aggregates import DECAYED_FIELDS
 from storage.addressbook import AddressBook
 from storage.db import Database
 from storage.mailboxes import ensure_mailbox
-from storage.models import AuditEvent, EmailAddress, Person
+from storage.models import AuditEvent, EmailAddress, Person, Relationship, StaleAggregate
+from sync import writer
 from sync.engine import ingest
 from sync.normalize.domains import FirmDomains
 from tests.factories import INBOX, SENT, T0, ListSource, email
@@ -81,3 +86,50 @@ def test_a_name_later_in_the_page_names_a_person_first_seen_without_one(db: Data
     with db.transaction() as session:
         name = session.scalar(select(Person.display_name).where(Person.id == _person(db, CLIENT)))
     assert name == "Carla Fox"
+
+
+@pytest.mark.parametrize("early", [True, False], ids=["rebuilt-at-once", "rebuilt-at-end"])
+def test_aggregates_after_a_merge_equal_a_full_recompute(
+    db: Database, monkeypatch: pytest.MonkeyPatch, early: bool
+) -> None:
+    if not early:  # the merge is found late in the run: its rebuild waits for the run's end
+        monkeypatch.setattr(writer, "EARLY_REBUILD_ITEMS", 0)
+    bob = _mailbox(db, BOB)
+    ingest(
+        db, bob, ListSource({SENT: [email(BOB, [OLD_ALIAS, CLIENT]), email(BOB, [ALICE])]}), FIRM
+    )
+    alice = _mailbox(db, ALICE)
+    later = T0 + timedelta(days=3)
+    sent = [
+        email(OLD_ALIAS, [CLIENT], at=later),
+        email(ALICE, [CLIENT, BOB], at=later + timedelta(hours=1)),
+        email(OLD_ALIAS, [BOB], cc=[CLIENT], at=later + timedelta(hours=2)),
+    ]
+    inbox = [email(CLIENT, [ALICE, OLD_ALIAS], at=later + timedelta(days=1))]
+    stats = ingest(db, alice, ListSource({SENT: sent, INBOX: inbox}), FIRM).stats
+    assert stats.merged_people == 1
+
+    with db.transaction() as session:
+        incremental = _pairs(session)
+        rebuild(session)  # everything recomputed from the stored interactions
+        assert _pairs(session) == incremental
+        assert session.scalar(select(func.count()).select_from(StaleAggregate)) == 0
+
+
+def _pairs(session: Session) -> list[tuple[object, ...]]:
+    rows = session.scalars(select(Relationship).order_by(Relationship.a_id, Relationship.b_id))
+    return [
+        (
+            r.a_id,
+            r.b_id,
+            r.email_ab,
+            r.email_ba,
+            r.meetings,
+            r.first_at,
+            r.last_at,
+            r.last_ab_at,
+            r.last_ba_at,
+            *(round(getattr(r, f), 9) for f in DECAYED_FIELDS),
+        )
+        for r in rows
+    ]
