@@ -23,8 +23,9 @@ REPLY_WORDS = (
 
 
 def summary(t: Tie, me: str, other: str) -> str:
-    """Counts by kind and direction, since when, the last contact, the last 90 days and the
-    reply times, in two or three short sentences. ``me`` may be "you"."""
+    """Counts by kind and direction, since when, the last contact, the last 90 days, the last
+    2 years (when the first contact is older) and the reply times, in a few short sentences.
+    ``me`` may be "you"."""
     parts = []
     if t.sent:
         parts.append(f"{me} wrote to {other} {times(t.sent)}")
@@ -34,6 +35,9 @@ def summary(t: Tie, me: str, other: str) -> str:
         parts.append(f"they met {times(t.meetings)}")
     head = f"{'; '.join(parts) or 'no direct contact'} since {month(t.first_at)}"
     sentences = [f"{head}; last contact {day(t.last_at)}.", recent(t, me, other)]
+    earlier = years(t, me, other)
+    if earlier:
+        sentences.append(earlier)
     replies = reply_time(t, me, other)
     if replies:
         sentences.append(replies)
@@ -41,16 +45,30 @@ def summary(t: Tie, me: str, other: str) -> str:
 
 
 def recent(t: Tie, me: str, other: str) -> str:
+    counts = (t.recent_sent, t.recent_received, t.recent_meetings)
+    return _window("the last 90 days", counts, me, other)
+
+
+def years(t: Tie, me: str, other: str) -> str | None:
+    """The last 2 years, or ``None`` when they hold everything (the all-time counts say it)."""
+    counts = (t.years_sent, t.years_received, t.years_meetings)
+    if counts == tuple(Count(n, exact=True) for n in (t.sent, t.received, t.meetings)):
+        return None
+    return _window("the last 2 years", counts, me, other)
+
+
+def _window(span: str, counts: tuple[Count, Count, Count], me: str, other: str) -> str:
+    sent, received, meetings = counts
     said = [
         f"{count_words(count, 'email')} from {who}"
-        for count, who in ((t.recent_sent, me), (t.recent_received, other))
+        for count, who in ((sent, me), (received, other))
         if count.value
     ]
-    if t.recent_meetings.value:
-        said.append(count_words(t.recent_meetings, "meeting"))
+    if meetings.value:
+        said.append(count_words(meetings, "meeting"))
     if not said:
-        return "Nothing in the last 90 days."
-    return f"In the last 90 days: {', '.join(said)}."
+        return f"Nothing in {span}."
+    return f"In {span}: {', '.join(said)}."
 
 
 def reply_time(t: Tie, me: str, other: str) -> str | None:
@@ -128,12 +146,8 @@ def details(t: Tie, me: str, other: str) -> dict[str, Any]:
         "emails_sent": t.sent,
         "emails_received": t.received,
         "meetings": t.meetings,
-        "last_90_days": {
-            "emails_sent": t.recent_sent.value,
-            "emails_received": t.recent_received.value,
-            "meetings": t.recent_meetings.value,
-            "exact": t.recent_sent.exact and t.recent_received.exact and t.recent_meetings.exact,
-        },
+        "last_90_days": _counts(t.recent_sent, t.recent_received, t.recent_meetings),
+        "last_2_years": _counts(t.years_sent, t.years_received, t.years_meetings),
         "typical_reply_hours": {
             "colleague": _hours(t.reply_hours[0]),
             "person": _hours(t.reply_hours[1]),
@@ -141,6 +155,15 @@ def details(t: Tie, me: str, other: str) -> dict[str, Any]:
         "first_contact": _iso(t.first_at),
         "last_sent": _iso(t.last_sent_at),
         "last_received": _iso(t.last_received_at),
+    }
+
+
+def _counts(sent: Count, received: Count, meetings: Count) -> dict[str, int | bool]:
+    return {
+        "emails_sent": sent.value,
+        "emails_received": received.value,
+        "meetings": meetings.value,
+        "exact": sent.exact and received.exact and meetings.exact,
     }
 
 

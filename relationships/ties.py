@@ -7,10 +7,19 @@ costs O(1) whatever the pair's history: no interaction is read.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from relationships.recent import RECENT, Count, Recent, before, count_since, loads, median
+from relationships.recent import (
+    RECENT,
+    Count,
+    Recent,
+    RecentEvent,
+    before,
+    count_since,
+    loads,
+    median,
+)
 from relationships.strength import (
     DEFAULT,
     TREND_WINDOW,
@@ -65,9 +74,28 @@ class Tie:
     recent_sent: Count  # in the last RECENT
     recent_received: Count
     recent_meetings: Count
+    years_sent: Count  # in the last YEARS
+    years_received: Count
+    years_meetings: Count
     reply_hours: tuple[float | None, float | None]  # typical answer time: mine, theirs
     replies: tuple[int, int]  # answers seen (newest events only): mine, theirs
     strongest: str  # what weighs most: out, in, mtg, mutual (both ways); "" when nothing
+
+
+# "In the last 2 years" in explanations (issue 3, item 2): the history half-life's span.
+YEARS = timedelta(days=730)
+
+
+def count_after(
+    total: int, events: list[RecentEvent], first_at: datetime, moment: datetime
+) -> Count:
+    """A class's events after ``moment``: its all-time counter when the pair's first contact
+    came after ``moment``, else what the newest events show (exact while they reach back to
+    ``moment``, else "at least"). The decayed sums weigh events by role and audience, so no
+    count can be read from them."""
+    if first_at >= moment:
+        return Count(total, exact=True)
+    return count_since(events, moment)
 
 
 def side_sums(row: PairRow, me: int) -> StoredSums:
@@ -108,14 +136,15 @@ def tie(
     strongest = _strongest(contributions(decayed, weights), weights)
     mine, theirs = events.reply_hours() if detail else ([], [])
     typical_mine, typical_theirs = median(mine), median(theirs)
-    recently = now - RECENT
+    recently, years = now - RECENT, now - YEARS
+    sent, received = (row.email_ab, row.email_ba) if mine_is_a else (row.email_ba, row.email_ab)
     return Tie(
         other_id=row.b_id if mine_is_a else row.a_id,
         score=round(value, 1),
         tier=tier(value, has_history=True),
         trend=round(value - before, 1),
-        sent=row.email_ab if mine_is_a else row.email_ba,
-        received=row.email_ba if mine_is_a else row.email_ab,
+        sent=sent,
+        received=received,
         meetings=row.meetings,
         first_at=row.first_at,
         last_at=row.last_at,
@@ -124,6 +153,9 @@ def tie(
         recent_sent=count_since(events.sent, recently),
         recent_received=count_since(events.received, recently),
         recent_meetings=count_since(events.meetings, recently),
+        years_sent=count_after(sent, events.sent, row.first_at, years),
+        years_received=count_after(received, events.received, row.first_at, years),
+        years_meetings=count_after(row.meetings, events.meetings, row.first_at, years),
         reply_hours=(typical_mine, typical_theirs),
         replies=(len(mine), len(theirs)),
         strongest=strongest,

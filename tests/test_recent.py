@@ -156,6 +156,38 @@ def test_explanation_in_words_without_anything_but_counts_dates_and_names() -> N
     }
 
 
+def test_counts_over_two_years_exact_from_the_counters_or_the_newest_events() -> None:
+    def days_ago(*days: int, kind: str = "out") -> list[tuple[datetime, str]]:
+        return [(NOW - timedelta(days=d), kind) for d in days]
+
+    # First contact three years ago: the 2-year counts come from the newest events, which
+    # reach back past two years, so they are exact (2 of 4 sent, 1 received, 1 meeting).
+    old = days_ago(1100, 800, 300, 10) + days_ago(20, kind="in") + days_ago(400, kind="mtg")
+    seen = tie(stored_pair(old), ME, NOW)
+    assert "In the last 2 years: 2 emails from Alice, 1 email from Jane, 1 meeting." in (
+        summary(seen, "Alice", "Jane")
+    )
+    assert details(seen, "You", "Jane")["last_2_years"] == {
+        "emails_sent": 2,
+        "emails_received": 1,
+        "meetings": 1,
+        "exact": True,
+    }
+    # Twelve emails within the year and one three years ago: ten are kept, all within two
+    # years, so the count is a lower bound, said so.
+    busy = days_ago(1100, *range(5, 365, 30))
+    assert "In the last 2 years: at least 10 emails from Alice." in summary(
+        tie(stored_pair(busy), ME, NOW), "Alice", "Jane"
+    )
+    # Everything within two years: the all-time counts say it, no second sentence, and the
+    # numbers are the counters' even beyond the ten kept events.
+    recent_only = days_ago(*range(5, 365, 30))
+    seen = tie(stored_pair(recent_only), ME, NOW)
+    assert "last 2 years" not in summary(seen, "Alice", "Jane")
+    assert details(seen, "You", "Jane")["last_2_years"]["emails_sent"] == 12
+    assert details(seen, "You", "Jane")["last_2_years"]["exact"] is True
+
+
 def test_the_strongest_evidence_names_the_part_that_weighs_most() -> None:
     meetings = [(NOW - timedelta(days=d), "mtg") for d in (3, 30)]
     assert evidence(tie(stored_pair(meetings), ME, NOW), "Alice", "Jane") == (
