@@ -13,9 +13,9 @@ from api.errors import BadRequest
 from api.graphs import init_app, request_graph
 from api.params import iso
 from api.people import survivor
-from relationships.connectors import load_pairs
 from relationships.explain import evidence, summary
 from relationships.graph import Graph
+from relationships.pair_rows import load_pairs
 from relationships.paths import Path, find_paths
 from relationships.strength import Weights, stored_score
 from relationships.ties import PairRow, Tie, side_sums, tie
@@ -33,13 +33,17 @@ def get_paths() -> dict[str, Any]:
     target = _person(db, request.args.get("to"), "to")
     source = _person(db, request.args.get("from"), "from") if request.args.get("from") else None
     source_id = source.id if source is not None else g.user.person_id
-    if db.scalar(select(Colleague.id).where(Colleague.person_id == source_id)) is None:
+    source_name = db.scalar(
+        select(Person.display_name)
+        .join(Colleague, Colleague.person_id == Person.id)
+        .where(Person.id == source_id)
+    )
+    if source_name is None:
         raise BadRequest("from: paths start at a colleague of the firm")
     graph, at = request_graph(db)
     found = find_paths(graph, source_id, target.id)
-    source_name = db.scalar(select(Person.display_name).where(Person.id == source_id))
     return {
-        "from": {"id": source_id, "display_name": source_name or ""},
+        "from": {"id": source_id, "display_name": source_name},
         "to": {"id": target.id, "display_name": target.display_name},
         "as_of": at.isoformat(),
         "paths": _paths_json(db, found, graph, at),
@@ -61,17 +65,12 @@ def _person(db: Session, raw: str | None, name: str) -> Person:
     return survivor(db, person_id)
 
 
-def _names(db: Session, ids: set[int]) -> dict[int, str]:
-    rows = db.execute(select(Person.id, Person.display_name).where(Person.id.in_(sorted(ids))))
-    return {pid: name or "" for pid, name in rows.tuples()}
-
-
 def _paths_json(db: Session, found: list[Path], graph: Graph, at: datetime) -> list[Any]:
-    """Every path with its hops explained: one query for all the hops' pairs."""
-    names = _names(db, {p for path in found for p in path.people})
+    """Every path with its hops explained: one query for all the hops' pairs and people."""
     steps = [list(zip(path.people, path.people[1:], strict=False)) for path in found]
     keys = {(min(a, b), max(a, b)) for hops in steps for a, b in hops}
-    rows = load_pairs(db, list(keys))
+    rows, people = load_pairs(db, list(keys))
+    names = {pid: end.name for pid, end in people.items()}
     seen = {  # paths share hops (the last one, to the target): each is explained once
         key: _edge_side(row, key, graph, at, graph.weights) for key, row in rows.items()
     }

@@ -19,18 +19,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from relationships.connectors import load_pairs
 from relationships.graph import Graph, Ids
-from relationships.strength import Weights
-from relationships.ties import Tie, tie
-from storage.models import Colleague, Person
+from relationships.pair_rows import End, load_pairs
+from relationships.ties import Standing, standing
+from storage.models import Person
 
 TOP_TIES = 5  # reference 1.4: the top five routes
 MEDIUM = 30.0  # the medium tier's floor (relationships.strength.TIERS)
@@ -43,7 +41,7 @@ class CompanyTie:
     colleague_person_id: int
     colleague_name: str
     person_id: int
-    tie: Tie
+    tie: Standing
 
 
 @dataclass(frozen=True)
@@ -79,8 +77,7 @@ def _ties(graph: Graph, people: npt.NDArray[np.int64]) -> Ties:
     """Every (company person, colleague) edge of the graph: contacts, colleagues, scores; the
     edges of one contact are contiguous."""
     contacts, others, strengths = graph.edges_of(people)
-    colleagues = np.array(sorted(graph.colleagues), dtype=np.int32)
-    keep = np.isin(others, colleagues)
+    keep = graph.is_colleague[others]
     return contacts[keep], others[keep], strengths[keep].astype(np.float64) * 100
 
 
@@ -122,27 +119,31 @@ def coverage(
 ) -> Coverage:
     """How well the firm knows the company at the graph's moment; ``page`` is (offset, limit)
     of the company's people, best-connected first."""
-    now = graph.built_at
     people = company_people(session, company_id)
     contacts, colleagues, scores = _ties(graph, people)
     best_rows, tied = best_per_contact(contacts, scores)
     top_rows = strongest(scores, TOP_TIES)
-    listed = _page(session, company_id, tied, *page)
-    position = {int(c): i for i, c in enumerate(tied[: page[0] + page[1]].tolist())}
-    best_of = {pid: int(best_rows[position[pid]]) for pid, _, _ in listed if pid in position}
+    offset, limit = page
+    # The page's people with a tie, each with the row of their best one.
+    on_page = slice(offset, offset + limit)
+    best_of = dict(zip(tied[on_page].tolist(), best_rows[on_page].tolist(), strict=True))
     wanted = [*top_rows.tolist(), *best_of.values()]
-    made = _company_ties(session, (contacts, colleagues), wanted, now, graph.weights)
-    top = [made[int(i)] for i in top_rows]
+    made, ends = _company_ties(session, graph, (contacts, colleagues), wanted)
+    top = [made[i] for i in top_rows.tolist() if i in made]
     # The noisy-OR of the strongest ties, scored afresh from their rows, now and 90 days ago.
     now_scores = [t.tie.score for t in top]
     past = [max(0.0, t.tie.score - t.tie.trend) for t in top]
     strong = scores >= MEDIUM
-    breadth = len(np.unique(colleagues[strong]))
+    breadth = _distinct(colleagues[strong])
+    listed = [(pid, ends[pid].name, ends[pid].title) for pid in best_of]
+    if len(listed) < limit:  # the rest of the page: people without a tie, by name
+        skip = max(0, offset - len(tied))
+        listed += _untied(session, company_id, tied, skip, limit - len(listed))
     return Coverage(
         coverage=round(noisy_or(now_scores), 1),
         trend=round(noisy_or(now_scores) - noisy_or(past), 1),
         colleagues=breadth,
-        contacts=len(np.unique(contacts[strong])),
+        contacts=_distinct(contacts[strong]),
         single_threaded=breadth == 1,
         best=max(top, key=lambda t: t.tie.score) if top else None,
         people_total=len(people),
@@ -152,62 +153,41 @@ def coverage(
     )
 
 
+def _distinct(ids: Ids) -> int:
+    """How many distinct ids (a count of flags: no sort)."""
+    return int(np.count_nonzero(np.bincount(ids))) if len(ids) else 0
+
+
 def _company_ties(
-    session: Session,
-    ties: tuple[Ids, Ids],
-    rows: list[int],
-    now: datetime,
-    weights: Weights,
-) -> dict[int, CompanyTie]:
+    session: Session, graph: Graph, ties: tuple[Ids, Ids], rows: list[int]
+) -> tuple[dict[int, CompanyTie], dict[int, End]]:
     """``CompanyTie`` for the given rows of ``ties`` (contacts, colleagues), each scored afresh
-    from its pair's row; one query for the rows, one for the colleagues' names."""
+    from its pair's row at the graph's moment, and the people at both ends: one query."""
     contacts, colleagues = ties
-    colleague_ids = sorted({int(colleagues[i]) for i in rows})
-    names = dict(
-        session.execute(
-            select(
-                Colleague.person_id,
-                func.coalesce(func.nullif(Person.display_name, ""), Colleague.email),
-            )
-            .join(Person, Person.id == Colleague.person_id)
-            .where(Colleague.person_id.in_(colleague_ids))
-        )
-        .tuples()
-        .all()
-    )
-    pairs = {(int(contacts[i]), int(colleagues[i])) for i in rows}
-    found = load_pairs(session, [(min(p), max(p)) for p in pairs])
-    made = {}
-    for i in rows:
-        contact, colleague = int(contacts[i]), int(colleagues[i])
-        row = found[(min(contact, colleague), max(contact, colleague))]
-        seen = tie(row, colleague, now, weights, detail=False)
-        made[i] = CompanyTie(colleague, names.get(colleague, ""), contact, seen)
-    return made
+    keys = [(int(contacts[i]), int(colleagues[i])) for i in rows]
+    pairs, ends = load_pairs(session, [(min(key), max(key)) for key in keys])
+    made: dict[int, CompanyTie] = {}
+    for i, (contact, colleague) in zip(rows, keys, strict=True):
+        row = pairs.get((min(contact, colleague), max(contact, colleague)))
+        if row is None:
+            continue  # purged since the graph was built
+        seen = standing(row, colleague, graph.built_at, graph.weights)
+        who = ends[colleague]
+        made[i] = CompanyTie(colleague, who.name or who.email or "", contact, seen)
+    return made, ends
 
 
-def _page(
-    session: Session, company_id: int, tied: npt.NDArray[np.int64], offset: int, limit: int
+def _untied(
+    session: Session, company_id: int, tied: npt.NDArray[np.int64], skip: int, count: int
 ) -> list[tuple[int, str, str | None]]:
-    """The people on the page: best-connected first (``tied``), then the rest by name."""
-    wanted = tied[offset : offset + limit].tolist()
-    found = {
-        pid: (pid, name, title)
-        for pid, name, title in session.execute(
-            select(Person.id, Person.display_name, Person.title).where(Person.id.in_(wanted))
-        ).tuples()
-    }
-    page = [found[pid] for pid in wanted if pid in found]
-    missing = limit - len(page)
-    if missing <= 0:
-        return page
-    skip = max(0, offset - len(tied))
+    """``count`` of the company's people without a tie, by name, after the first ``skip``."""
     tied_set = set(tied.tolist())
     rest = session.execute(
         select(Person.id, Person.display_name, Person.title)
         .where(Person.company_id == company_id, Person.merged_into_id.is_(None))
         .order_by(Person.display_name, Person.id)
     ).tuples()
+    page: list[tuple[int, str, str | None]] = []
     for pid, name, title in rest:
         if pid in tied_set:
             continue
@@ -215,6 +195,6 @@ def _page(
             skip -= 1
             continue
         page.append((pid, name, title))
-        if len(page) == limit:
+        if len(page) == count:
             break
     return page

@@ -18,6 +18,7 @@ time even without new mail).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ PAIRS_SQL = (
 
 Ids = npt.NDArray[np.int32]
 Strengths = npt.NDArray[np.float32]
+Flags = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,16 @@ class Graph:
             version=version,
         )
 
+    @functools.cached_property
+    def is_colleague(self) -> Flags:
+        """By person id: a colleague who has not opted out (index it with the graph's ids)."""
+        return _flags(self.colleagues, len(self.everyone.indptr))
+
+    @functools.cached_property
+    def in_firm(self) -> Flags:
+        """By person id: one of the firm's people, opted out or not."""
+        return _flags(self.colleagues | self.opted_out, len(self.everyone.indptr))
+
     @property
     def indptr(self) -> npt.NDArray[np.int64]:
         return self.everyone.indptr
@@ -162,6 +174,14 @@ class Graph:
     @property
     def edges(self) -> int:
         return len(self.everyone.targets) // 2
+
+
+def _flags(ids: frozenset[int], size: int) -> Flags:
+    """A table of flags by id, long enough for every node of the graph and every id given:
+    one lookup per id where ``np.isin`` would sort (the table is cached per graph copy)."""
+    flags = np.zeros(max(size, max(ids, default=-1) + 1), dtype=bool)
+    flags[list(ids)] = True
+    return flags
 
 
 def _csr(

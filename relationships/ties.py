@@ -82,6 +82,17 @@ class Tie:
     strongest: str  # what weighs most: out, in, mtg, mutual (both ways); "" when nothing
 
 
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """A tie as a listing of many shows it (``standing``): no counts, no reply times."""
+
+    other_id: int
+    score: float
+    tier: str
+    trend: float  # score now minus score TREND_WINDOW ago
+    last_at: datetime
+
+
 # "In the last 2 years" in explanations (issue 3, item 2): the history half-life's span.
 YEARS = timedelta(days=730)
 
@@ -121,11 +132,9 @@ def past_sums(sums: StoredSums, events: Recent, moment: datetime, weights: Weigh
     )
 
 
-def tie(
-    row: PairRow, me: int, now: datetime, weights: Weights = DEFAULT, detail: bool = True
-) -> Tie:
-    """``row`` seen from person ``me`` (one of its two ends) at ``now``; without ``detail``,
-    no reply times or recent counts (a listing that shows only score, tier and trend)."""
+def tie(row: PairRow, me: int, now: datetime, weights: Weights = DEFAULT) -> Tie:
+    """``row`` seen from person ``me`` (one of its two ends) at ``now``, with everything an
+    explanation says (a listing that shows only score, tier and trend: ``standing``)."""
     mine_is_a = row.a_id == me
     sums = side_sums(row, me)
     decayed = sums.at(now, weights)
@@ -134,7 +143,7 @@ def tie(
     then = now - TREND_WINDOW
     before = stored_score(past_sums(sums, events, then, weights), then, weights)
     strongest = _strongest(contributions(decayed, weights), weights)
-    mine, theirs = events.reply_hours() if detail else ([], [])
+    mine, theirs = events.reply_hours()
     typical_mine, typical_theirs = median(mine), median(theirs)
     recently, years = now - RECENT, now - YEARS
     sent, received = (row.email_ab, row.email_ba) if mine_is_a else (row.email_ba, row.email_ab)
@@ -159,6 +168,22 @@ def tie(
         reply_hours=(typical_mine, typical_theirs),
         replies=(len(mine), len(theirs)),
         strongest=strongest,
+    )
+
+
+def standing(row: PairRow, me: int, now: datetime, weights: Weights = DEFAULT) -> Standing:
+    """``row`` seen from person ``me`` at ``now``: score, tier, trend and last contact, the same
+    as ``tie`` gives, without the counts and the strongest part a listing does not show."""
+    sums = side_sums(row, me)
+    value = stored_score(sums, now, weights)
+    then = now - TREND_WINDOW
+    past = stored_score(past_sums(sums, side_recent(row, me), then, weights), then, weights)
+    return Standing(
+        other_id=row.b_id if row.a_id == me else row.a_id,
+        score=round(value, 1),
+        tier=tier(value, has_history=True),
+        trend=round(value - past, 1),
+        last_at=row.last_at,
     )
 
 

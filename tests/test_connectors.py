@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from api.tokens import issue_dev_token
 from relationships.aggregate_store import rebuild
@@ -271,3 +271,26 @@ def test_best_tie_per_contact_and_the_strongest_ties_by_hand() -> None:
     assert rows.tolist() == [3, 1, 5] and ordered.tolist() == [8, 7, 9]
     assert strongest(scores, 3).tolist() == [3, 1, 2]  # equal scores: the earlier row first
     assert strongest(scores, 10).tolist() == [3, 1, 2, 5, 0, 4]
+
+
+def test_a_pair_purged_since_the_graph_was_built_is_left_out(
+    client: FlaskClient, auth: dict[str, str], firm: dict[str, int], db: Database
+) -> None:
+    # The worker's cached graph still holds the pair for up to a minute after a purge.
+    with db.transaction() as session:
+        from storage.models import Person
+
+        company_id = session.get_one(Person, firm["client"]).company_id
+        carol = person_of(session, CAROL)
+    connectors = f"/api/v1/people/{firm['client']}/connectors"
+    coverage = f"/api/v1/companies/{company_id}/coverage"
+    assert client.get(connectors, headers=auth).get_json()["total"] == 3
+    with db.transaction() as session:
+        low, high = sorted((carol, firm["client"]))
+        session.execute(
+            delete(Relationship).where(Relationship.a_id == low, Relationship.b_id == high)
+        )
+    body = client.get(connectors, headers=auth).get_json()
+    assert CAROL not in {c["colleague"]["name"] for c in body["connectors"]}
+    assert body["connectors"][0]["colleague"]["name"] == ALICE
+    assert client.get(coverage, headers=auth).status_code == 200
