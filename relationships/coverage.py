@@ -22,18 +22,19 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from relationships.graph import Graph, Ids
 from relationships.pair_rows import End, load_pairs
 from relationships.ties import Standing, standing
-from storage.models import Person
 
 TOP_TIES = 5  # reference 1.4: the top five routes
 MEDIUM = 30.0  # the medium tier's floor (relationships.strength.TIERS)
 Ties = tuple[Ids, Ids, "npt.NDArray[np.float64]"]  # contacts, colleagues, scores 0-100
-PEOPLE_SQL = "SELECT id FROM people WHERE company_id = {mark} AND merged_into_id IS NULL"
+PEOPLE_SQL = (
+    "SELECT id FROM people WHERE company_id = {mark} AND merged_into_id IS NULL"
+    " ORDER BY display_name, id"
+)
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,8 @@ def noisy_or(scores: Sequence[float]) -> float:
 
 
 def company_people(session: Session, company_id: int) -> npt.NDArray[np.int64]:
-    """Ids of the company's current people, straight from the driver (a large company has
-    thousands: no row objects), from the (company_id, merged_into_id) index alone."""
+    """Ids of the company's current people by name, straight from the driver (a large company
+    has thousands: no row objects), from the index ``ix_people_company_current``."""
     mark = "?" if session.get_bind().dialect.paramstyle == "qmark" else "%s"
     cursor = session.connection().connection.cursor()
     try:
@@ -119,26 +120,27 @@ def coverage(
 ) -> Coverage:
     """How well the firm knows the company at the graph's moment; ``page`` is (offset, limit)
     of the company's people, best-connected first."""
-    people = company_people(session, company_id)
+    by_name = company_people(session, company_id)
+    people = np.sort(by_name)  # equal best ties: the lower id first
     contacts, colleagues, scores = _ties(graph, people)
     best_rows, tied = best_per_contact(contacts, scores)
     top_rows = strongest(scores, TOP_TIES)
     offset, limit = page
-    # The page's people with a tie, each with the row of their best one.
+    # The page: people with a tie, each with the row of their best one, then the rest by name.
     on_page = slice(offset, offset + limit)
     best_of = dict(zip(tied[on_page].tolist(), best_rows[on_page].tolist(), strict=True))
+    untied = by_name[~np.isin(by_name, tied)]
+    skip = max(0, offset - len(tied))
+    rest = untied[skip : skip + limit - len(best_of)].tolist()
     wanted = [*top_rows.tolist(), *best_of.values()]
-    made, ends = _company_ties(session, graph, (contacts, colleagues), wanted)
+    made, ends = _company_ties(session, graph, (contacts, colleagues), wanted, rest)
     top = [made[i] for i in top_rows.tolist() if i in made]
     # The noisy-OR of the strongest ties, scored afresh from their rows, now and 90 days ago.
     now_scores = [t.tie.score for t in top]
     past = [max(0.0, t.tie.score - t.tie.trend) for t in top]
     strong = scores >= MEDIUM
     breadth = _distinct(colleagues[strong])
-    listed = [(pid, ends[pid].name, ends[pid].title) for pid in best_of]
-    if len(listed) < limit:  # the rest of the page: people without a tie, by name
-        skip = max(0, offset - len(tied))
-        listed += _untied(session, company_id, tied, skip, limit - len(listed))
+    listed = [(pid, ends[pid].name, ends[pid].title) for pid in [*best_of, *rest]]
     return Coverage(
         coverage=round(noisy_or(now_scores), 1),
         trend=round(noisy_or(now_scores) - noisy_or(past), 1),
@@ -159,13 +161,14 @@ def _distinct(ids: Ids) -> int:
 
 
 def _company_ties(
-    session: Session, graph: Graph, ties: tuple[Ids, Ids], rows: list[int]
+    session: Session, graph: Graph, ties: tuple[Ids, Ids], rows: list[int], others: list[int]
 ) -> tuple[dict[int, CompanyTie], dict[int, End]]:
     """``CompanyTie`` for the given rows of ``ties`` (contacts, colleagues), each scored afresh
-    from its pair's row at the graph's moment, and the people at both ends: one query."""
+    from its pair's row at the graph's moment; the people at both ends and ``others``: one
+    query."""
     contacts, colleagues = ties
     keys = [(int(contacts[i]), int(colleagues[i])) for i in rows]
-    pairs, ends = load_pairs(session, [(min(key), max(key)) for key in keys])
+    pairs, ends = load_pairs(session, [(min(key), max(key)) for key in keys], others)
     made: dict[int, CompanyTie] = {}
     for i, (contact, colleague) in zip(rows, keys, strict=True):
         row = pairs.get((min(contact, colleague), max(contact, colleague)))
@@ -175,26 +178,3 @@ def _company_ties(
         who = ends[colleague]
         made[i] = CompanyTie(colleague, who.name or who.email or "", contact, seen)
     return made, ends
-
-
-def _untied(
-    session: Session, company_id: int, tied: npt.NDArray[np.int64], skip: int, count: int
-) -> list[tuple[int, str, str | None]]:
-    """``count`` of the company's people without a tie, by name, after the first ``skip``."""
-    tied_set = set(tied.tolist())
-    rest = session.execute(
-        select(Person.id, Person.display_name, Person.title)
-        .where(Person.company_id == company_id, Person.merged_into_id.is_(None))
-        .order_by(Person.display_name, Person.id)
-    ).tuples()
-    page: list[tuple[int, str, str | None]] = []
-    for pid, name, title in rest:
-        if pid in tied_set:
-            continue
-        if skip:
-            skip -= 1
-            continue
-        page.append((pid, name, title))
-        if len(page) == count:
-            break
-    return page

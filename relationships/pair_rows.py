@@ -13,6 +13,7 @@ the text; the ids are bound parameters.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -44,32 +45,37 @@ PEOPLE_JOINS = (
 KEYS_PG = "WITH k(a, b) AS (SELECT * FROM unnest(CAST(:a AS INTEGER[]), CAST(:b AS INTEGER[])))"
 
 
-def load_pairs(session: Session, keys: Sequence[Key]) -> tuple[dict[Key, PairRow], dict[int, End]]:
+def load_pairs(
+    session: Session, keys: Sequence[Key], people: Sequence[int] = ()
+) -> tuple[dict[Key, PairRow], dict[int, End]]:
     """The stored rows of ``keys`` (a pair without a row is left out: it may have been purged
-    since the graph was built), and both people of every key, in one query."""
-    if not keys:
+    since the graph was built), and both people of every key and ``people``, in one query."""
+    # A person on their own is read as the key (p, p), which no row has (a_id < b_id).
+    wanted = sorted({*keys, *((p, p) for p in people)})
+    if not wanted:
         return {}, {}
-    wanted = sorted(set(keys))
-    table = table_of(Relationship)
-    pair = ", ".join(f"r.{c.name}" for c in table.c)
-    people = ", ".join(PEOPLE_COLUMNS.format(s=s) for s in "ab")
-    joins = "".join(PEOPLE_JOINS.format(s=s) for s in "ab")
     source, params = _keys(session, wanted)
-    query = text(
-        f"{source} SELECT k.a, k.b, {pair}, {people} FROM k"  # noqa: S608
-        " LEFT JOIN relationships r ON r.a_id = k.a AND r.b_id = k.b" + joins
-    )
-    rows = session.execute(query.columns(*_columns()), params)
+    rows = session.execute(text(source + _select()).columns(*_columns()), params)
     pairs: dict[Key, PairRow] = {}
     ends: dict[int, End] = {}
-    width = len(table.c)
     for row in rows:
         if row.a_id is not None:
             pairs[(row.a_id, row.b_id)] = cast(PairRow, row)
-        for offset, person in ((2 + width, row.key_a), (6 + width, row.key_b)):
-            name, title, colleague_id, email = row[offset : offset + 4]
-            ends[person] = End(name or "", title, colleague_id, email)
+        ends[row.key_a] = End(row.a_name or "", row.a_title, row.a_colleague, row.a_email)
+        ends[row.key_b] = End(row.b_name or "", row.b_title, row.b_colleague, row.b_email)
     return pairs, ends
+
+
+@functools.cache
+def _select() -> str:
+    """The query after its ``WITH k(a, b)`` clause: the same for every call."""
+    pair = ", ".join(f"r.{c.name}" for c in table_of(Relationship).c)
+    people = ", ".join(PEOPLE_COLUMNS.format(s=s) for s in "ab")
+    joins = "".join(PEOPLE_JOINS.format(s=s) for s in "ab")
+    return (
+        f" SELECT k.a, k.b, {pair}, {people} FROM k"  # noqa: S608
+        " LEFT JOIN relationships r ON r.a_id = k.a AND r.b_id = k.b" + joins
+    )
 
 
 def _keys(session: Session, keys: list[Key]) -> tuple[str, dict[str, Any]]:
@@ -81,6 +87,7 @@ def _keys(session: Session, keys: list[Key]) -> tuple[str, dict[str, Any]]:
     return f"WITH k(a, b) AS (VALUES {values})", params
 
 
+@functools.cache
 def _columns() -> list[ColumnElement[Any]]:
     """The result's columns and types (the pair's own read back as the model stores them:
     datetimes on SQLite are text)."""

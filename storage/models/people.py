@@ -88,6 +88,13 @@ class Colleague(Base):
 
 
 Index("ix_people_display_name", Person.display_name)
-# A company's current people from the index alone (relationships.coverage): company_id's own
-# index leaves a table lookup per person to check merged_into_id.
-Index("ix_people_company_live", Person.company_id, Person.merged_into_id)
+# A company's current people in name order (relationships.coverage): on PostgreSQL an ordered
+# index-only scan, where company_id's own index leaves a table lookup per person and a sort.
+Index(
+    "ix_people_company_current",
+    Person.company_id,
+    Person.display_name,
+    Person.id,
+    postgresql_where=Person.merged_into_id.is_(None),
+    sqlite_where=Person.merged_into_id.is_(None),
+)
