@@ -2,7 +2,8 @@
 copy, or one built for a past moment asked for with ``?at=``.
 
 Who has opted out is read afresh for every request and laid over the cached copy: an opt-out
-takes effect at once, not when the copy is next rebuilt.
+takes effect at once, not when the copy is next rebuilt. A view reads it with the record it
+looks up first (``OPTED_OUT``, one more column of that query), not in a round trip of its own.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app, request
-from sqlalchemy import select
+from sqlalchemy import ScalarSelect, String, cast, func, select
 from sqlalchemy.orm import Session
 
 from api.params import as_of
@@ -20,20 +21,34 @@ from relationships.graph import Graph, GraphCache, build
 from storage.models import Colleague
 
 CACHE = "rapport.graph"
+# Who has opted out, as one text column any query can carry ("3,17"; PostgreSQL string_agg,
+# SQLite group_concat): read it with ``opted_out_of``.
+OPTED_OUT: ScalarSelect[str | None] = (
+    select(func.aggregate_strings(cast(Colleague.person_id, String), ","))
+    .where(Colleague.opted_out)
+    .scalar_subquery()
+)
+
+
+def opted_out_of(listed: str | None) -> frozenset[int]:
+    """The person ids an ``OPTED_OUT`` column lists."""
+    return frozenset(int(pid) for pid in listed.split(",")) if listed else frozenset()
 
 
 def init_app(app: Any) -> None:
     app.extensions[CACHE] = GraphCache()
 
 
-def request_graph(db: Session) -> tuple[Graph, datetime]:
-    """The graph for this request and the moment its strengths are for."""
+def request_graph(db: Session, opted_out: frozenset[int] | None = None) -> tuple[Graph, datetime]:
+    """The graph for this request and the moment its strengths are for; ``opted_out``: who
+    has opted out, when the view has read it already (``OPTED_OUT``)."""
     if request.args.get("at"):
         at = as_of(request.args.get("at"))
         return build(db, at), at  # a past moment: built for this request, not cached
     graph: Graph = current_app.extensions[CACHE].get(db)
     # The few who opted out, read now; everyone the copy knew as a colleague is one still.
-    opted_out = frozenset(db.scalars(select(Colleague.person_id).where(Colleague.opted_out)))
+    if opted_out is None:
+        opted_out = frozenset(db.scalars(select(Colleague.person_id).where(Colleague.opted_out)))
     firm = graph.colleagues | graph.opted_out
     fresh = dataclasses.replace(graph, colleagues=firm - opted_out, opted_out=opted_out)
     return fresh, graph.built_at

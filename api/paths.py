@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from api.errors import BadRequest
 from api.graphs import init_app, request_graph
 from api.params import iso
-from api.people import survivor
+from api.people import Current, current
 from relationships.explain import evidence, summary
 from relationships.graph import Graph
 from relationships.pair_rows import load_pairs
@@ -40,7 +40,7 @@ def get_paths() -> dict[str, Any]:
     )
     if source_name is None:
         raise BadRequest("from: paths start at a colleague of the firm")
-    graph, at = request_graph(db)
+    graph, at = request_graph(db, target.opted_out)
     found = find_paths(graph, source_id, target.id)
     return {
         "from": {"id": source_id, "display_name": source_name},
@@ -50,19 +50,19 @@ def get_paths() -> dict[str, Any]:
     }
 
 
-def _person(db: Session, raw: str | None, name: str) -> Person:
+def _person(db: Session, raw: str | None, name: str) -> Current:
     value = (raw or "").strip()
     if not value:
         raise BadRequest(f"{name}: give a person id or an email address")
     if value.isdigit() and len(value) < 19:
-        return survivor(db, int(value))
+        return current(db, int(value))
     email = normalize_email(value)
     if email is None:
         raise BadRequest(f"{name}: not a person id or an email address: {value[:100]!r}")
     person_id = db.scalar(select(EmailAddress.person_id).where(EmailAddress.address == email))
     if person_id is None:
         raise BadRequest(f"{name}: no one with the address {email} is known")
-    return survivor(db, person_id)
+    return current(db, person_id)
 
 
 def _paths_json(db: Session, found: list[Path], graph: Graph, at: datetime) -> list[Any]:

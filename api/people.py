@@ -5,14 +5,14 @@ Views are thin: queries live in the small functions below, and nothing here writ
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import Blueprint, g, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.errors import BadRequest, NotFound
-from api.graphs import request_graph
+from api.graphs import OPTED_OUT, opted_out_of, request_graph
 from api.params import bounded_int, iso
 from relationships.connectors import connectors
 from relationships.coverage import CompanyTie, coverage
@@ -51,9 +51,9 @@ def get_person(person_id: int) -> dict[str, Any]:
 @blueprint.get("/people/<id:person_id>/connectors")
 def get_connectors(person_id: int) -> dict[str, Any]:
     """Colleagues who know the person, strongest tie first (docs/api.md)."""
-    person = survivor(session(), person_id)
+    person = current(session(), person_id)
     limit = bounded_int(request.args.get("limit"), default=20, low=1, high=200)
-    graph, at = request_graph(session())
+    graph, at = request_graph(session(), person.opted_out)
     total, found = connectors(session(), graph, person.id, limit)
     name = person.display_name or "this person"
     return {
@@ -77,12 +77,20 @@ def get_connectors(person_id: int) -> dict[str, Any]:
 @blueprint.get("/companies/<id:company_id>/coverage")
 def get_coverage(company_id: int) -> dict[str, Any]:
     """How well the firm knows the company, and its people with their best connector."""
-    company = session().get(Company, company_id)
+    company = (
+        session()
+        .execute(
+            select(Company.id, Company.name, Company.primary_domain, OPTED_OUT).where(
+                Company.id == company_id
+            )
+        )
+        .first()
+    )
     if company is None:
         raise NotFound(f"no company {company_id}")
     limit = bounded_int(request.args.get("limit"), default=50, low=1, high=500)
     offset = bounded_int(request.args.get("offset"), default=0, low=0, high=10**9)
-    graph, at = request_graph(session())
+    graph, at = request_graph(session(), opted_out_of(company[3]))
     found = coverage(session(), graph, company.id, (offset, limit))
     return {
         "company": {"id": company.id, "name": company.name, "domain": company.primary_domain},
@@ -123,6 +131,28 @@ def get_company(company_id: int) -> dict[str, Any]:
     if company is None:
         raise NotFound(f"no company {company_id}")
     return company_json(session(), company)
+
+
+class Current(NamedTuple):
+    """A person as a listing names them, and who has opted out (read in the same query)."""
+
+    id: int
+    display_name: str
+    opted_out: frozenset[int]
+
+
+def current(db: Session, person_id: int) -> Current:
+    """The person itself, or the record it was merged into, with who has opted out from the
+    same query (``api.graphs.OPTED_OUT``): a listing's first read, one round trip."""
+    columns = (Person.id, Person.display_name, Person.merged_into_id, OPTED_OUT)
+    for _ in range(MAX_MERGE_HOPS):
+        row = db.execute(select(*columns).where(Person.id == person_id)).first()
+        if row is None:
+            raise NotFound(f"no person {person_id}")
+        if row.merged_into_id is None:
+            return Current(row.id, row.display_name, opted_out_of(row[3]))
+        person_id = row.merged_into_id
+    raise NotFound(f"no person {person_id}")
 
 
 def survivor(db: Session, person_id: int) -> Person:
