@@ -12,10 +12,12 @@ from typing import Any
 
 from flask import Flask
 
+import logsafe
 from config import load_config
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    logsafe.install()  # no secret in any log record, whoever configures the handlers
     app = Flask(__name__, static_folder=None)
     app.config.update(load_config(config))
     app.config["SECRET_KEY"] = app.config["RAPPORT_SECRET_KEY"] or None

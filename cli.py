@@ -37,6 +37,12 @@ def _database(config: dict[str, Any]) -> Iterator[Database]:
 @click.group()
 def main() -> None:
     """Rapport: relationship intelligence from mail and calendar metadata."""
+    import logsafe
+
+    try:
+        logsafe.configure(_config())  # RAPPORT_LOG_LEVEL; secrets redacted from every record
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
 
 
 @main.command("init-db")

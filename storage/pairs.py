@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import ColumnElement, Table, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from relationships.aggregate_store import apply, bump_version, rebuild
@@ -39,9 +39,19 @@ def recompute_pairs(session: Session, pairs: Iterable[tuple[int, int]]) -> None:
     deltas.pairs = {key: delta for key, delta in deltas.pairs.items() if key in wanted}
     table = table_of(Relationship)
     for part in chunks(sorted(wanted)):
-        session.execute(delete(table).where(tuple_(table.c.a_id, table.c.b_id).in_(part)))
+        session.execute(delete(table).where(_keyed(table, part)))
     apply(session, deltas)
     bump_version(session)
+
+
+def _keyed(table: Table, keys: Sequence[tuple[int, int]]) -> ColumnElement[bool]:
+    """Rows whose (a_id, b_id) is one of ``keys``: per first person an equality and an IN list
+    of second ones, each a primary-key search (SQLite scans the whole table for a row-value
+    ``IN`` list)."""
+    seconds: dict[int, list[int]] = {}
+    for a, b in keys:
+        seconds.setdefault(a, []).append(b)
+    return or_(*(and_(table.c.a_id == a, table.c.b_id.in_(bs)) for a, bs in seconds.items()))
 
 
 def _stored(session: Session, pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
