@@ -21,7 +21,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, static_folder=None)
     app.config.update(load_config(config))
     app.config["SECRET_KEY"] = app.config["RAPPORT_SECRET_KEY"] or None
-    app.json.sort_keys = False  # type: ignore[attr-defined]
 
     import addin.web
     import api.errors

@@ -25,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "RAPPORT_CI": "",  # set by .ci/run: missing PostgreSQL or shared data fail, not skip
     "RAPPORT_SYNC_INTERVAL": "300",  # seconds between scheduled sync passes
     "RAPPORT_SCHEDULER": "1",  # "0" runs no in-process scheduler (tests, one-shot CLI)
+    "RAPPORT_MAX_REQUEST_BYTES": str(1 << 20),  # larger request bodies answer 413
     "RAPPORT_LOG_LEVEL": "WARNING",  # of the CLI's log (python app.py ...); secrets redacted
     "RAPPORT_PUBLIC_URL": "http://127.0.0.1:5000",  # where Outlook reaches us (https in prod)
     "RAPPORT_CLIENT_ID": "787a47a5-9979-4825-9055-e64fca2fc47b",  # dev only: register your own
