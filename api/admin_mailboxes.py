@@ -1,7 +1,9 @@
 """``GET /api/v1/admin/mailboxes``: the health of every synced mailbox, for admins only.
 
 The same rows as ``python app.py mailboxes`` (`storage.mailbox_status`). Nothing secret is in
-them: no credentials, no subscription ids, no clientState digests.
+them: no credentials, no subscription ids, no clientState digests; failure reasons and errors
+(first lines of what Graph or the identity platform answered) pass through `logsafe.redact`
+all the same.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from flask import Blueprint, request
 from api.admin import require_admin
 from api.errors import BadRequest
 from api.params import bounded_int, iso
+from logsafe import redact
 from storage.mailbox_status import MailboxState, SubscriptionState, mailbox_states
 from storage.models import MailboxStatus, Provider
 from storage.web import session
@@ -56,7 +59,7 @@ def _mailbox_json(m: MailboxState) -> dict[str, Any]:
         "provider": m.provider,
         "enabled": m.enabled,
         "status": m.status,
-        "reason": m.reason,
+        "reason": _redacted(m.reason),
         "failure_count": m.failure_count,
         "last_success_at": iso(m.last_success_at),
         "next_retry_at": iso(m.next_retry_at),
@@ -73,5 +76,9 @@ def _subscription_json(s: SubscriptionState) -> dict[str, Any]:
         "last_notification_at": iso(s.last_notification_at),
         "notifications": s.notifications,
         "refused": s.refused,
-        "error": s.error,
+        "error": _redacted(s.error),
     }
+
+
+def _redacted(text: str | None) -> str | None:
+    return redact(text) if text else text

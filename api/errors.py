@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, current_app, jsonify
+from flask import Flask, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,10 @@ class Conflict(APIError):
     status, code = 409, "conflict"
 
 
+class TooLarge(APIError):
+    status, code = 413, "too_large"
+
+
 def error_response(
     status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any
 ) -> ResponseReturnValue:
@@ -84,6 +88,11 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
     return error_response(error.code or 500, code, error.description or error.name, headers)
 
 
+def _too_large(_error: RequestEntityTooLarge) -> ResponseReturnValue:
+    # Werkzeug raises this while reading a body past the limit (api.limits sets it).
+    return _api_error(TooLarge(f"the request body is over {request.max_content_length} bytes"))
+
+
 def _unexpected(error: Exception) -> ResponseReturnValue:
     if current_app.testing and not current_app.config.get("RAPPORT_HIDE_ERRORS"):
         raise error
@@ -94,4 +103,5 @@ def _unexpected(error: Exception) -> ResponseReturnValue:
 def init_app(app: Flask) -> None:
     app.register_error_handler(APIError, _api_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.register_error_handler(Exception, _unexpected)

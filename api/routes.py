@@ -10,6 +10,7 @@ from werkzeug.routing import IntegerConverter, Map
 
 import api.auth
 import api.entra
+import api.limits
 from api import admin, admin_mailboxes, mine, notes, paths, people, people_writes, privacy
 from api.errors import error_response
 from storage.web import session
@@ -26,6 +27,7 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter
     api.auth.init_app(app)
     api.entra.init_app(app)
+    api.limits.init_app(app)  # after api.auth: without a token, /api/ answers 401 first
     v1 = Blueprint("v1", __name__, url_prefix="/api/v1")  # api.auth guards all of /api/
     v1.register_blueprint(people.blueprint)
     v1.register_blueprint(mine.blueprint)

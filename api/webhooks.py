@@ -25,7 +25,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, request
 from flask.typing import ResponseReturnValue
 
-from api.errors import APIError, BadRequest, Forbidden
+from api.errors import BadRequest, Forbidden, TooLarge
 from storage.db import Database
 from storage.types import utcnow
 from storage.web import database, session
@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 EXTENSION = "rapport.graph_webhooks"
 SCHEDULER = "rapport.scheduler"
 DELTA_JOB = "graph.notified."  # + mailbox id
-MAX_BODY_BYTES = 1 << 20  # Graph batches notifications without resource data: a few KB each
+# Bodies are capped by RAPPORT_MAX_REQUEST_BYTES (api.limits, 1 MiB by default): Graph batches
+# notifications without resource data, a few hundred bytes each.
 MAX_ITEMS = 1000
 MAX_TOKEN_CHARS = 1024  # Graph's validation tokens are about 150 characters
 
@@ -82,12 +83,11 @@ def _echo(token: str) -> Response:
 
 
 def _notifications() -> list[Any]:
-    request.max_content_length = MAX_BODY_BYTES  # larger bodies answer 413
     body = request.get_json(force=True, silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("value"), list):
         raise BadRequest('expected Graph\'s notification JSON: {"value": [...]}')
     if len(body["value"]) > MAX_ITEMS:
-        raise APIError(f"more than {MAX_ITEMS} notifications in one request", status=413)
+        raise TooLarge(f"more than {MAX_ITEMS} notifications in one request")
     return list(body["value"])
 
 
