@@ -132,7 +132,7 @@ def coverage(
     untied = by_name[~np.isin(by_name, tied)]
     skip = max(0, offset - len(tied))
     rest = untied[skip : skip + limit - len(best_of)].tolist()
-    wanted = [*top_rows.tolist(), *best_of.values()]
+    wanted = list(dict.fromkeys([*top_rows.tolist(), *best_of.values()]))  # each tie once
     made, ends = _company_ties(session, graph, (contacts, colleagues), wanted, rest)
     top = [made[i] for i in top_rows.tolist() if i in made]
     # The noisy-OR of the strongest ties, scored afresh from their rows, now and 90 days ago.
