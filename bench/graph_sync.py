@@ -251,6 +251,14 @@ def report(messages: int, database: str) -> None:
     print(
         f"no-change sync: {again['seconds']:.2f} s, requests by kind {dict(sorted(quiet.items()))}"
     )
+    folders = sum(n for k, n in quiet.items() if k not in ("token", "discovery"))
+    synced = len(FOLDERS) + 1  # the mail folders and the calendar
+    within = folders == synced and quiet["token"] <= 1 and quiet["discovery"] == 0
+    print(
+        f"no-change requests: {folders} for {synced} synced folders, {quiet['token']} token, "
+        f"{quiet['discovery']} discovery ({'within' if within else 'OVER'} one per folder plus "
+        "at most one token)"
+    )
     print(f"{rate:,.0f} messages/s")
 
 

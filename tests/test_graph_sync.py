@@ -13,7 +13,8 @@ from sqlalchemy import func, select, update
 
 from storage.db import Database
 from storage.models import Interaction, Mailbox, Relationship, Sighting, SyncCursor
-from sync.graph import run_mailbox
+from sync.graph import discovery, run_mailbox
+from sync.graph.auth import forget_tokens
 from sync.scheduler import InProcessScheduler, schedule_graph_sync
 from tests.conftest import clear
 from tests.emulators import GraphEmulator, graph_fixture  # noqa: F401 - the `graph` fixture
@@ -123,12 +124,37 @@ def test_incremental_sync_applies_adds_updates_and_deletes(
     subjects = subjects_by_id(db)
     assert "New matter" in subjects and "Inbound 0" not in subjects and "Inbound 5" not in subjects
     assert added
+
     incremental = state(db)
     # The same mailbox synced from scratch gives the same store, aggregates included.
     clear(db)
     (fresh,) = configure(db, config, graph, ALICE, calendar=False)
     assert run_mailbox(db, config, fresh).status == "ok"
     assert state(db) == incremental
+
+
+def test_a_new_process_asks_the_identity_platform_for_a_token_only(
+    db: Database, config: dict[str, Any], graph: GraphEmulator, alice: int
+) -> None:
+    seed(graph)
+    assert run_mailbox(db, config, alice).status == "ok"
+    forget_tokens()  # what a new process (python app.py sync, a new worker) starts with
+    before = len(graph.log)
+
+    assert run_mailbox(db, config, alice).status == "ok"
+
+    paths = [r.path for r in graph.log[before:]]
+    assert not [p for p in paths if "openid-configuration" in p]  # discovery from the store
+    assert len([p for p in paths if p.endswith("/token")]) == 1
+    assert len([p for p in paths if "/delta" in p]) == 2  # one page per folder
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [None, "text", {"GET x": {"text": "no stamps"}}, {"GET x": {"expires_at": "soon"}}, []],
+)
+def test_stored_discovery_answers_that_do_not_decode_are_ignored(stored: Any) -> None:
+    assert discovery.restore(stored) == {}
 
 
 def test_replaying_a_page_adds_nothing(

@@ -11,7 +11,8 @@
 The token is acquired before ``connect`` yields, so a refused credential surfaces as
 ``AuthFailed`` at once. Tokens are cached per process and credential (``_TOKEN_CACHES``), so
 the scheduler's passes reuse one token until msal finds it near expiry, and msal's discovery
-answers (``_HTTP_CACHES``) so that they fetch the tenant's OpenID configuration once a day.
+answers (``_HTTP_CACHES``, kept in the store by ``sync.graph.discovery`` for the next process)
+so that they fetch the tenant's OpenID configuration once a day.
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ from O365 import Account, MSGraphProtocol
 from O365.connection import Connection
 from O365.utils.token import MemoryTokenBackend
 from requests.adapters import HTTPAdapter
+from sqlalchemy.exc import IntegrityError
 
 from storage.db import Database
 from sync.errors import AuthFailed, TransientError
+from sync.graph import discovery
 from sync.graph.settings import GRAPH_SCOPE, GraphSettings
 from sync.graph.tenant import Credentials, load_credentials
 from sync.graph.transport import MAILBOX_CONCURRENCY, WaitObserver, retry_policy
@@ -128,9 +131,19 @@ def _token_cache(settings: GraphSettings, credentials: Credentials) -> MemoryTok
         return _TOKEN_CACHES.setdefault(key, MemoryTokenBackend())
 
 
-def _http_cache(settings: GraphSettings, credentials: Credentials) -> dict[Any, Any]:
+def _http_cache(authority: str) -> dict[Any, Any]:
     with _TOKEN_CACHES_LOCK:
-        return _HTTP_CACHES.setdefault(f"{settings.authority}/{credentials.tenant_id}", {})
+        return _HTTP_CACHES.setdefault(authority, {})
+
+
+def _keep_discovery(db: Database, authority: str, http_cache: dict[Any, Any]) -> None:
+    """Store msal's discovery answers for the next process (``sync.graph.discovery``); a
+    concurrent process storing them first is fine, this is a cache."""
+    try:
+        with db.transaction() as session:
+            discovery.save(session, authority, http_cache)
+    except IntegrityError:
+        pass
 
 
 def forget_tokens() -> None:
@@ -161,12 +174,17 @@ def connect(
     settings = GraphSettings.from_config(config)
     with db.transaction() as session:
         credentials = load_credentials(session, config, settings)
+        authority = f"{settings.authority}/{credentials.tenant_id}"
+        http_cache = _http_cache(authority)
+        if not http_cache:
+            http_cache.update(discovery.load(session, authority))
     http = http_session(settings.ca_file)
     account: Account | None = None
     try:
         token_cache = _token_cache(settings, credentials)
-        app = _msal_app(settings, credentials, token_cache, http)
+        app = _msal_app(settings, credentials, token_cache, http, http_cache)
         _acquire(app)
+        _keep_discovery(db, authority, http_cache)
         account = GraphAccount(
             (credentials.client_id, ""),
             auth_flow_type="credentials",
@@ -193,6 +211,7 @@ def _msal_app(
     credentials: Credentials,
     token_cache: MemoryTokenBackend,
     http: requests.Session,
+    http_cache: dict[Any, Any],
 ) -> msal.ConfidentialClientApplication:
     try:
         return msal.ConfidentialClientApplication(
@@ -201,7 +220,7 @@ def _msal_app(
             authority=f"{settings.authority}/{credentials.tenant_id}",
             token_cache=token_cache,
             http_client=http,
-            http_cache=_http_cache(settings, credentials),
+            http_cache=http_cache,
             instance_discovery=False,
             timeout=TIMEOUT[1],
         )
