@@ -10,6 +10,10 @@ Invariants every source upholds:
 - ``MailItem.sent_at`` is an aware UTC datetime.
 - ``MailItem.participants`` lists each (address, role) once; the sender appears with role
   ``from`` (email) or ``organizer`` (meeting).
+- Every string is storable (``sync.normalize.text.storable``: no NUL or other C0 control, no
+  surrogate), whatever the mail said; identifiers (Message-IDs, ``in_reply_to``,
+  ``references``, ``ical_uid``, ``conversation_id``) come from ``sync.normalize.text.identifier``
+  and fit ``MAX_MESSAGE_ID`` / ``MAX_CONVERSATION_ID``. ``Unreadable`` cleans its own fields.
 """
 
 from __future__ import annotations
@@ -17,6 +21,11 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from sync.normalize.text import storable
+
+MAX_CONVERSATION_ID = 255  # interactions.conversation_id
+MAX_MESSAGE_ID = 990  # Message-IDs, In-Reply-To, References entries and iCalUIDs (RFC 5322: 998)
 
 
 class AddressKind(enum.StrEnum):
@@ -110,6 +119,12 @@ class Unreadable:
     source_id: str
     reason: str  # short code: "malformed", "no-date", "no-sender", "too-large", ...
     detail: str = ""
+
+    def __post_init__(self) -> None:
+        # The detail quotes what could not be read (a hostile From header, say): it must not
+        # fail the page that records it. Unreadable items are rare; the check is cheap.
+        object.__setattr__(self, "source_id", storable(self.source_id))
+        object.__setattr__(self, "detail", storable(self.detail))
 
 
 @dataclass(frozen=True, slots=True)

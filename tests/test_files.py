@@ -240,3 +240,10 @@ def test_garbled_sender_falls_back_to_the_exchange_name() -> None:
     assert isinstance(item, MailItem) and item.sender is not None
     assert item.sender.email == "/O=ENRON/OU=NA/CN=RECIPIENTS/CN=KWARD"
     assert item.sender.name == "Kim S Ward"
+
+
+def test_unreadable_items_hold_storable_text() -> None:
+    raw = b"Date: Mon, 2 Mar 2026 09:30:00 +0000\nFrom: a\x00b\n\n"
+    item = parse_message(raw, "id", FolderKind.INBOX)
+    assert isinstance(item, Unreadable) and item.reason == "no-sender" and item.detail == "ab"
+    assert Unreadable("ics:\x00", "no-date", "\ud800").detail == "\ufffd"

@@ -21,6 +21,7 @@ from sync.normalize.domains import (
     is_role_address,
     registrable_domain,
 )
+from sync.normalize.text import identifier, storable
 
 
 @pytest.mark.parametrize(
@@ -38,6 +39,9 @@ from sync.normalize.domains import (
         ("a b@c.com", None),
         ("", None),
         ("x@" + "a" * 400 + ".com", None),
+        ("jane\x00@acme.co.uk", None),  # neither database stores a NUL
+        ("ja\ud800ne@acme.co.uk", None),  # nor an unpaired surrogate
+        ("ja\x1bne@acme.co.uk", None),
     ],
 )
 def test_normalize_email(raw: str, expected: str | None) -> None:
@@ -50,6 +54,7 @@ def test_x500_names_are_upper_case_and_only_x500() -> None:
         == "/O=ENRON/OU=NA/CN=RECIPIENTS/CN=PALLEN"
     )
     assert x500_dn("pallen@enron.com") is None
+    assert x500_dn("/O=ENRON/CN=P\x00ALLEN") is None
 
 
 @pytest.mark.parametrize(
@@ -65,10 +70,38 @@ def test_x500_names_are_upper_case_and_only_x500() -> None:
         ("Smith Jones, Ann", "Smith Jones, Ann"),  # not a lone surname: left alone
         ("=?bogus-charset?q?x?=", "=?bogus-charset?q?x?="),
         ("<img src=x onerror=alert(1)>", "<img src=x onerror=alert(1)>"),  # kept as text
+        ("Jane\x00 Roe\x07", "Jane Roe"),
+        ("Jane\ud800Roe", "Jane\ufffdRoe"),
+        ("=?utf-7?q?Jane+2AA-?=", "Jane\ufffd"),  # UTF-7 decodes to an unpaired surrogate
     ],
 )
 def test_normalize_name(raw: str, expected: str) -> None:
     assert normalize_name(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Terms of the deal", "Terms of the deal"),
+        ("Zoë Müller \u202eevil\u202c", "Zoë Müller \u202eevil\u202c"),  # odd but storable
+        ("a\x00b\x1bc\x7fd", "abc\x7fd"),  # C0 controls go; DEL is storable
+        ("line\r\nbreak\ttab", "line\r\nbreak\ttab"),  # callers fold these into spaces
+        ("\ud83d\ude00 \ud800", "\ufffd\ufffd \ufffd"),  # no surrogate survives
+    ],
+)
+def test_storable_text(raw: str, expected: str) -> None:
+    assert storable(raw) == expected
+
+
+def test_identifiers_fit_their_column_and_keep_long_ones_apart() -> None:
+    long = "x" * 100_000
+    assert identifier("  abc@\x00host\t x ", 255) == "abc@host x"
+    assert identifier(" \x00 ", 255) is None and identifier(None, 255) is None
+    digest = identifier(long + "1", 255)
+    assert digest is not None and digest.startswith("sha256:") and len(digest) == 71
+    assert identifier(long + "1", 255) == digest  # the same id gives the same key
+    assert identifier(long + "2", 255) != digest  # a shared prefix does not merge two ids
+    assert identifier("y" * 255, 255) == "y" * 255
 
 
 def test_parse_addresses_handles_quoted_encoded_and_duplicate_entries() -> None:

@@ -19,8 +19,19 @@ from typing import Any
 import icalendar
 import recurring_ical_events
 
-from sync.items import Address, ItemKind, MailItem, Markers, Participant, Response, Role, Unreadable
+from sync.items import (
+    MAX_MESSAGE_ID,
+    Address,
+    ItemKind,
+    MailItem,
+    Markers,
+    Participant,
+    Response,
+    Role,
+    Unreadable,
+)
 from sync.normalize.addresses import normalize_email, normalize_name
+from sync.normalize.text import identifier, storable
 
 MAX_OCCURRENCES = 1000
 MAX_EVENT_BYTES = 1 << 20  # an event group larger than this is skipped as "too-large"
@@ -120,7 +131,8 @@ def _meeting(event: Any) -> MailItem | Unreadable:
     if start is None:
         return Unreadable(f"ics:{uid}", "no-date")
     recurring = "RRULE" in event or "RECURRENCE-ID" in event or "RDATE" in event
-    key = f"{uid}/{start.strftime('%Y%m%dT%H%M%SZ')}" if recurring else uid
+    stamp = f"/{start.strftime('%Y%m%dT%H%M%SZ')}" if recurring else ""
+    key = identifier(uid + stamp, MAX_MESSAGE_ID) or ""
     organizer = _address(event.get("ORGANIZER"))
     participants = [Participant(organizer, Role.ORGANIZER, Response.ORGANIZER)] if organizer else []
     attendees = event.get("ATTENDEE") or []
@@ -141,7 +153,7 @@ def _meeting(event: Any) -> MailItem | Unreadable:
         end_at=_start(event.get("DTEND")),
         sender=organizer,
         participants=tuple(participants),
-        subject=" ".join(str(event.get("SUMMARY", "")).split())[:998],
+        subject=" ".join(storable(str(event.get("SUMMARY", ""))).split())[:998],
         ical_uid=key or None,
         markers=Markers(cancelled=cancelled, sensitivity=_class(event)),
     )

@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 
 from sync.items import Markers
+from sync.normalize.addresses import normalize_email
 
 MAILER_LOCAL_PARTS = ("mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon")
 BOUNCE_SUBJECT = re.compile(
@@ -51,9 +52,12 @@ def read_markers(headers: Mapping[str, str], subject: str, sender: str, body: by
     failed: tuple[str, ...] = ()
     if bounce:
         raw = FINAL_RECIPIENT.findall(body) or LISTED_RECIPIENT.findall(body)
-        found = [m.decode("ascii", "replace").lower() for m in raw]
-        extra = str(headers.get("x-failed-recipients", "")).replace(",", " ").lower().split()
-        failed = tuple(dict.fromkeys(found + extra))
+        found = [m.decode("ascii", "replace") for m in raw]
+        extra = str(headers.get("x-failed-recipients", "")).replace(",", " ").split()
+        # Normalized as stored addresses are; anything else (a NUL in a hostile report) could
+        # never match one, and would fail the page's UPDATE on PostgreSQL.
+        normalized = (normalize_email(address) for address in found + extra)
+        failed = tuple(dict.fromkeys(a for a in normalized if a is not None))
     auto = headers.get("auto-submitted")
     return Markers(
         bulk=_is_bulk(headers),

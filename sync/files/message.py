@@ -20,6 +20,8 @@ from email.utils import parsedate_to_datetime
 from sync.files.headers import parse_headers
 from sync.files.markers import read_markers
 from sync.items import (
+    MAX_CONVERSATION_ID,
+    MAX_MESSAGE_ID,
     Address,
     FolderKind,
     ItemKind,
@@ -30,10 +32,12 @@ from sync.items import (
 )
 from sync.normalize.addresses import decode_words, parse_positions
 from sync.normalize.display import parse_display_header, reconcile
+from sync.normalize.text import identifier, storable
 
 MAX_SUBJECT = 998  # RFC 5322 line limit: a longer subject is a hostile one
 CACHED_HEADERS = 32768  # distinct header values remembered (a few MB at most)
 BODY_SCAN = 16384  # bytes of body searched for RFC 3464 recipients
+MAX_REFERENCES = 20  # the last entries of a References header are the nearest ancestors
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
 _SPACE = re.compile(r"\s+")
 # The common shape of a Date header ("Mon, 29 Oct 2001 16:34:23 -0800 (PST)"), read without
@@ -101,7 +105,8 @@ def _item(
             # Outlook lists a meeting's organizer among its attendees: one role per person.
             parts = tuple(p for p in parts if p.address.email != sender.email)
         participants.extend(parts)
-    subject = _SPACE.sub(" ", decode_words(str(headers.get("subject", "")))).strip()[:MAX_SUBJECT]
+    subject = _SPACE.sub(" ", storable(decode_words(headers.get("subject", "")))).strip()
+    subject = subject[:MAX_SUBJECT]
     markers = read_markers(headers, subject, sender.email, body)
     if meeting and _CANCELLED.match(subject):
         markers = dataclasses.replace(markers, cancelled=True)
@@ -115,11 +120,12 @@ def _item(
         participants=_unique(participants) if meeting else tuple(participants),
         subject=subject,
         message_id=_first_id(headers.get("message-id")),
-        conversation_id=_text(
-            headers.get("thread-index") or headers.get("x-ms-exchange-conversation-id")
+        conversation_id=identifier(
+            headers.get("thread-index") or headers.get("x-ms-exchange-conversation-id"),
+            MAX_CONVERSATION_ID,
         ),
         in_reply_to=_first_id(headers.get("in-reply-to")),
-        references=tuple(_MESSAGE_ID.findall(str(headers.get("references", ""))))[-20:],
+        references=_references(headers.get("references")),
         markers=markers,
         address_links=tuple(dict.fromkeys(links)),
     )
@@ -203,13 +209,17 @@ def _date(value: object) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-def _text(value: object) -> str | None:
-    return None if value is None else _SPACE.sub(" ", str(value)).strip() or None
-
-
-def _first_id(value: object) -> str | None:
-    text = _text(value)
-    if not text:
+def _first_id(value: str | None) -> str | None:
+    if not value:
         return None
-    found = _MESSAGE_ID.search(text)
-    return (found.group(1) if found else text.split()[0])[:990]
+    found = _MESSAGE_ID.search(value)
+    if found is not None:
+        return identifier(found.group(1), MAX_MESSAGE_ID)
+    words = value.split(maxsplit=1)
+    return identifier(words[0], MAX_MESSAGE_ID) if words else None
+
+
+def _references(value: str | None) -> tuple[str, ...]:
+    """The Message-IDs of a References header, the last ``MAX_REFERENCES``."""
+    found = _MESSAGE_ID.findall(value or "")[-MAX_REFERENCES:]
+    return tuple(i for i in (identifier(r, MAX_MESSAGE_ID) for r in found) if i)

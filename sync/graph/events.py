@@ -70,7 +70,7 @@ def _meeting(data: Mapping[str, Any], source_id: str, owner: str) -> MailItem | 
         sender=organizer,
         participants=tuple(participants),
         subject=wire.text(data.get("subject")),
-        ical_uid=wire.text(data.get("iCalUId"), 990) or None,
+        ical_uid=wire.uid(data.get("iCalUId")),
         end_at=end,
         markers=markers,
     )

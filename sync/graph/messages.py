@@ -97,11 +97,9 @@ def _item(data: Mapping[str, Any], source_id: str) -> MailItem | Unreadable:
         participants=tuple(participants),
         subject=subject,
         message_id=wire.message_id(data.get("internetMessageId")),
-        conversation_id=wire.text(data.get("conversationId"), 255) or None,
+        conversation_id=wire.conversation_id(data.get("conversationId")),
         in_reply_to=wire.message_id(headers.get("in-reply-to")),
-        references=tuple(
-            r.strip("<>") for r in wire.text(headers.get("references"), 8000).split() if r
-        )[-20:],
+        references=wire.references(headers.get("references")),
         markers=markers,
     )
 

@@ -1,7 +1,7 @@
 """Pieces of Graph JSON shared by messages and events: addresses, times, text.
 
 Everything here is attacker-controlled text from outside the firm (names, subjects): it is
-normalized and length-capped, never evaluated.
+made storable (``sync.normalize.text``), normalized and length-capped, never evaluated.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from sync.items import Address, AddressKind
+from sync.items import MAX_CONVERSATION_ID, MAX_MESSAGE_ID, Address, AddressKind
 from sync.normalize.addresses import normalize_email, normalize_name, x500_dn
+from sync.normalize.text import identifier, storable
 
 MAX_SUBJECT = 998  # the RFC 5322 line limit the file parser also applies
+MAX_REFERENCES = 20  # the last entries of a References header are the nearest ancestors
 _SPACE = re.compile(r"\s+")
 _FRACTION = re.compile(r"(\.\d{1,6})\d*")  # Graph sends 7 fractional digits; Python takes 6
 
@@ -68,10 +70,28 @@ def timestamp(value: Any) -> datetime | None:
 
 
 def text(value: Any, limit: int = MAX_SUBJECT) -> str:
-    return _SPACE.sub(" ", value).strip()[:limit] if isinstance(value, str) else ""
+    return _SPACE.sub(" ", storable(value)).strip()[:limit] if isinstance(value, str) else ""
 
 
 def message_id(value: Any) -> str | None:
     """An Internet Message-ID without its angle brackets."""
-    cleaned = text(value, 990).strip("<>").strip() if isinstance(value, str) else ""
-    return cleaned or None
+    if not isinstance(value, str):
+        return None
+    return identifier(value.strip().strip("<>"), MAX_MESSAGE_ID)
+
+
+def uid(value: Any) -> str | None:
+    """An event's iCalUID, the key its copies in every mailbox share."""
+    return identifier(value, MAX_MESSAGE_ID) if isinstance(value, str) else None
+
+
+def conversation_id(value: Any) -> str | None:
+    return identifier(value, MAX_CONVERSATION_ID) if isinstance(value, str) else None
+
+
+def references(value: Any) -> tuple[str, ...]:
+    """The Message-IDs of a References header, the last ``MAX_REFERENCES``."""
+    if not isinstance(value, str):
+        return ()
+    found = (message_id(token) for token in value.split()[-MAX_REFERENCES:])
+    return tuple(r for r in found if r)

@@ -4,8 +4,9 @@
   (punycode) form; ``None`` for anything that is not a usable address.
 - ``x500_dn``: Exchange's legacy distinguished names (``/O=ENRON/OU=NA/CN=RECIPIENTS/CN=PALLEN``),
   upper case, so two spellings of one DN compare equal.
-- ``normalize_name``: RFC 2047 decoded, quotes and extra space removed, ``"Last, First"`` turned
-  into ``"First Last"``, a name that merely repeats the address dropped.
+- ``normalize_name``: RFC 2047 decoded, made storable (``sync.normalize.text.storable``), quotes
+  and extra space removed, ``"Last, First"`` turned into ``"First Last"``, a name that merely
+  repeats the address dropped.
 - ``parse_addresses``: one header value into ``Address`` values, in order, each once.
 
 Names and addresses are attacker-controlled text: nothing here evaluates them, and the length
@@ -22,6 +23,7 @@ from email.utils import getaddresses
 import idna
 
 from sync.items import Address, AddressKind
+from sync.normalize.text import storable
 
 MAX_ADDRESS = 320  # RFC 3696 errata: 64 local + @ + 255 domain
 MAX_NAME = 300  # matches people.display_name
@@ -32,7 +34,8 @@ CACHED = 65536
 _DOMAIN_ASCII = re.compile(
     r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$"
 )
-_LOCAL_BAD = re.compile(r"[\s<>()\[\],;:\\\"]")
+# Also control characters and surrogates: no address has them, and neither database stores them.
+_LOCAL_BAD = re.compile(r"[\s<>()\[\],;:\\\"\x00-\x1f\x7f\ud800-\udfff]")
 _PLAIN_LIST = re.compile(r"^[^\"()<>;:\\\[\]]*$")  # no quoting, comments, brackets or groups
 _ENCODED_RUN = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=(?:\s+=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=)*")
 # Exchange appends these to contacts' names: "Joanna Williams (E-mail)".
@@ -79,7 +82,7 @@ def x500_dn(raw: str | None) -> str | None:
     if not raw:
         return None
     value = raw.strip().strip("<>").strip()
-    if value[:3].upper() != "/O=" or len(value) > MAX_ADDRESS:
+    if value[:3].upper() != "/O=" or len(value) > MAX_ADDRESS or not value.isprintable():
         return None
     return value.upper()
 
@@ -102,7 +105,7 @@ def normalize_name(raw: str | None, email: str = "") -> str:
     """A person's display name as people write it, or "" when the header carries none."""
     if not raw:
         return ""
-    name = _SPACES.sub(" ", decode_words(raw)).strip().strip("\"'").strip()
+    name = _SPACES.sub(" ", storable(decode_words(raw))).strip().strip("\"'").strip()
     if not name or "@" in name or name.lower() in (email, email.split("@", 1)[0]):
         return ""  # an address or its local part is no name
     name = _EXCHANGE_TAG.sub("", name)
