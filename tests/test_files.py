@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import mailbox
+import uuid
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -240,6 +242,43 @@ def test_garbled_sender_falls_back_to_the_exchange_name() -> None:
     assert isinstance(item, MailItem) and item.sender is not None
     assert item.sender.email == "/O=ENRON/OU=NA/CN=RECIPIENTS/CN=KWARD"
     assert item.sender.name == "Kim S Ward"
+
+
+def thread_message(thread_index: str) -> bytes:
+    return (
+        "From: jane@acme.co.uk\nTo: a@harbourlaw.example\nDate: Mon, 2 Mar 2026 09:30:00 +0000\n"
+        f"Subject: Terms\nThread-Index: {thread_index}\n\n"
+    ).encode()
+
+
+def conversation(thread_index: str) -> str | None:
+    item = parse_message(thread_message(thread_index), "id", FolderKind.INBOX)
+    assert isinstance(item, MailItem)
+    return item.conversation_id
+
+
+def test_replies_share_the_conversation_id_of_their_thread_index() -> None:
+    # [MS-OXOMSG] 2.2.1.3: a reserved 0x01 byte, 5 bytes of FILETIME and a 16-byte GUID, then
+    # 5 bytes per reply (a time delta and a random number).
+    header = b"\x01" + bytes.fromhex("d2c4a91f3b") + uuid.UUID(int=7).bytes
+    first = base64.b64encode(header).decode()
+    reply = base64.b64encode(header + bytes.fromhex("0000a1b2c3")).decode()
+    reply_to_reply = base64.b64encode(header + bytes.fromhex("0000a1b2c3" + "00017d8e9f")).decode()
+    other = base64.b64encode(header[:-1] + b"\x08").decode()
+    assert conversation(first) == conversation(reply) == conversation(reply_to_reply) == first
+    assert conversation(other) not in (None, first)
+    # Outlook's own values, from the Enron corpus: a reply (27 bytes) and a first message.
+    assert (
+        conversation("AcE3q/nDAN5f+NkSSXib/dq+a8ORqAAAP1vQ") == "AcE3q/nDAN5f+NkSSXib/dq+a8ORqA=="
+    )
+    assert conversation("AcE7jl435kZ2pMDlRPOLgwsGV0SSJA==") == "AcE7jl435kZ2pMDlRPOLgwsGV0SSJA=="
+    assert conversation("not base64!") == "not base64!"  # another shape is kept as it is
+
+
+def test_exchange_conversation_id_without_a_thread_index() -> None:
+    raw = thread_message("x").replace(b"Thread-Index: x", b"X-MS-Exchange-Conversation-Id: c1")
+    item = parse_message(raw, "id", FolderKind.INBOX)
+    assert isinstance(item, MailItem) and item.conversation_id == "c1"
 
 
 def test_unreadable_items_hold_storable_text() -> None:

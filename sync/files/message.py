@@ -19,8 +19,8 @@ from email.utils import parsedate_to_datetime
 
 from sync.files.headers import parse_headers
 from sync.files.markers import read_markers
+from sync.files.thread_index import conversation_id
 from sync.items import (
-    MAX_CONVERSATION_ID,
     MAX_MESSAGE_ID,
     Address,
     FolderKind,
@@ -120,10 +120,7 @@ def _item(
         participants=_unique(participants) if meeting else tuple(participants),
         subject=subject,
         message_id=_first_id(headers.get("message-id")),
-        conversation_id=identifier(
-            headers.get("thread-index") or headers.get("x-ms-exchange-conversation-id"),
-            MAX_CONVERSATION_ID,
-        ),
+        conversation_id=conversation_id(headers),
         in_reply_to=_first_id(headers.get("in-reply-to")),
         references=_references(headers.get("references")),
         markers=markers,
