@@ -36,6 +36,8 @@ FIELDS: dict[str, tuple[str, int, bool]] = {
 }
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
 _LINE_BREAK = re.compile(r"[\r\n\t]")
+# Neither database stores an unpaired surrogate (a JSON "\ud800" decodes to one).
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _PHONE = re.compile(r"\+?[0-9][0-9 ()./-]{1,38}[0-9)]( *(x|ext\.?) *[0-9]{1,6})?", re.IGNORECASE)
 
 
@@ -58,7 +60,7 @@ class Change:
 
 def clean_text(name: str, value: Any, limit: int, *, multiline: bool = False) -> str:
     """``value`` as plain text: a string, trimmed, at most ``limit`` characters, no control
-    characters (line breaks and tabs only where several lines are allowed)."""
+    characters (line breaks and tabs only where several lines are allowed), no surrogates."""
     if not isinstance(value, str):
         raise InvalidEdit(f"{name}: expected a string")
     text = value.strip()
@@ -66,6 +68,8 @@ def clean_text(name: str, value: Any, limit: int, *, multiline: bool = False) ->
         raise InvalidEdit(f"{name}: at most {limit} characters")
     if _CONTROL.search(text) or (not multiline and _LINE_BREAK.search(text)):
         raise InvalidEdit(f"{name}: control characters or line breaks are not allowed")
+    if _SURROGATE.search(text):
+        raise InvalidEdit(f"{name}: unpaired surrogates are not allowed")
     return text
 
 

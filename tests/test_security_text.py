@@ -12,12 +12,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from api.tokens import issue_dev_token
 from storage.addressbook import AddressBook
+from storage.corrections import InvalidEdit, clean_text, create_person
 from storage.db import Database
 from storage.mailboxes import ensure_mailbox
-from storage.models import AuditEvent, EmailAddress, Note, Person
+from storage.models import AuditEvent, Colleague, EmailAddress, Note, Person
 from sync.normalize.domains import FirmDomains
 
 ALICE = "alice@harbourlaw.example"
@@ -183,3 +185,21 @@ def test_a_webhook_notification_with_unstorable_text_is_a_clear_400(client: Flas
 def test_without_a_token_unstorable_text_is_still_a_401(client: FlaskClient, jane: int) -> None:
     response = client.get("/api/v1/people?email=%00")
     assert response.status_code == 401
+
+
+# The storage functions behind the write routes refuse unstorable text themselves too, for the
+# callers that do not come through api/limits.py (the CLI, the add-in preview, later routes).
+@pytest.mark.parametrize("value", ["Jane\ud800Roe", "Jane \udfff", "\ud83d\ude00"])
+def test_corrections_refuse_unpaired_surrogates(value: str) -> None:
+    with pytest.raises(InvalidEdit, match="unpaired surrogates"):
+        clean_text("name", value, 300)
+
+
+@pytest.mark.parametrize("email", ["jane\x00@acme.example", "ja\ud800ne@acme.example"])
+def test_no_person_is_created_for_an_address_with_a_nul_or_a_surrogate(
+    session: Session, email: str
+) -> None:
+    firm = FirmDomains(["harbourlaw.example"])
+    with pytest.raises(InvalidEdit, match="not an email address"):
+        create_person(session, Colleague(), firm, email, {"name": "Jane Roe"})
+    assert session.scalar(select(func.count()).select_from(Person)) == 0
