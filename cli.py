@@ -102,11 +102,14 @@ def rebuild_command() -> None:
 @main.command("mailboxes")
 def mailboxes_command() -> None:
     """Every mailbox with its provider, status, failure reason and next retry."""
+    from logsafe import redact
     from storage.stats import mailbox_lines
 
     with _database(_config()) as db, db.transaction() as session:
         for line in mailbox_lines(session):
-            click.echo(line)
+            # Reasons quote what Graph or the identity platform answered: redacted as
+            # GET /api/v1/admin/mailboxes redacts them (api/admin_mailboxes.py).
+            click.echo(redact(line))
 
 
 @main.command("sync")

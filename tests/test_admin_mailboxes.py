@@ -14,7 +14,7 @@ from sqlalchemy import update
 
 from api.tokens import issue_dev_token
 from storage.db import Database
-from storage.models import Colleague, Mailbox
+from storage.models import Colleague, GraphSubscription, Mailbox
 from storage.types import utcnow
 from tests.emulators import GraphEmulator, graph_fixture  # noqa: F401 - the `graph` fixture
 from tests.test_graph_subscriptions import (  # noqa: F401 - the `account`, `served` fixtures
@@ -148,6 +148,41 @@ def test_the_mailboxes_command_shows_the_same_rows(
     [line] = result.output.splitlines()
     assert line.startswith(ALICE) and " graph " in line
     assert f"subscriptions expire {expiry.isoformat(timespec='seconds')}" in line
+
+
+def test_the_mailboxes_command_redacts_reasons_as_the_api_does(
+    app: Flask,
+    db: Database,
+    graph: GraphEmulator,
+    account: Any,
+    served: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from click.testing import CliRunner
+
+    from cli import main
+
+    [alice] = subscribed(db, account, served, ALICE)
+    token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl"
+    with db.transaction() as session:
+        session.execute(
+            update(Mailbox)
+            .where(Mailbox.id == alice)
+            .values(status="auth_failed", status_reason="invalid_client: client_secret=hunter2")
+        )
+        session.execute(
+            update(GraphSubscription)
+            .where(GraphSubscription.mailbox_id == alice, GraphSubscription.resource == "inbox")
+            .values(last_error=f"renewal refused for Bearer {token}")
+        )
+    cli_environment(app, monkeypatch)
+
+    result = CliRunner().invoke(main, ["mailboxes"])
+
+    assert result.exit_code == 0, result.output
+    assert "hunter2" not in result.output and token not in result.output
+    assert "reason: invalid_client: client_secret=***" in result.output
+    assert "  subscription inbox: renewal refused for Bearer ***" in result.output.splitlines()
 
 
 def cli_environment(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
