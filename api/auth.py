@@ -28,7 +28,7 @@ from api.errors import Forbidden, Unauthorized
 from api.tokens import AUDIENCE, DEV_ALGORITHMS, DEV_ISSUER, dev_signing_key
 from config import flag
 from storage.models import AuditEvent, Colleague, EmailAddress
-from storage.web import session
+from storage.web import database, session
 
 LEEWAY_SECONDS = 60  # clock skew tolerated between the token's issuer and us
 REQUIRED_CLAIMS = ("exp", "iat", "sub", "iss", "aud")
@@ -188,8 +188,9 @@ def _by_email(db: Session, email: str) -> Colleague | None:
 
 
 def _bind(db: Session, row: Colleague, ids: tuple[str, str]) -> None:
-    """Store the identity provider's ids on the colleague at first sign-in (committed now, so
-    the binding holds even if the request itself fails); refuse a second, different account."""
+    """Store the identity provider's ids on the colleague at first sign-in, in a transaction of
+    its own (committed now, so the binding holds even if the request itself fails, and possible
+    in a read-only request); refuse a second, different account."""
     if _bound_ids(row) != (None, None):
         if _bound_ids(row) != ids:
             raise Forbidden(
@@ -197,25 +198,29 @@ def _bind(db: Session, row: Colleague, ids: tuple[str, str]) -> None:
             )
         return
     tenant, oid = ids
+    colleague_id, email = row.id, row.email
+    # Only the caller was read so far: end the request's transaction, which on SQLite holds
+    # the write lock the binding's own transaction needs (and read nothing from the expired
+    # ``row`` until the binding is stored, or the request's session would begin anew).
+    db.rollback()
     try:
-        db.execute(
-            update(Colleague)
-            .where(Colleague.id == row.id, Colleague.tenant_id.is_(None))
-            .values(tenant_id=tenant, object_id=oid)
-        )
-        db.add(
-            AuditEvent(
-                actor_id=row.id,
-                actor=row.email,
-                action="colleague.sign_in_bound",
-                target_type="colleague",
-                target_id=str(row.id),
-                details={"tenant_id": tenant, "object_id": oid},
+        with database().transaction() as writer:
+            writer.execute(
+                update(Colleague)
+                .where(Colleague.id == colleague_id, Colleague.tenant_id.is_(None))
+                .values(tenant_id=tenant, object_id=oid)
             )
-        )
-        db.commit()
+            writer.add(
+                AuditEvent(
+                    actor_id=colleague_id,
+                    actor=email,
+                    action="colleague.sign_in_bound",
+                    target_type="colleague",
+                    target_id=str(colleague_id),
+                    details={"tenant_id": tenant, "object_id": oid},
+                )
+            )
     except IntegrityError as error:
-        db.rollback()
         raise Forbidden("this sign-in account is bound to another colleague") from error
     db.refresh(row)
     if _bound_ids(row) != ids:  # another account bound it a moment before us

@@ -1,17 +1,22 @@
 """The store inside Flask: one Database per app, one session per request.
 
 The session's transaction is committed by the view that writes (``session.commit()`` at its
-end: one commit per request) and rolled back at teardown otherwise.
+end: one commit per request) and rolled back at teardown otherwise. Requests whose method does
+not write (GET, HEAD, OPTIONS) get an autocommit session that refuses to flush
+(``Database.read_sessions``): no BEGIN and ROLLBACK round trips on PostgreSQL, no write lock on
+SQLite. What such a request must still write (a first sign-in's binding) goes through its own
+``Database.transaction()``.
 """
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from sqlalchemy.orm import Session
 
 from storage.db import Database
 
 EXTENSION = "rapport.db"
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def init_app(app: Flask) -> None:
@@ -29,7 +34,9 @@ def database() -> Database:
 def session() -> Session:
     """The request's session, opened on first use."""
     if "db_session" not in g:
-        g.db_session = database().sessions()
+        db = database()
+        reads = request.method in READ_METHODS
+        g.db_session = (db.read_sessions if reads else db.sessions)()
     current: Session = g.db_session
     return current
 

@@ -186,6 +186,19 @@ def test_first_sign_in_binds_the_account_and_later_sign_ins_use_it(
     refused(me(sso, token(entra, oid=str(uuid.uuid4()))), "bound to another", status=403)
 
 
+def test_a_first_sign_in_inside_a_write_request_binds_too(
+    sso: FlaskClient, entra: EntraEmulator, alice: int, db: Database
+) -> None:
+    # The binding has its own transaction; on SQLite the request's own (BEGIN IMMEDIATE) must
+    # not hold the write lock it needs.
+    bearer = {"Authorization": f"Bearer {token(entra)}"}
+    response = sso.post("/api/v1/people", json={"email": "not an address"}, headers=bearer)
+    assert response.status_code == 400, response.get_json()  # past authentication
+    with db.transaction() as session:
+        colleague = session.get_one(Colleague, alice)
+        assert (colleague.tenant_id, colleague.object_id) == (entra.tenant_id, OID)
+
+
 def test_the_admin_app_role_makes_an_admin(
     sso: FlaskClient, entra: EntraEmulator, alice: int
 ) -> None:
