@@ -318,11 +318,12 @@ def measure(url: str, data: dict[str, np.ndarray], queries: int, label: str) -> 
         for _ in range(20):
             get(make())  # warm
     if url.startswith("postgresql"):
-        engine = app.extensions["rapport.db"].engine
-        # The pool's pre-ping runs before the checkout event, outside the trace.
-        ping = 1 if getattr(engine.pool, "_pre_ping", False) else 0
+        database = app.extensions["rapport.db"]
+        # Both engines: read-only requests use the autocommit one (storage/db.py). A ping of
+        # a connection idle for long runs before the trace starts: none happens here.
+        engines = (database.engine, database.read_engine)
         for name, make in kinds:
-            trips = round_trips(engine, get, make) + ping
+            trips = round_trips(engines, get, make)
             print(f"{label} {name:<11} round trips per request: {trips}")
     # Round robin, so that every endpoint meets the same neighbours on a shared machine.
     walls: dict[str, list[float]] = {name: [] for name, _ in kinds}
@@ -345,9 +346,12 @@ def _call(get: Callable[[str], None], make: Callable[[], str]) -> None:
     get(make())
 
 
-def round_trips(engine: Any, get: Callable[[str], None], make: Callable[[], str]) -> int:
+def round_trips(
+    engines: tuple[Any, ...], get: Callable[[str], None], make: Callable[[], str]
+) -> int:
     """The messages PostgreSQL answered during one request from checkout to checkin (BEGIN,
-    each statement, ROLLBACK), from libpq's own trace of the connection."""
+    each statement, ROLLBACK where there is a transaction), from libpq's own trace of the
+    connections of ``engines``."""
     from sqlalchemy import event
 
     with tempfile.TemporaryFile() as trace:
@@ -358,13 +362,15 @@ def round_trips(engine: Any, get: Callable[[str], None], make: Callable[[], str]
         def off(dbapi_connection: Any, *_: Any) -> None:
             dbapi_connection.pgconn.untrace()
 
-        event.listen(engine, "checkout", on)
-        event.listen(engine, "checkin", off)
+        for engine in engines:
+            event.listen(engine, "checkout", on)
+            event.listen(engine, "checkin", off)
         try:
             get(make())
         finally:
-            event.remove(engine, "checkout", on)
-            event.remove(engine, "checkin", off)
+            for engine in engines:
+                event.remove(engine, "checkout", on)
+                event.remove(engine, "checkin", off)
         trace.seek(0)
         return sum(1 for line in trace if b"\tReadyForQuery" in line)
 

@@ -130,12 +130,18 @@ class Database:
         self._read_sessions: sessionmaker[Session] | None = None
 
     @property
-    def read_sessions(self) -> sessionmaker[Session]:
-        """Sessions in autocommit for work that only reads (the module docstring says why);
-        their engine is made at first use, so a CLI run never opens it."""
-        if self._read_sessions is None:
+    def read_engine(self) -> Engine:
+        """The autocommit engine of ``read_sessions``, made at first use (a CLI run never
+        opens it)."""
+        if self._read_engine is None:
             self._read_engine = make_engine(self.url, autocommit=True, **self._engine_kwargs)
-            self._read_sessions = sessionmaker(self._read_engine, expire_on_commit=False)
+        return self._read_engine
+
+    @property
+    def read_sessions(self) -> sessionmaker[Session]:
+        """Sessions in autocommit for work that only reads (the module docstring says why)."""
+        if self._read_sessions is None:
+            self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
             event.listen(self._read_sessions, "before_flush", _refuse_flush)
         return self._read_sessions
 
