@@ -39,10 +39,7 @@ from relationships.strength import (  # noqa: E402
     DEFAULT,
     Event,
     Weights,
-    decayed_sums,
-    rate,
     score,
-    score_from_rate,
 )
 from sync.files.source import FileSource  # noqa: E402
 from sync.items import Address, AddressKind, FolderKind, ItemKind, MailItem, Role  # noqa: E402
@@ -171,23 +168,6 @@ Scorer = Callable[[Pair, datetime], float]
 
 def ours(weights: Weights) -> Scorer:
     return lambda pair, split: score(pair.events, split, weights)
-
-
-# A candidate measured on the first half, not in the product (docs/strength.md, "Tuning"):
-# the colleague's newest message adds FOLLOW_UP events per day, halving every FOLLOW_UP_DAYS.
-FOLLOW_UP = 0.1 * math.log(2) / 30
-FOLLOW_UP_DAYS = 30.0
-
-
-def with_follow_up(weights: Weights) -> Scorer:
-    def scorer(pair: Pair, split: datetime) -> float:
-        value = rate(decayed_sums(pair.events, split, weights), weights)
-        sent = [split - e.at for e in pair.events if e.cls == "out"]
-        if sent:
-            value += FOLLOW_UP * 2 ** (-min(sent).total_seconds() / 86400 / FOLLOW_UP_DAYS)
-        return score_from_rate(value, weights)
-
-    return scorer
 
 
 def raw_count(pair: Pair, split: datetime) -> float:
@@ -395,8 +375,8 @@ def main() -> None:
         return
     if args.robustness:
         for label, scorer in (
+            ("without the follow-up term", ours(DEFAULT.without("follow-up"))),
             ("frozen weights", ours(DEFAULT)),
-            ("+ follow-up (candidate)", with_follow_up(DEFAULT)),
         ):
             print(f"\n{label}")
             robustness(custodians, scorer)

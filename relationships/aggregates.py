@@ -17,12 +17,19 @@ from datetime import datetime
 from itertools import combinations
 
 from relationships import recent
-from relationships.strength import DEFAULT, Weights, email_weight, growth, meeting_weight
+from relationships.strength import (
+    DEFAULT,
+    LARGE_AUDIENCE,
+    Weights,
+    email_weight,
+    growth,
+    meeting_weight,
+)
 
 # Kossinets & Watts (Science 2006) kept messages with <= 4 addressees as interpersonal; the
 # reference formula (shared/reference/relationship-intel-and-data.md 1.3) zeroes emails with
 # more than 20 addressees and meetings with more than 25 attendees (town halls, webinars).
-LARGE_EMAIL_AUDIENCE = 20
+LARGE_EMAIL_AUDIENCE = LARGE_AUDIENCE  # 20; the follow-up term reads the same rule
 LARGE_MEETING = 25
 EMAIL_RECIPIENT_ROLES = frozenset({"to", "cc", "bcc"})
 MEETING_ROLES = frozenset({"organizer", "attendee"})

@@ -41,11 +41,18 @@ MAX_AGE = timedelta(hours=6)
 # (a pair whose only mail had too large an audience scores 0 and stays out).
 MIN_SCORE = 0.0
 CHUNK = 200_000  # relationship rows read per batch while building
-# The pair key, then the six sums in the order relationships.strength.scores_now takes them.
-PAIRS_SQL = (
-    "SELECT a_id, b_id, ab_warm, ab_history, ba_warm, ba_history, mtg_warm, mtg_history"
-    " FROM relationships"
-)
+# The pair key, then the columns in the order relationships.strength.scores_now takes them,
+# by dialect: the six sums, then each side's newest message in days since strength.EPOCH
+# (2000-01-01: Julian day 2451544.5, Unix day 10957; NULL, read as NaN, when that side never
+# wrote), computed by the database so the rows stay plain numbers.
+PAIRS_SQL = {
+    "sqlite": "SELECT a_id, b_id, ab_warm, ab_history, ba_warm, ba_history, mtg_warm,"
+    " mtg_history, julianday(last_ab_at) - 2451544.5, julianday(last_ba_at) - 2451544.5"
+    " FROM relationships",
+    "postgresql": "SELECT a_id, b_id, ab_warm, ab_history, ba_warm, ba_history, mtg_warm,"
+    " mtg_history, extract(epoch FROM last_ab_at)::float8 / 86400 - 10957,"
+    " extract(epoch FROM last_ba_at)::float8 / 86400 - 10957 FROM relationships",
+}
 
 Ids = npt.NDArray[np.int32]
 Strengths = npt.NDArray[np.float32]
@@ -209,7 +216,7 @@ def build(session: Session, now: datetime) -> Graph:
     parts: list[tuple[Ids, Ids, Strengths]] = []
     # The driver's own cursor: plain tuples straight into NumPy, no Row objects per pair.
     cursor = session.connection().connection.cursor()
-    cursor.execute(PAIRS_SQL)
+    cursor.execute(PAIRS_SQL[session.get_bind().dialect.name])
     while batch := cursor.fetchmany(CHUNK):
         block = np.array(batch, dtype=np.float64)
         scores = edge_scores(block, firm, now, weights)
@@ -244,8 +251,9 @@ def edge_scores(
     now: datetime,
     weights: Weights,
 ) -> npt.NDArray[np.float64]:
-    """One strength per pair (rows of a_id, b_id, the six sums): the colleague's side of a
-    colleague-contact pair (mail the colleague writes counts more), else the stronger side."""
+    """One strength per pair (rows of a_id, b_id, then the columns of ``scores_now``): the
+    colleague's side of a colleague-contact pair (mail the colleague writes counts more), else
+    the stronger side."""
     from_a = scores_now(block[:, 2:], now, weights)
     from_b = scores_now(block[:, 2:], now, weights, from_a=np.zeros(len(block), dtype=bool))
     a_in, b_in = np.isin(block[:, 0], firm), np.isin(block[:, 1], firm)

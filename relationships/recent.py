@@ -16,7 +16,7 @@ From these lists, in O(``KEEP``) per pair and without reading any interaction:
 - counts in the last 90 days, exact while fewer than ``KEEP`` events of a class fall in them;
 - the decayed sums as they were at an earlier moment (for the trend): the stored sums minus the
   events since then (estimated for a busy pair with more than ``KEEP`` events of one class
-  since then, see ``before``).
+  since then, see ``before``), and a side's newest message then (``newest_before``).
 """
 
 from __future__ import annotations
@@ -183,3 +183,34 @@ def before(
     begin = min(begin, oldest)
     run = [per_day * h / math.log(2) * (_growth(oldest, h) - _growth(begin, h)) for h in half_lives]
     return (max(0.0, left[0] - run[0]), max(0.0, left[1] - run[1]))
+
+
+# A class's past sum decayed to the moment below this is the rounding of the kept weights
+# (at most 1/2000 per event, ``KEEP`` events), not an earlier event: the lightest email that
+# counts weighs 0.2 / sqrt(20) = 0.045, and one two years older than the moment still 0.022.
+TRACE = 0.01
+
+
+def newest_before(
+    events: list[RecentEvent], newest: datetime | None, moment: datetime, earlier: float
+) -> datetime | None:
+    """A class's newest event at or before ``moment``, from its newest event of all
+    (``newest``, the stored ``last_ab_at``/``last_ba_at``) and the kept list; ``earlier`` is the
+    class's history sum as it was at ``moment`` (``before``), decayed to ``moment``.
+
+    Exact while the list reaches back to ``moment``: the kept event before it, or none when
+    the list holds the whole class. When the list is full and every kept event is later (more
+    than ``KEEP`` since ``moment``), the dropped ones are unknown: if the past sum shows
+    earlier mail, the newest is taken half the list's mean gap before ``moment``, as for a
+    pair writing at the list's pace (``before`` assumes the same run); otherwise none.
+    """
+    if newest is None or newest <= moment:
+        return newest
+    start = minute_of(moment)
+    kept = [e for e in events if e.minute <= start]
+    if kept:
+        return kept[-1].at
+    if len(events) < KEEP or earlier < TRACE:
+        return None
+    gap = (events[-1].minute - events[0].minute) / (len(events) - 1)
+    return moment - timedelta(minutes=gap / 2)

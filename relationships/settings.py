@@ -2,7 +2,8 @@
 
 Only the values in ``BOUNDS`` can be changed, each within its bounds, so a typo cannot turn
 every tie strong or divide by zero. The stored aggregates are computed with the weights of the
-time, so a change is followed by a rebuild (``python app.py rebuild`` or the scheduler).
+time, so a change is followed by a rebuild (``python app.py rebuild`` or the scheduler); the
+follow-up term reads only each side's newest message, which does not depend on any weight.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "history_half_life_days": (90, 3650),
     "warm_share": (0.0, 1.0),
     "r0_per_day": (0.001, 10.0),
+    "follow_up": (0.0, 1.0),
+    "follow_up_half_life_days": (1, 365),
 }
 INTEGERS = frozenset({"max_email_audience", "max_meeting"})
 
@@ -56,6 +59,8 @@ def flat(weights: Weights) -> dict[str, float]:
         "history_half_life_days": weights.half_lives[1],
         "warm_share": weights.mix[0],
         "r0_per_day": weights.r0_per_day,
+        "follow_up": weights.follow_up,
+        "follow_up_half_life_days": weights.follow_up_half_life,
     }
 
 
@@ -74,6 +79,8 @@ def from_flat(values: Mapping[str, float]) -> Weights:
         half_lives=(float(warm), float(history)),
         mix=(float(values["warm_share"]), 1.0 - float(values["warm_share"])),
         r0_per_day=float(values["r0_per_day"]),
+        follow_up=float(values["follow_up"]),
+        follow_up_half_life=float(values["follow_up_half_life_days"]),
     )
 
 

@@ -9,7 +9,8 @@ gate: one-way history is common (short backfills, unsynced folders, replies from
 addresses), so the harmonic mean of ``out`` and ``in`` is *added* as a bonus instead of
 multiplying the rest by it. Mail the colleague writes weighs more than mail they receive, so a
 pair's score depends on the side it is seen from (``StoredSums`` names the sides). Two
-half-lives mix warmth (60 days) and history (2 years); the rate saturates to 0-100.
+half-lives mix warmth (60 days) and history (2 years); a third, short one follows only the
+colleague's newest message (a conversation in flight); the rate saturates to 0-100.
 
 Everything here is a pure function of plain data, so the same code scores a pair from stored
 aggregates at query time, replays history in ``bench/strength_eval.py``, and explains itself.
@@ -63,6 +64,16 @@ class Weights:
     # (NDCG@10 0.564 against 0.526; docs/strength.md).
     half_lives: tuple[float, float] = (60.0, 730.0)
     mix: tuple[float, float] = (0.6, 0.4)
+    # Follow-up: the colleague's newest message to the person (any role, at most 20
+    # addressees: the pair's stored ``last_ab_at``/``last_ba_at``) adds
+    # `follow_up` * ln2 / `follow_up_half_life` events per day, halving every
+    # `follow_up_half_life` days: a share of one message at a third, short time scale.
+    # Mail the colleague sent in the last weeks is a conversation in flight, and the 60-day
+    # sum barely tells 2 days from 30. 0.1 and 30 days chosen on the first half of Enron's
+    # custodians (NDCG@10 0.601 -> 0.612; docs/strength.md, "Tuning, second round"): a
+    # message sent today alone adds 0.1 * ln2/30 = 0.0023 events per day (3.2 points).
+    follow_up: float = 0.1  # share, as in `mix`
+    follow_up_half_life: float = 30.0  # days
     # r0 (events per day) sets the saturation: one reciprocated 1:1 exchange every two weeks
     # in steady state scores about 63 (reference 1.3).
     r0_per_day: float = 1 / 14
@@ -77,6 +88,7 @@ class Weights:
             "meetings": {"meeting": 0.0},
             "warmth": {"mix": (0.0, 1.0)},
             "history": {"mix": (1.0, 0.0)},
+            "follow-up": {"follow_up": 0.0},
         }
         if component not in changes:
             raise ValueError(f"unknown component {component!r}")
@@ -92,6 +104,7 @@ ABLATIONS = (
     "meetings",
     "warmth",
     "history",
+    "follow-up",
 )
 
 # Tiers (reference 1.3): strong >= 60, medium 30-59, weak 10-29, dormant below 10 with history.
@@ -147,18 +160,47 @@ def decayed_sums(
     return sums
 
 
-def rate(sums: Mapping[tuple[EventClass, float], float], weights: Weights = DEFAULT) -> float:
+def days_since_sent(events: Iterable[Event], at: datetime) -> float | None:
+    """Days from the newest ``out`` email before ``at`` that counts for the pair (at most
+    ``LARGE_AUDIENCE`` addressees, as ingest keeps ``last_ab_at``) to ``at``; None if none."""
+    ages = [
+        (at - e.at).total_seconds() / 86400
+        for e in events
+        if e.cls == "out" and e.at <= at and e.audience <= LARGE_AUDIENCE
+    ]
+    return min(ages) if ages else None
+
+
+def follow_up_rate(days: float | None, weights: Weights = DEFAULT) -> float:
+    """Events per day added by the colleague's newest message ``days`` old (None: they never
+    wrote). A message dated after the moment scored (a sender's clock ahead) counts as new."""
+    if days is None:
+        return 0.0
+    h = weights.follow_up_half_life
+    return float(weights.follow_up * math.log(2) / h * 2 ** (-max(days, 0.0) / h))
+
+
+def rate(
+    sums: Mapping[tuple[EventClass, float], float],
+    weights: Weights = DEFAULT,
+    *,
+    sent_days: float | None,
+) -> float:
     """Steady-state weighted events per day, mixed over the half-lives, seen from the side
-    whose mail is ``out``."""
-    return sum(contributions(sums, weights).values())
+    whose mail is ``out``; ``sent_days``: the age of that side's newest message (follow-up)."""
+    return sum(contributions(sums, weights, sent_days=sent_days).values())
 
 
 def contributions(
-    sums: Mapping[tuple[EventClass, float], float], weights: Weights = DEFAULT
+    sums: Mapping[tuple[EventClass, float], float],
+    weights: Weights = DEFAULT,
+    *,
+    sent_days: float | None,
 ) -> dict[str, float]:
-    """The rate split by its parts ("out", "in", "mtg", "mutual"; warmth and history summed):
-    the explanation names the largest one as the strongest evidence."""
+    """The rate split by its parts ("out", "in", "mtg", "mutual", "follow_up"; warmth and
+    history summed): the explanation names the largest one as the strongest evidence."""
     parts = dict.fromkeys(("out", "in", "mtg", "mutual"), 0.0)
+    parts["follow_up"] = follow_up_rate(sent_days, weights)
     for h, share in zip(weights.half_lives, weights.mix, strict=True):
         out, inbound, meetings = (sums[(cls, h)] for cls in CLASSES)
         mutual = 2 * out * inbound / (out + inbound) if out and inbound else 0.0
@@ -169,6 +211,10 @@ def contributions(
         parts["mutual"] += per_day * weights.reciprocity * mutual
     return parts
 
+
+# Emails with more addressees count for identity only: no sum, no ``last_ab_at``
+# (relationships.aggregates.LARGE_EMAIL_AUDIENCE, which imports this module).
+LARGE_AUDIENCE = 20
 
 # Decayed sums stored per pair use a fixed epoch: an event at t adds w * 2^((t - EPOCH) / H),
 # so adding events is plain addition in any order (idempotent rebuilds, out-of-order mail), and
@@ -184,11 +230,16 @@ def growth(at: datetime, half_life_days: float) -> float:
 @dataclass(frozen=True, slots=True)
 class StoredSums:
     """The growth-form sums of one pair as the aggregates keep them, seen from one side:
-    ``out`` is what this side wrote, ``inbound`` what the other side wrote."""
+    ``out`` is what this side wrote, ``inbound`` what the other side wrote; ``sent_at`` is
+    this side's newest message (the follow-up term), None if it never wrote."""
 
     out: tuple[float, float]
     inbound: tuple[float, float]
     meetings: tuple[float, float]
+    sent_at: datetime | None
+
+    def sent_days(self, now: datetime) -> float | None:
+        return None if self.sent_at is None else (now - self.sent_at).total_seconds() / 86400
 
     def at(
         self, now: datetime, weights: Weights = DEFAULT
@@ -204,7 +255,8 @@ class StoredSums:
 
 def stored_score(sums: StoredSums, now: datetime, weights: Weights = DEFAULT) -> float:
     """The pair's score at ``now`` from its stored sums: O(1), no interaction is read."""
-    return score_from_rate(rate(sums.at(now, weights), weights), weights)
+    value = rate(sums.at(now, weights), weights, sent_days=sums.sent_days(now))
+    return score_from_rate(value, weights)
 
 
 def score_from_rate(value: float, weights: Weights = DEFAULT) -> float:
@@ -212,7 +264,9 @@ def score_from_rate(value: float, weights: Weights = DEFAULT) -> float:
 
 
 def score(events: Iterable[Event], at: datetime, weights: Weights = DEFAULT) -> float:
-    return score_from_rate(rate(decayed_sums(events, at, weights), weights), weights)
+    listed = list(events)
+    sums = decayed_sums(listed, at, weights)
+    return score_from_rate(rate(sums, weights, sent_days=days_since_sent(listed, at)), weights)
 
 
 def tier(value: float, has_history: bool) -> str:
@@ -229,21 +283,33 @@ def scores_now(
     from_a: npt.NDArray[np.bool_] | None = None,
 ) -> npt.NDArray[np.float64]:
     """``relationships.strength.stored_score`` for many pairs at once; the columns are
-    ab_warm, ab_history, ba_warm, ba_history, mtg_warm, mtg_history. Each row is scored from
-    the side of ``a`` (its mail is ``out``) where ``from_a`` is true or missing, else from the
-    side of ``b``."""
+    ab_warm, ab_history, ba_warm, ba_history, mtg_warm, mtg_history, then last_ab_at and
+    last_ba_at in days since ``EPOCH`` (NaN when that side never wrote). Each row is scored
+    from the side of ``a`` (its mail is ``out``) where ``from_a`` is true or missing, else from
+    the side of ``b``."""
     age = (now - EPOCH).total_seconds() / 86400
     total = np.zeros(len(sums))
     for i, (h, share) in enumerate(zip(weights.half_lives, weights.mix, strict=True)):
         decay = 2.0 ** (-age / h)
         ab, ba, meetings = sums[:, i] * decay, sums[:, 2 + i] * decay, sums[:, 4 + i] * decay
-        out, inbound = (
-            (ab, ba) if from_a is None else (np.where(from_a, ab, ba), np.where(from_a, ba, ab))
-        )
+        out, inbound = _sides(ab, ba, from_a)
         both = out + inbound
         mutual = np.divide(2 * out * inbound, both, out=np.zeros_like(both), where=both > 0)
         per_day = share * math.log(2) / h
         total += per_day * (
             out + weights.inbound * inbound + meetings + weights.reciprocity * mutual
         )
+    sent, _ = _sides(sums[:, 6], sums[:, 7], from_a)
+    h = weights.follow_up_half_life
+    follow_up = weights.follow_up * math.log(2) / h * 2.0 ** (-np.maximum(age - sent, 0.0) / h)
+    total += np.where(np.isnan(sent), 0.0, follow_up)
     return np.asarray(100.0 * (1.0 - np.exp(-total / weights.r0_per_day)))
+
+
+def _sides(
+    ab: npt.NDArray[np.float64], ba: npt.NDArray[np.float64], from_a: npt.NDArray[np.bool_] | None
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """(this side's column, the other side's) of each row, seen from ``from_a``."""
+    if from_a is None:
+        return ab, ba
+    return np.where(from_a, ab, ba), np.where(from_a, ba, ab)

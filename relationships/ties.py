@@ -19,6 +19,7 @@ from relationships.recent import (
     count_since,
     loads,
     median,
+    newest_before,
 )
 from relationships.strength import (
     DEFAULT,
@@ -26,6 +27,7 @@ from relationships.strength import (
     StoredSums,
     Weights,
     contributions,
+    growth,
     rate,
     score_from_rate,
     stored_score,
@@ -112,9 +114,11 @@ def count_after(
 def side_sums(row: PairRow, me: int) -> StoredSums:
     if row.a_id == me:
         out, back = (row.ab_warm, row.ab_history), (row.ba_warm, row.ba_history)
+        sent_at = row.last_ab_at
     else:
         out, back = (row.ba_warm, row.ba_history), (row.ab_warm, row.ab_history)
-    return StoredSums(out, back, (row.mtg_warm, row.mtg_history))
+        sent_at = row.last_ba_at
+    return StoredSums(out, back, (row.mtg_warm, row.mtg_history), sent_at)
 
 
 def side_recent(row: PairRow, me: int) -> Recent:
@@ -123,12 +127,16 @@ def side_recent(row: PairRow, me: int) -> Recent:
 
 
 def past_sums(sums: StoredSums, events: Recent, moment: datetime, weights: Weights) -> StoredSums:
-    """The stored sums without the events after ``moment``: the sums as they were then."""
+    """The stored sums without the events after ``moment``: the sums as they were then, and
+    this side's newest message then (``relationships.recent.newest_before``)."""
     h = weights.half_lives
+    out = before(events.sent, sums.out, moment, h)
+    earlier = out[1] / growth(moment, h[1])
     return StoredSums(
-        before(events.sent, sums.out, moment, h),
+        out,
         before(events.received, sums.inbound, moment, h),
         before(events.meetings, sums.meetings, moment, h),
+        newest_before(events.sent, sums.sent_at, moment, earlier),
     )
 
 
@@ -138,11 +146,11 @@ def tie(row: PairRow, me: int, now: datetime, weights: Weights = DEFAULT) -> Tie
     mine_is_a = row.a_id == me
     sums = side_sums(row, me)
     decayed = sums.at(now, weights)
-    value = score_from_rate(rate(decayed, weights), weights)
+    value = score_from_rate(rate(decayed, weights, sent_days=sums.sent_days(now)), weights)
     events = side_recent(row, me)
     then = now - TREND_WINDOW
     before = stored_score(past_sums(sums, events, then, weights), then, weights)
-    strongest = _strongest(contributions(decayed, weights), weights)
+    strongest = _strongest(contributions(decayed, weights, sent_days=sums.sent_days(now)), weights)
     mine, theirs = events.reply_hours()
     typical_mine, typical_theirs = median(mine), median(theirs)
     recently, years = now - RECENT, now - YEARS
@@ -192,14 +200,15 @@ BALANCED = 0.25  # email is "both ways" when the quieter side wrote at least thi
 
 def _strongest(parts: dict[str, float], weights: Weights) -> str:
     """Meetings when they weigh more than all email; else email both ways when balanced; else
-    the direction that weighs more."""
-    email = parts["out"] + parts["in"] + parts["mutual"]
+    the direction that weighs more. The follow-up term is this side's own email: it counts
+    with "out"."""
+    written = parts["out"] + parts["follow_up"]
+    email = written + parts["in"] + parts["mutual"]
     if not email and not parts["mtg"]:
         return ""
     if parts["mtg"] > email:
         return "mtg"
-    written = parts["out"]
     received = parts["in"] / weights.inbound if weights.inbound else 0.0
     if min(written, received) >= BALANCED * max(written, received):
         return "mutual"
-    return "out" if parts["out"] >= parts["in"] else "in"
+    return "out" if written >= parts["in"] else "in"

@@ -46,6 +46,7 @@ def test_admin_only(app: Flask, client: FlaskClient, people: dict[str, int]) -> 
         "max": 5.0,
     }
     assert body["weights"]["inbound"] == 0.5 and body["bounds"]["inbound"]["max"] == 2.0
+    assert body["weights"]["follow_up"] == 0.1 and body["weights"]["follow_up_half_life_days"] == 30
 
 
 @pytest.mark.parametrize(
@@ -57,6 +58,8 @@ def test_admin_only(app: Flask, client: FlaskClient, people: dict[str, int]) -> 
         ({"gravity": 1}, "unknown"),
         ({"warm_half_life_days": 200, "history_half_life_days": 150}, "shorter"),
         ({"max_meeting": 2.5}, "whole number"),
+        ({"follow_up": 1.5}, "outside"),
+        ({"follow_up_half_life_days": 0}, "outside"),
         ({}, "JSON object"),
     ],
 )

@@ -14,8 +14,10 @@ from sqlalchemy import delete, select, update
 
 from api.tokens import issue_dev_token
 from relationships.aggregate_store import rebuild
+from relationships.graph import build
 from relationships.recent import KEEP, loads
-from relationships.strength import Event, score
+from relationships.strength import Event, StoredSums, score, stored_score
+from relationships.ties import side_sums
 from storage.db import Database
 from storage.models import Colleague, Relationship
 from tests.factories import INBOX, SENT, T0, email, meeting
@@ -104,6 +106,35 @@ def test_stored_score_equals_a_replay_of_the_events(
         f"/api/v1/people/{firm['client']}/connectors?at={AT}", headers=auth
     ).get_json()
     assert body["connectors"][0]["score"] == pytest.approx(expected, abs=0.1)
+
+
+@pytest.mark.parametrize("days_later", [6, 40])
+def test_the_graph_scores_every_pair_as_its_row_does(
+    db: Database, firm: dict[str, int], days_later: int
+) -> None:
+    # The graph reads the sums and each side's newest message in SQL (PAIRS_SQL, per
+    # dialect); a tie reads them from the row: the same score, follow-up term included.
+    now = T0 + timedelta(days=days_later)
+    with db.transaction() as session:
+        graph = build(session, now)
+        rows = session.scalars(select(Relationship)).all()
+    firm_ids = graph.colleagues | graph.opted_out
+    for row in rows:
+        ends = (row.a_id, row.b_id)
+        inside = [p for p in ends if p in firm_ids]
+        side = (
+            inside[0]
+            if len(inside) == 1
+            else max(ends, key=lambda p: stored_score(side_sums(row, p), now))
+        )
+        expected = stored_score(side_sums(row, side), now)
+        assert 100 * graph.strength(*ends) == pytest.approx(expected, abs=1e-3)
+    # Alice's pair with the client: her newest message adds to the graph's strength.
+    (pair,) = [r for r in rows if {r.a_id, r.b_id} == {firm["alice"], firm["client"]}]
+    sums = side_sums(pair, firm["alice"])
+    assert sums.sent_at == T0 + timedelta(days=5)
+    no_follow_up = StoredSums(sums.out, sums.inbound, sums.meetings, None)
+    assert 100 * graph.strength(pair.a_id, pair.b_id) > stored_score(no_follow_up, now) + 0.5
 
 
 def test_rebuild_gives_the_same_sums(db: Database, firm: dict[str, int]) -> None:

@@ -16,11 +16,12 @@ from relationships.recent import (
     RecentEvent,
     count_since,
     minute_of,
+    newest_before,
     pack,
     unpack,
 )
 from relationships.strength import DEFAULT, Event, score
-from relationships.ties import tie
+from relationships.ties import past_sums, side_recent, side_sums, tie
 from storage.models import Relationship
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -126,6 +127,37 @@ def test_trend_of_a_busy_pair_is_estimated_from_its_pace() -> None:
     seen = tie(stored_pair(burst), ME, NOW)
     expected = replayed(burst, NOW) - replayed(burst, NOW - timedelta(days=90))
     assert expected > 80 and expected <= seen.trend <= expected + 10
+
+
+def test_newest_message_before_a_moment_from_the_kept_events() -> None:
+    then = NOW - timedelta(days=90)
+    sent = [event(NOW - timedelta(days=d)) for d in (120, 100, 30, 2)]
+    newest = sent[-1].at
+    # The kept list reaches back past the moment: exact, the kept event before it.
+    assert newest_before(sent, newest, then, earlier=1.0) == NOW - timedelta(days=100)
+    # Nothing sent since the moment: the stored newest message is the one.
+    assert newest_before(sent[:2], sent[1].at, then, earlier=1.0) == sent[1].at
+    # The list holds every message (not full) and all are later: none was sent by then.
+    assert newest_before(sent[2:], newest, then, earlier=0.0) is None
+    # Full and all later (busy): half the list's mean gap before the moment when the past
+    # sum shows earlier mail (every 3 days: 1.5 days before), else none.
+    busy = [event(NOW - timedelta(days=3 * k)) for k in range(KEEP, 0, -1)]
+    assert newest_before(busy, busy[-1].at, then, earlier=0.5) == then - timedelta(days=1.5)
+    assert newest_before(busy, busy[-1].at, then, earlier=0.001) is None
+    assert newest_before([], None, then, earlier=0.0) is None
+
+
+def test_the_trend_reads_the_follow_up_as_it_was_then() -> None:
+    # Alice wrote 100 and 95 days ago, then once 2 days ago. Then (90 days ago) her newest
+    # message was 5 days old, now it is 2: the replay at both moments, follow-up included.
+    events = [(NOW - timedelta(days=d), "out") for d in (100, 95, 2)]
+    events.append((NOW - timedelta(days=97), "in"))
+    seen = tie(stored_pair(events), ME, NOW)
+    then = NOW - timedelta(days=90)
+    assert seen.trend == pytest.approx(replayed(events, NOW) - replayed(events, then), abs=0.1)
+    row = stored_pair(events)
+    past = past_sums(side_sums(row, ME), side_recent(row, ME), then, DEFAULT)
+    assert past.sent_at == NOW - timedelta(days=95)  # to the minute the list keeps
 
 
 def test_explanation_in_words_without_anything_but_counts_dates_and_names() -> None:

@@ -6,9 +6,23 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 
-from relationships.strength import DEFAULT, Event, decayed_sums, rate, score, tier
+from relationships.strength import (
+    DEFAULT,
+    Event,
+    StoredSums,
+    days_since_sent,
+    decayed_sums,
+    follow_up_rate,
+    growth,
+    rate,
+    score,
+    scores_now,
+    stored_score,
+    tier,
+)
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -18,13 +32,64 @@ def days_ago(n: float) -> datetime:
 
 
 def test_one_email_today_by_hand() -> None:
-    # One To email, one addressee, sent now: A_out(60) = A_out(730) = 1.
-    # rate = 0.6 * ln2/60 + 0.4 * ln2/730; score = 100 * (1 - exp(-rate * 14)).
-    expected_rate = 0.6 * math.log(2) / 60 + 0.4 * math.log(2) / 730
-    assert rate(decayed_sums([Event(NOW, "out", 1)], NOW)) == pytest.approx(expected_rate)
-    assert score([Event(NOW, "out", 1)], NOW) == pytest.approx(
-        100 * (1 - math.exp(-expected_rate * 14))
+    # One To email, one addressee, sent now: A_out(60) = A_out(730) = 1, and it is the newest
+    # message sent (follow-up at age 0).
+    # rate = 0.6 * ln2/60 + 0.4 * ln2/730 + 0.1 * ln2/30
+    #      = 0.0069315 + 0.0003798 + 0.0023105 = 0.0096218 per day;
+    # score = 100 * (1 - exp(-0.0096218 * 14)) = 12.60.
+    sent = [Event(NOW, "out", 1)]
+    assert rate(decayed_sums(sent, NOW), sent_days=0.0) == pytest.approx(0.0096218, rel=1e-4)
+    assert score(sent, NOW) == pytest.approx(12.60, abs=0.01)
+
+
+def test_follow_up_by_hand() -> None:
+    # 0.1 * ln2 / 30 = 0.0023105 events per day for a message sent now, half that 30 days
+    # later, a quarter 60 days later; nothing when the colleague never wrote.
+    assert follow_up_rate(0.0) == pytest.approx(0.0023105, rel=1e-4)
+    assert follow_up_rate(30.0) == pytest.approx(0.0011552, rel=1e-4)
+    assert follow_up_rate(60.0) == pytest.approx(0.0005776, rel=1e-4)
+    assert follow_up_rate(None) == 0.0
+    assert follow_up_rate(-2.0) == follow_up_rate(0.0)  # a clock ahead: counts as just sent
+    assert follow_up_rate(0.0, DEFAULT.without("follow-up")) == 0.0
+
+
+def test_the_follow_up_reads_only_the_newest_message_the_colleague_sent() -> None:
+    events = [
+        Event(days_ago(40), "out", 1),
+        Event(days_ago(30), "out", 3, "cc"),  # any role counts: the newest sent
+        Event(days_ago(20), "out", 21),  # too many addressees: not a message to the person
+        Event(days_ago(10), "in", 1),
+        Event(days_ago(5), "mtg", 2),
+        Event(NOW + timedelta(days=1), "out", 1),  # after the moment scored
+    ]
+    assert days_since_sent(events, NOW) == pytest.approx(30.0)
+    assert days_since_sent([e for e in events if e.cls != "out"], NOW) is None
+    # Its whole effect on the score: 0.0011552 events per day more, nothing else changes.
+    without = score(events, NOW, DEFAULT.without("follow-up"))
+    r_without = -math.log(1 - without / 100) / 14
+    assert score(events, NOW) == pytest.approx(
+        100 * (1 - math.exp(-(r_without + 0.0011552) * 14)), abs=0.001
     )
+
+
+def test_stored_and_vectorised_scores_equal_the_replay_with_the_follow_up() -> None:
+    # Sent 45 and 12 days ago, received 3 days ago; the sums as ingest stores them (growth
+    # form), each side's newest message in days since the epoch, as the graph reads it.
+    sent, received = [days_ago(45), days_ago(12)], [days_ago(3)]
+    events = [Event(t, "out", 1) for t in sent] + [Event(t, "in", 1) for t in received]
+    h = DEFAULT.half_lives
+    ab = (sum(growth(t, h[0]) for t in sent), sum(growth(t, h[1]) for t in sent))
+    ba = (sum(growth(t, h[0]) for t in received), sum(growth(t, h[1]) for t in received))
+    mine = StoredSums(ab, ba, (0.0, 0.0), sent[-1])
+    theirs = StoredSums(ba, ab, (0.0, 0.0), received[-1])
+    assert stored_score(mine, NOW) == pytest.approx(score(events, NOW), abs=1e-9)
+    epoch_days = [(t - datetime(2000, 1, 1, tzinfo=UTC)).total_seconds() / 86400 for t in sent]
+    row = np.array([[*ab, *ba, 0.0, 0.0, epoch_days[-1], np.nan]])
+    assert scores_now(row, NOW, DEFAULT)[0] == pytest.approx(stored_score(mine, NOW), abs=1e-9)
+    b_side = scores_now(row, NOW, DEFAULT, from_a=np.array([False]))[0]
+    # Seen from b, who never wrote a message the graph knows of (NaN): no follow-up term.
+    assert b_side == pytest.approx(stored_score(StoredSums(ba, ab, (0.0, 0.0), None), NOW))
+    assert b_side < stored_score(theirs, NOW)
 
 
 def test_decay_halves_each_half_life() -> None:
@@ -38,7 +103,9 @@ def test_two_way_one_to_one_beats_unanswered_mass_mail_of_the_same_volume() -> N
     # Six emails over two months, below saturation.
     dialogue = [Event(days_ago(10 * d), "out" if d % 2 else "in", 1) for d in range(1, 7)]
     mass_mail = [Event(days_ago(10 * d), "out", 18) for d in range(1, 7)]  # 18 addressees each
-    assert score(dialogue, NOW) > 4 * score(mass_mail, NOW)
+    # 43.1 against 11.9: the follow-up term reads the newest message sent whatever its
+    # audience up to 20 addressees (2.3 of the 11.9 points; 4.3 times as strong without it).
+    assert score(dialogue, NOW) > 3.5 * score(mass_mail, NOW)
     one_way = [Event(days_ago(10 * d), "out", 1) for d in range(1, 7)]
     assert score(dialogue, NOW) > score(one_way, NOW)  # reciprocity is rewarded, not required
     assert score(one_way, NOW) > 0
@@ -81,8 +148,9 @@ def test_mail_the_colleague_writes_counts_more_than_mail_received() -> None:
     # (3 + 0.5 * 3 + 1.0 * 3 = 7.5 against 6 and 3).
     written = [Event(days_ago(d), "out", 1) for d in (3, 10, 20)]
     received = [Event(days_ago(d), "in", 1) for d in (3, 10, 20)]
-    rate_received = rate(decayed_sums(received, NOW))
-    assert rate_received == pytest.approx(rate(decayed_sums(written, NOW)) * 0.5)
+    # (The follow-up term, the written side's newest message, is left out of both.)
+    rate_received = rate(decayed_sums(received, NOW), sent_days=None)
+    assert rate_received == pytest.approx(rate(decayed_sums(written, NOW), sent_days=None) * 0.5)
     both = [Event(days_ago(d), c, 1) for d in (3, 10, 20) for c in ("out", "in")]
     six_written = written + [Event(days_ago(d + 1), "out", 1) for d in (3, 10, 20)]
     assert score(both, NOW) > score(six_written, NOW) > score(received + received, NOW)
