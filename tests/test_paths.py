@@ -58,6 +58,10 @@ def test_at_most_five_paths() -> None:
 
 @pytest.fixture
 def firm(db: Database) -> dict[str, int]:
+    return seed_firm(db)
+
+
+def seed_firm(db: Database) -> dict[str, int]:
     """Alice and Bob work together; Bob knows a broker; the broker knows the target."""
     alice, bob = mailbox(db, ALICE), mailbox(db, BOB)
     at = [T0 + timedelta(days=d) for d in range(6)]
@@ -135,14 +139,7 @@ def test_new_mail_reaches_the_cached_graph(
     from relationships import graph as graph_module
 
     first = client.get(f"/api/v1/paths?to={TARGET}", headers=auth).get_json()
-    recent = utcnow() - timedelta(days=1)
-    run(
-        db,
-        mailbox(db, CAROL),
-        {SENT: [email(CAROL, [TARGET], at=recent)], INBOX: [email(TARGET, [CAROL], at=recent)]},
-    )
-    later_sent = Folder("Sent Items (later)", FolderKind.SENT)  # a folder with no cursor yet
-    run(db, mailbox(db, ALICE), {later_sent: [email(ALICE, [CAROL], at=recent)]})
+    carol_knows_the_target(db)
     cache = app.extensions["rapport.graph"]
     with db.transaction() as session:
         stale = cache.get(session)  # within REFRESH: the copy from the first request
@@ -151,6 +148,19 @@ def test_new_mail_reaches_the_cached_graph(
         cache.get(session, now=utcnow() + graph_module.REFRESH)  # a minute later: rebuilt
     second = client.get(f"/api/v1/paths?to={TARGET}", headers=auth).get_json()
     assert len(second["paths"]) > len(first["paths"]), (first, second)
+
+
+def carol_knows_the_target(db: Database) -> None:
+    """New mail: colleague Carol and the target wrote each other yesterday, and Alice wrote
+    to Carol (a second path from Alice, through Carol)."""
+    recent = utcnow() - timedelta(days=1)
+    run(
+        db,
+        mailbox(db, CAROL),
+        {SENT: [email(CAROL, [TARGET], at=recent)], INBOX: [email(TARGET, [CAROL], at=recent)]},
+    )
+    later_sent = Folder("Sent Items (later)", FolderKind.SENT)  # a folder with no cursor yet
+    run(db, mailbox(db, ALICE), {later_sent: [email(ALICE, [CAROL], at=recent)]})
 
 
 def test_an_opt_out_applies_at_once_to_the_cached_graph(
