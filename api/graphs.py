@@ -36,7 +36,7 @@ def opted_out_of(listed: str | None) -> frozenset[int]:
 
 
 def init_app(app: Any) -> None:
-    app.extensions[CACHE] = GraphCache()
+    app.extensions[CACHE] = GraphCache(app.extensions["rapport.db"].read_sessions)
 
 
 def request_graph(db: Session, opted_out: frozenset[int] | None = None) -> tuple[Graph, datetime]:

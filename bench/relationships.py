@@ -41,6 +41,9 @@ COLLEAGUES = 1_000
 PEOPLE = 300_000
 COMPANIES = 20_000
 SECRET = "bench-secret-key-that-is-long-enough-for-hs256"
+# Requests while the graph is rebuilt come one every PACE seconds (a busy worker; a client
+# calling back to back would hold the GIL against the rebuild thread the whole time).
+PACE = 0.01
 
 
 def zipf_choice(rng: np.random.Generator, n: int, size: int, exponent: float) -> np.ndarray:
@@ -338,8 +341,43 @@ def measure(url: str, data: dict[str, np.ndarray], queries: int, label: str) -> 
         print(f"{label} {name:<11} wall {percentiles(walls[name])}")
         print(f"{label} {name:<11} cpu  {percentiles(cpus[name])}")
     print(f"{label}: load average after {os.getloadavg()[0]:.1f}")
+    for background in (True, False):
+        refresh_stall(app, get, connectors, label, background)
     app.extensions["rapport.db"].dispose()
     return graph
+
+
+def refresh_stall(
+    app: Any, get: Callable[[str], None], make: Callable[[], str], label: str, background: bool
+) -> None:
+    """Connectors requests right after new mail made the graph stale: with the product's
+    background rebuild (requests answer from the old copy meanwhile) or, as the baseline, an
+    inline one (the request that finds the copy stale builds the new one, and waits)."""
+    from relationships.aggregate_store import bump_version
+    from relationships.graph import REFRESH, GraphCache
+
+    database = app.extensions["rapport.db"]
+    cache = GraphCache(database.read_sessions if background else None)
+    app.extensions["rapport.graph"] = cache
+    get(make())  # this cache's first copy
+    with database.transaction() as session:
+        bump_version(session)  # as an ingest page that changed aggregates does
+    time.sleep(REFRESH.total_seconds() + 0.5)  # the copy is now due for a look
+    walls: list[float] = []
+    started = time.perf_counter()
+    while True:
+        wall, _ = timed(partial(_call, get, make))
+        walls.append(wall)
+        time.sleep(PACE)
+        if not cache.rebuilding:  # the inline baseline: after its one, blocking request
+            break
+    cache.settle()
+    print(
+        f"{label} refresh, {'background' if background else 'inline (baseline)'} rebuild:"
+        f" {len(walls)} request(s) until the new copy answered in"
+        f" {time.perf_counter() - started:.1f} s; wall {percentiles(walls)}, worst"
+        f" {max(walls) * 1000:.0f} ms"
+    )
 
 
 def _call(get: Callable[[str], None], make: Callable[[], str]) -> None:

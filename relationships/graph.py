@@ -12,15 +12,17 @@ Scores are computed for all rows at once with the same formula as
 A worker rebuilds its copy when the ingest engine has bumped the ``relationships.version``
 setting (every page that changed aggregates does, in the page's own transaction) and its
 copy is older than ``REFRESH``, or when its copy is older than ``MAX_AGE`` (scores decay with
-time even without new mail).
+time even without new mail). The rebuild runs in a background thread while requests keep
+answering from the old copy (``GraphCache``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,6 +36,8 @@ from relationships.settings import load_weights
 from relationships.strength import DEFAULT, Weights, scores_now
 from storage.models import Colleague, Setting
 from storage.types import utcnow
+
+log = logging.getLogger(__name__)
 
 REFRESH = timedelta(seconds=30)  # new mail reaches every worker's graph within a minute
 MAX_AGE = timedelta(hours=6)
@@ -266,23 +270,63 @@ def current_version(session: Session) -> str:
 
 
 class GraphCache:
-    """This process's graph; thread-safe, rebuilt lazily by the request that finds it stale."""
+    """This process's graph, thread-safe. The first request builds it. Once a copy exists, no
+    request waits for a rebuild (3,000,000 pairs take 5-11 s to build, docs/scale.md): the
+    request that finds the copy stale starts one rebuild in a background thread, and every
+    request answers from the copy it has until the new one replaces it. Without ``sessions``
+    (a bare cache) a stale copy is rebuilt inline, by the request that finds it stale."""
 
-    def __init__(self) -> None:
+    def __init__(self, sessions: Callable[[], Session] | None = None) -> None:
         self._graph: Graph | None = None
         self._lock = threading.Lock()
+        self._sessions = sessions
+        self._rebuild: threading.Thread | None = None
 
     def get(self, session: Session, now: datetime | None = None) -> Graph:
         now = now or utcnow()
         graph = self._graph
-        if graph is not None and now - graph.built_at < REFRESH:
+        if graph is not None and (now - graph.built_at < REFRESH or self.rebuilding):
             return graph
         with self._lock:
             graph = self._graph
-            stale = graph is None or now - graph.built_at >= MAX_AGE
-            if not stale and graph is not None and current_version(session) == graph.version:
+            if graph is None:  # nothing to answer from yet: this request builds it
+                self._graph = build(session, now)
+                return self._graph
+            if now - graph.built_at < REFRESH or self.rebuilding:
+                return graph  # another request refreshed it meanwhile
+            stale = now - graph.built_at >= MAX_AGE
+            if not stale and current_version(session) == graph.version:
                 # Unchanged: keep the copy, look again after REFRESH.
                 self._graph = dataclasses.replace(graph, built_at=now)
                 return self._graph
-            self._graph = build(session, now)
-            return self._graph
+            if self._sessions is None:
+                self._graph = build(session, now)
+                return self._graph
+            self._rebuild = threading.Thread(
+                target=self._build_in_background, name="rapport-graph-rebuild", daemon=True
+            )
+            self._rebuild.start()
+            return graph
+
+    @property
+    def rebuilding(self) -> bool:
+        rebuild = self._rebuild
+        return rebuild is not None and rebuild.is_alive()
+
+    def settle(self, timeout: float | None = None) -> None:
+        """Wait for a background rebuild to finish (tests, and a clean shutdown)."""
+        rebuild = self._rebuild
+        if rebuild is not None:
+            rebuild.join(timeout)
+
+    def _build_in_background(self) -> None:
+        assert self._sessions is not None
+        try:
+            with self._sessions() as session:
+                fresh = build(session, utcnow())
+        except Exception:
+            # The old copy keeps answering; the next request after REFRESH tries again.
+            log.exception("relationship graph: rebuild failed")
+            return
+        with self._lock:
+            self._graph = fresh

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from api.tokens import issue_dev_token
-from relationships.graph import Graph
+from relationships.graph import REFRESH, Graph, GraphCache, current_version
 from relationships.paths import HOP_PENALTY, find_paths
 from storage.db import Database
 from storage.models import Colleague
@@ -145,9 +145,48 @@ def test_new_mail_reaches_the_cached_graph(
         stale = cache.get(session)  # within REFRESH: the copy from the first request
         alice, target = person_of(session, ALICE), person_of(session, TARGET)
         assert len(find_paths(stale, alice, target)) == len(first["paths"])
-        cache.get(session, now=utcnow() + graph_module.REFRESH)  # a minute later: rebuilt
+        # Half a minute later the copy is stale: this request still answers from it, and a
+        # background rebuild replaces it.
+        assert cache.get(session, now=utcnow() + graph_module.REFRESH) is stale
+    cache.settle()
     second = client.get(f"/api/v1/paths?to={TARGET}", headers=auth).get_json()
     assert len(second["paths"]) > len(first["paths"]), (first, second)
+
+
+def test_a_failed_background_rebuild_keeps_the_old_copy(
+    db: Database, firm: dict[str, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The store unreachable while rebuilding: requests keep the copy they have, and the
+    next request after REFRESH tries again."""
+    unreachable = Database("postgresql+psycopg://postgres@127.0.0.1:9/nowhere")
+    cache = GraphCache(unreachable.read_sessions)
+    try:
+        with db.read_sessions() as session:
+            first = cache.get(session)
+        carol_knows_the_target(db)
+        later = utcnow() + REFRESH
+        with db.read_sessions() as session:
+            assert cache.get(session, now=later) is first
+            cache.settle()
+            assert "rebuild failed" in caplog.text
+            assert cache.get(session, now=later) is first  # not rebuilt, not waiting
+            cache.settle()
+            assert first.version != current_version(session)
+    finally:
+        unreachable.dispose()
+
+
+def test_a_rebuild_reads_what_was_ingested(db: Database, firm: dict[str, int]) -> None:
+    cache = GraphCache(db.read_sessions)
+    with db.read_sessions() as session:
+        first = cache.get(session)
+    carol_knows_the_target(db)
+    with db.read_sessions() as session:
+        assert cache.get(session, now=utcnow() + REFRESH) is first  # answers at once
+        cache.settle()
+        rebuilt = cache.get(session)
+        assert rebuilt is not first and rebuilt.version == current_version(session)
+        assert rebuilt.edges > first.edges
 
 
 def carol_knows_the_target(db: Database) -> None:
