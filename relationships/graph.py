@@ -40,6 +40,9 @@ from storage.types import utcnow
 log = logging.getLogger(__name__)
 
 REFRESH = timedelta(seconds=30)  # new mail reaches every worker's graph within a minute
+# No answer comes from a copy older than this: the bound of "within a minute" when the copy is
+# stale and its rebuild runs in the background (``GraphCache``).
+ANSWER_WITHIN = timedelta(seconds=60)
 MAX_AGE = timedelta(hours=6)
 # Every tie that weighs anything is an edge: connectors and coverage list dormant ties too
 # (a pair whose only mail had too large an audience scores 0 and stays out).
@@ -270,11 +273,13 @@ def current_version(session: Session) -> str:
 
 
 class GraphCache:
-    """This process's graph, thread-safe. The first request builds it. Once a copy exists, no
-    request waits for a rebuild (3,000,000 pairs take 5-11 s to build, docs/scale.md): the
-    request that finds the copy stale starts one rebuild in a background thread, and every
-    request answers from the copy it has until the new one replaces it. Without ``sessions``
-    (a bare cache) a stale copy is rebuilt inline, by the request that finds it stale."""
+    """This process's graph, thread-safe. The first request builds it. After that, the request
+    that finds the copy stale (older than ``REFRESH``, with new mail in the store) starts one
+    rebuild in a background thread and answers from the copy, as do the requests after it,
+    until the new copy replaces it: at 3,000,000 pairs a rebuild takes 7-11 s
+    (docs/scale.md), which no request then waits for. A copy older than ``ANSWER_WITHIN``
+    never answers (a worker that sat idle): that request waits for the new copy. Without
+    ``sessions`` (a bare cache) a stale copy is rebuilt inline, by the request that finds it."""
 
     def __init__(self, sessions: Callable[[], Session] | None = None) -> None:
         self._graph: Graph | None = None
@@ -285,28 +290,38 @@ class GraphCache:
     def get(self, session: Session, now: datetime | None = None) -> Graph:
         now = now or utcnow()
         graph = self._graph
-        if graph is not None and (now - graph.built_at < REFRESH or self.rebuilding):
+        if graph is not None and now - graph.built_at < REFRESH:
             return graph
         with self._lock:
             graph = self._graph
-            if graph is None:  # nothing to answer from yet: this request builds it
-                self._graph = build(session, now)
-                return self._graph
-            if now - graph.built_at < REFRESH or self.rebuilding:
+            if graph is not None and now - graph.built_at < REFRESH:
                 return graph  # another request refreshed it meanwhile
-            stale = now - graph.built_at >= MAX_AGE
-            if not stale and current_version(session) == graph.version:
-                # Unchanged: keep the copy, look again after REFRESH.
-                self._graph = dataclasses.replace(graph, built_at=now)
-                return self._graph
-            if self._sessions is None:
-                self._graph = build(session, now)
-                return self._graph
-            self._rebuild = threading.Thread(
-                target=self._build_in_background, name="rapport-graph-rebuild", daemon=True
-            )
-            self._rebuild.start()
-            return graph
+            rebuild = self._rebuild if self.rebuilding else None
+            if rebuild is None:
+                if (
+                    graph is not None
+                    and now - graph.built_at < MAX_AGE
+                    and current_version(session) == graph.version
+                ):
+                    # Unchanged: keep the copy, look again after REFRESH.
+                    self._graph = dataclasses.replace(graph, built_at=now)
+                    return self._graph
+                if graph is None or self._sessions is None or now - graph.built_at >= ANSWER_WITHIN:
+                    self._graph = build(session, now)
+                    return self._graph
+                rebuild = threading.Thread(
+                    target=self._build_in_background, name="rapport-graph-rebuild", daemon=True
+                )
+                self._rebuild = rebuild
+                rebuild.start()
+            assert graph is not None  # a rebuild only starts from a copy
+            if now - graph.built_at < ANSWER_WITHIN:
+                return graph
+        # The copy is too old to answer while the rebuild runs: wait for the new one (if the
+        # rebuild failed, the next look builds it inline).
+        rebuild.join()
+        fresh = self._graph
+        return fresh if fresh is not None and fresh is not graph else self.get(session, now)
 
     @property
     def rebuilding(self) -> bool:

@@ -12,7 +12,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from api.tokens import issue_dev_token
-from relationships.graph import REFRESH, Graph, GraphCache, current_version
+from relationships.aggregate_store import bump_version
+from relationships.graph import ANSWER_WITHIN, REFRESH, Graph, GraphCache, current_version
 from relationships.paths import HOP_PENALTY, find_paths
 from storage.db import Database
 from storage.models import Colleague
@@ -187,6 +188,26 @@ def test_a_rebuild_reads_what_was_ingested(db: Database, firm: dict[str, int]) -
         rebuilt = cache.get(session)
         assert rebuilt is not first and rebuilt.version == current_version(session)
         assert rebuilt.edges > first.edges
+
+
+def test_a_copy_too_old_to_answer_is_waited_for(db: Database, firm: dict[str, int]) -> None:
+    """A worker that sat idle: its copy is older than ANSWER_WITHIN when the next request
+    comes, so that request gets the new copy, not the old one, and so does one that comes
+    while a background rebuild started earlier is still running."""
+    cache = GraphCache(db.read_sessions)
+    with db.read_sessions() as session:
+        first = cache.get(session)
+    carol_knows_the_target(db)
+    with db.read_sessions() as session:
+        idle = cache.get(session, now=utcnow() + ANSWER_WITHIN)
+        assert idle is not first and idle.version == current_version(session)
+    with db.transaction() as session:
+        bump_version(session)  # as the next ingest page that changes aggregates does
+    with db.read_sessions() as session:
+        later = idle.built_at + REFRESH
+        assert cache.get(session, now=later) is idle
+        waited = cache.get(session, now=idle.built_at + ANSWER_WITHIN)
+        assert waited is not idle and waited.version == current_version(session)
 
 
 def carol_knows_the_target(db: Database) -> None:
