@@ -221,6 +221,33 @@ def serve_command(host: str, port: int) -> None:
     app.run(host=host, port=port, threaded=True, use_reloader=False)
 
 
+@main.command("worker")
+def worker_command() -> None:
+    """Run the sync worker until SIGTERM or Ctrl-C: periodic Graph passes, subscription
+    upkeep, and the work API processes hand over. Run exactly one per deployment, beside the
+    API under gunicorn (docs/deployment.md)."""
+    import signal
+    import threading
+
+    from app import create_app
+    from sync.scheduler import start_for_app
+
+    app = create_app({"RAPPORT_SCHEDULER": "1"})
+    stop = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
+    scheduler = start_for_app(app)
+    click.echo("sync worker running; SIGTERM or Ctrl-C stops it", err=True)
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown()  # waits for the jobs that are running
+        app.extensions["rapport.db"].dispose()
+    click.echo("sync worker stopped", err=True)
+
+
 @main.command("demo")
 @click.option("--port", default=5000, show_default=True)
 @click.option("--scale", default=1.0, show_default=True, help="Size of the synthetic firm.")

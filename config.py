@@ -40,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     # Graph change notifications (docs/graph-admin.md): empty URL means polling only.
     "RAPPORT_WEBHOOK_URL": "",  # public https URL of /webhooks/graph, as Graph reaches it
     "RAPPORT_WEBHOOK_DEBOUNCE": "3",  # seconds from a first notification to the delta run
+    "RAPPORT_WEBHOOK_POLL": "2",  # seconds between the sync worker's looks at handed-over work
     "RAPPORT_GRAPH_SUBSCRIPTION_MINUTES": "4200",  # subscription lifetime (Graph's max 4230)
     # Office SSO (api/entra.py, docs/sso.md): on when RAPPORT_ALLOWED_TENANTS names a tenant;
     # RAPPORT_AUTHORITY above is also the host of the v2 token issuer.

@@ -6,8 +6,10 @@ syncs inline, because Graph wants an answer within 3 s and throttles, then drops
 that are often slower (``change-notifications-delivery-webhooks.md``):
 
 - ``?validationToken=``: 200, ``text/plain``, the token echoed (subscription validation);
-- notifications: 202 once their work is queued on the scheduler; 403 when no item carries
-  the clientState of a subscription of ours; 400 for a body that is not Graph's JSON.
+- notifications: 202 once their work is queued on this process's scheduler or, in a process
+  without one (API workers under gunicorn), recorded in the store for the sync worker
+  (``sync.handover``); 403 when no item carries the clientState of a subscription of ours;
+  400 for a body that is not Graph's JSON.
 
 Change notifications and ``missed`` queue a delta run of the mailbox through a `Coalescer`
 (a burst makes one run, ``RAPPORT_WEBHOOK_DEBOUNCE`` seconds after its first notification);
@@ -17,9 +19,7 @@ delta run.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
-from functools import partial
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
@@ -27,13 +27,14 @@ from flask.typing import ResponseReturnValue
 
 from api.errors import BadRequest, Forbidden, TooLarge
 from storage.db import Database
+from storage.handover import record
+from storage.models import HandoverKind
 from storage.types import utcnow
 from storage.web import database, session
 from sync.graph_notifications import Triage, triage
-from sync.graph_subscriptions import UPKEEP_NOW, number, upkeep_job
+from sync.graph_subscriptions import number
+from sync.handover import dispatch
 from sync.scheduler import Coalescer, Scheduler
-
-log = logging.getLogger(__name__)
 
 EXTENSION = "rapport.graph_webhooks"
 SCHEDULER = "rapport.scheduler"
@@ -62,8 +63,13 @@ def graph() -> ResponseReturnValue:
     if token is not None:
         return _echo(token)
     found = triage(session(), _notifications(), utcnow())
+    work = _work(found)
+    scheduler: Scheduler | None = current_app.extensions.get(SCHEDULER)
+    if scheduler is None and work:
+        record(session(), work)  # for the sync worker (sync.handover), with the triage
     session().commit()
-    _queue(found)
+    if scheduler is not None:
+        dispatch(work, scheduler, current_app.extensions[EXTENSION], database(), current_app.config)
     if found.accepted:
         return {"accepted": found.accepted, "refused": found.refused}, 202
     if found.refused:
@@ -91,24 +97,13 @@ def _notifications() -> list[Any]:
     return list(body["value"])
 
 
-def _queue(found: Triage) -> None:
-    """Hand the work to the scheduler; without one, the periodic pass is the only sync."""
-    coalescer: Coalescer = current_app.extensions[EXTENSION]
-    scheduler: Scheduler | None = current_app.extensions.get(SCHEDULER)
-    if scheduler is None:
-        if found.accepted:
-            log.warning("graph webhook: no scheduler in this process; notifications not queued")
-        return
-    db, config = database(), current_app.config
-    for mailbox_id in sorted(found.delta):
-        coalescer.trigger(mailbox_id)
-    for row_id in sorted(found.renew):
-        renewal = partial(upkeep_job, db, config, coalescer.trigger, renew_row=row_id)
-        scheduler.enqueue(f"graph.subscription.renew.{row_id}", renewal)
+def _work(found: Triage) -> list[tuple[HandoverKind, int]]:
+    """What the notifications ask for: delta runs, renewals, the upkeep."""
+    work = [(HandoverKind.DELTA, mailbox_id) for mailbox_id in found.delta]
+    work += [(HandoverKind.RENEW, row_id) for row_id in found.renew]
     if found.recreate or found.cleanup:
-        # The upkeep creates what Graph removed (then runs those mailboxes' delta: what changed
-        # meanwhile reaches us only through it) and deletes what disabled mailboxes still have.
-        scheduler.enqueue(UPKEEP_NOW, lambda: upkeep_job(db, config, coalescer.trigger))
+        work.append((HandoverKind.UPKEEP, 0))
+    return work
 
 
 def run_delta(db: Database, config: Mapping[str, Any], mailbox_id: int) -> bool:

@@ -85,6 +85,12 @@ def start_for_app(app: Any) -> InProcessScheduler | None:
     app.extensions["rapport.scheduler"] = scheduler
     start_graph_subscriptions(app, scheduler)
     schedule_graph_sync(scheduler, app.extensions["rapport.db"], app.config)
+    coalescer = app.extensions.get("rapport.graph_webhooks")
+    if coalescer is not None:
+        from sync.handover import watch
+
+        # What API processes without a scheduler received (gunicorn workers).
+        watch(scheduler, coalescer, app.extensions["rapport.db"], app.config)
     return scheduler
 
 

@@ -8,6 +8,10 @@ queued work runs on the real in-process scheduler.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,12 +26,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from storage.db import Database
-from storage.models import ImportRun, Sighting, WatchedResource
+from storage.models import Handover, ImportRun, Sighting, WatchedResource
 from storage.subscriptions import client_state_hash, mark_pending
 from storage.types import utcnow
 from sync.graph import run_mailbox
 from sync.graph.tenant import disable_mailbox
+from sync.handover import watch
 from sync.scheduler import Coalescer, InProcessScheduler, start_for_app
+from tests.data_paths import ROOT
 from tests.emulators import GraphEmulator, graph_fixture  # noqa: F401 - the `graph` fixture
 from tests.test_graph_subscriptions import (  # noqa: F401 - the `account`, `served` fixtures
     ALICE,
@@ -41,12 +47,18 @@ from tests.test_graph_subscriptions import (  # noqa: F401 - the `account`, `ser
 )
 
 DEBOUNCE = 0.4  # seconds; the default is 3
+POLL = 0.2  # seconds between the sync worker's claims; the default is 2
 URL = "/webhooks/graph"
 
 
 @pytest.fixture
 def app_config(app_config: dict[str, str], graph: GraphEmulator) -> dict[str, str]:
-    return {**app_config, **graph_settings(graph), "RAPPORT_WEBHOOK_DEBOUNCE": str(DEBOUNCE)}
+    return {
+        **app_config,
+        **graph_settings(graph),
+        "RAPPORT_WEBHOOK_DEBOUNCE": str(DEBOUNCE),
+        "RAPPORT_WEBHOOK_POLL": str(POLL),
+    }
 
 
 @pytest.fixture
@@ -176,16 +188,25 @@ def test_a_notification_racing_the_creation_of_its_subscription_is_recognised(
     assert requests.post(served, json={"value": [forged]}, timeout=5).status_code == 403
 
 
-def test_without_a_scheduler_a_notification_is_acknowledged_and_left_to_polling(
+def test_without_a_scheduler_the_work_is_handed_over_through_the_store(
     db: Database, graph: GraphEmulator, account: Any, served: str
 ) -> None:
+    """An API process under gunicorn has no scheduler: what the notifications ask for is
+    recorded for the sync worker, once per mailbox however many arrive."""
     [alice] = subscribed(db, account, served, ALICE)
-    inbox = subscription(db, alice, "inbox")
+    inbox, events = subscription(db, alice, "inbox"), subscription(db, alice, "events")
 
-    delivery = graph.notify(str(inbox.subscription_id), "AAMkAD1")
+    deliveries = [graph.notify(str(inbox.subscription_id), f"AAMkAD{n}") for n in range(3)]
+    renewal = graph.lifecycle(str(events.subscription_id), "reauthorizationRequired")
 
-    assert delivery.status == 202
-    assert subscription(db, alice, "inbox").notifications == 1
+    assert [d.status for d in deliveries] == [202] * 3 and renewal.status == 202
+    assert subscription(db, alice, "inbox").notifications == 3
+    assert handed_over(db) == [("delta", alice), ("renew", events.id)]
+
+
+def handed_over(db: Database) -> list[tuple[str, int]]:
+    with db.transaction() as session:
+        return sorted((h.kind, h.target_id) for h in session.scalars(select(Handover)))
 
 
 # -- queued delta runs -------------------------------------------------------------------------
@@ -416,3 +437,66 @@ def test_a_notification_for_a_disabled_mailbox_syncs_nothing_and_unsubscribes_it
     assert wait_for(lambda: len(graph.subscriptions.active) == 3)  # Bob's remain
     assert wait_for(lambda: scheduler.pending() == [])
     assert runs(db, alice) == 1
+
+
+# -- several processes: the API hands work to the sync worker -----------------------------
+
+
+@pytest.fixture
+def worker(app_config: dict[str, str]) -> Iterator[Flask]:
+    """A second app on the same store with its own scheduler watching handed-over work: what
+    ``python app.py worker`` runs, in this process."""
+    from app import create_app
+
+    application = create_app(app_config)
+    running = InProcessScheduler()
+    application.extensions["rapport.scheduler"] = running
+    watch(
+        running,
+        application.extensions["rapport.graph_webhooks"],
+        application.extensions["rapport.db"],
+        application.config,
+    )
+    yield application
+    running.shutdown()
+    application.extensions["rapport.db"].dispose()
+
+
+def test_the_sync_worker_claims_handed_over_work_and_runs_it(
+    db: Database, graph: GraphEmulator, synced: dict[str, int], worker: Flask
+) -> None:
+    alice, bob = synced["alice"], synced["bob"]
+    inbox = subscription(db, alice, "inbox")
+    arrived = mail(graph, ALICE, "inbox", "Terms", "cfo@acme.example")
+
+    for _ in range(5):  # a burst, received by the API process (no scheduler)
+        assert graph.notify(str(inbox.subscription_id), arrived).status == 202
+
+    assert wait_for(lambda: sighted(db, alice, arrived))
+    assert wait_for(lambda: handed_over(db) == [])
+    assert wait_for(lambda: worker.extensions["rapport.scheduler"].pending() == ["graph.handovers"])
+    assert (runs(db, alice), runs(db, bob)) == (2, 1)  # one delta run for the burst
+
+
+def test_python_app_py_worker_runs_handed_over_work_and_stops_on_sigterm(
+    db: Database, graph: GraphEmulator, synced: dict[str, int], app_config: dict[str, str]
+) -> None:
+    alice = synced["alice"]
+    arrived = mail(graph, ALICE, "inbox", "Terms", "cfo@acme.example")
+    assert (
+        graph.notify(str(subscription(db, alice, "inbox").subscription_id), arrived).status == 202
+    )
+    assert handed_over(db) == [("delta", alice)]
+
+    environment = {**os.environ, **app_config, "RAPPORT_SCHEDULER": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "app.py", "worker"], cwd=ROOT, env=environment, stderr=subprocess.PIPE
+    )
+    try:
+        assert wait_for(lambda: sighted(db, alice, arrived), timeout=60)
+        assert handed_over(db) == []
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err.decode()
+    assert "sync worker stopped" in err.decode()

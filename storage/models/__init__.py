@@ -13,7 +13,12 @@ from storage.models.mail import (
     StaleAggregate,
 )
 from storage.models.people import Colleague, Company, CompanyDomain, EmailAddress, Person
-from storage.models.subscriptions import GraphSubscription, WatchedResource
+from storage.models.subscriptions import (
+    GraphSubscription,
+    Handover,
+    HandoverKind,
+    WatchedResource,
+)
 from storage.models.sync import (
     ImportRun,
     Mailbox,
@@ -38,6 +43,8 @@ __all__ = [
     "GraphMailbox",
     "GraphSubscription",
     "GraphTenant",
+    "Handover",
+    "HandoverKind",
     "ImportRun",
     "Interaction",
     "InteractionKey",

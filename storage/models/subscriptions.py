@@ -45,3 +45,25 @@ class GraphSubscription(Base):
     notifications: Mapped[int] = mapped_column(Integer, default=0)
     refused: Mapped[int] = mapped_column(Integer, default=0)  # wrong clientState
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class HandoverKind(enum.StrEnum):
+    """Work a webhook hands to the sync worker (``storage.handover``), by what it targets."""
+
+    DELTA = "delta"  # a delta run of a mailbox: target_id is the mailbox id
+    RENEW = "renew"  # a renewal: target_id is the graph_subscriptions row id
+    UPKEEP = "upkeep"  # the whole subscription upkeep: target_id is 0
+
+
+class Handover(Base):
+    """Work an API process received (a Graph notification) and has no scheduler to run:
+    the sync worker claims it (``python app.py worker``). One row per (kind, target), so a
+    burst of notifications for a mailbox is one row and one delta run."""
+
+    __tablename__ = "handovers"
+    __table_args__ = (UniqueConstraint("kind", "target_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # a HandoverKind
+    target_id: Mapped[int] = mapped_column(Integer)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
