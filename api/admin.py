@@ -7,12 +7,13 @@ from typing import Any
 from flask import Blueprint, current_app, g, request
 
 from api.errors import BadRequest, Forbidden
-from relationships.aggregate_store import rebuild
 from relationships.settings import BOUNDS, InvalidWeights, flat, load_weights, save_weights
+from storage.handover import record
+from storage.models import HandoverKind
 from storage.web import database, session
+from sync.handover import dispatch
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
-REBUILD_JOB = "relationships.rebuild"
 
 
 @blueprint.before_request
@@ -37,14 +38,20 @@ def put_weights() -> tuple[dict[str, Any], int]:
         weights = save_weights(session(), changes, g.user.colleague_id, g.user.email)
     except InvalidWeights as error:
         raise BadRequest(str(error)) from error
+    scheduler = current_app.extensions.get("rapport.scheduler")
+    if scheduler is None:
+        record(session(), [(HandoverKind.REBUILD, 0)])  # for the sync worker, with the change
     session().commit()
     body = _weights_json(flat(weights))
-    scheduler = current_app.extensions.get("rapport.scheduler")
     if scheduler is not None:
-        scheduler.enqueue(REBUILD_JOB, _rebuild_all, delay=1.0)
+        coalescer = current_app.extensions["rapport.graph_webhooks"]
+        dispatch([(HandoverKind.REBUILD, 0)], scheduler, coalescer, database(), current_app.config)
         body["rebuild"] = "queued: stored aggregates are recomputed with the new weights"
     else:
-        body["rebuild"] = "needed: run `python app.py rebuild` to apply the weights to history"
+        body["rebuild"] = (
+            "handed to the sync worker (`python app.py worker`), which recomputes the stored"
+            " aggregates with the new weights; without a worker, run `python app.py rebuild`"
+        )
     return body, 202
 
 
@@ -53,8 +60,3 @@ def _weights_json(values: dict[str, float]) -> dict[str, Any]:
         "weights": values,
         "bounds": {name: {"min": low, "max": high} for name, (low, high) in BOUNDS.items()},
     }
-
-
-def _rebuild_all() -> None:
-    with database().transaction() as db:
-        rebuild(db)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from api.tokens import issue_dev_token
-from relationships.aggregate_store import rebuild
 from storage.db import Database
-from storage.models import AuditEvent, Colleague
+from storage.models import AuditEvent, Colleague, Handover
+from sync.handover import take
+from sync.scheduler import InProcessScheduler
 from tests.factories import INBOX, SENT, T0, email
 from tests.test_engine import ALICE, BOB, CLIENT, mailbox, person_of, run
 
@@ -88,8 +90,21 @@ def test_new_weights_are_stored_audited_and_applied_by_a_rebuild(
     response = client.put(URL, json={"role.cc": 1.0}, headers=headers(app, ALICE))  # Cc as To
     assert response.status_code == 202 and "rebuild" in response.get_json()["rebuild"]
     assert client.get(URL, headers=headers(app, ALICE)).get_json()["weights"]["role.cc"] == 1.0
+    # This app has no scheduler (an API process under gunicorn): the rebuild is handed to the
+    # sync worker through the store, and the worker's claim runs it.
     with db.transaction() as session:
-        rebuild(session)
+        waiting = [(h.kind, h.target_id) for h in session.scalars(select(Handover))]
+    assert waiting == [("rebuild", 0)]
+    worker = InProcessScheduler()
+    try:
+        assert take(worker, app.extensions["rapport.graph_webhooks"], db, app.config) == 1
+        deadline = time.monotonic() + 30
+        while worker.pending() and time.monotonic() < deadline:  # until the job has started
+            time.sleep(0.05)
+    finally:
+        worker.shutdown()  # waits for the running rebuild
+    with db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Handover)) == 0
         audit = session.scalars(
             select(AuditEvent).where(AuditEvent.action == "settings.weights")
         ).one()

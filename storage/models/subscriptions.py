@@ -53,10 +53,12 @@ class HandoverKind(enum.StrEnum):
     DELTA = "delta"  # a delta run of a mailbox: target_id is the mailbox id
     RENEW = "renew"  # a renewal: target_id is the graph_subscriptions row id
     UPKEEP = "upkeep"  # the whole subscription upkeep: target_id is 0
+    REBUILD = "rebuild"  # every relationship aggregate, after a weight change: target_id is 0
 
 
 class Handover(Base):
-    """Work an API process received (a Graph notification) and has no scheduler to run:
+    """Work an API process received (a Graph notification, a weight change) and has no
+    scheduler to run:
     the sync worker claims it (``python app.py worker``). One row per (kind, target), so a
     burst of notifications for a mailbox is one row and one delta run."""
 
