@@ -64,6 +64,7 @@ def import_command(
     mailbox: str | None, each: bool, rescan: bool, quiet: bool, paths: tuple[Path, ...]
 ) -> None:
     """Import mail and calendar files (.eml, Maildir, mbox, .ics) into a mailbox."""
+    from sync.errors import MailboxBusy
     from sync.importer import import_paths
 
     config = _config()
@@ -71,7 +72,7 @@ def import_command(
     with _database(config) as db:
         try:
             results = import_paths(db, config, groups, mailbox=mailbox, rescan=rescan, quiet=quiet)
-        except ValueError as error:
+        except (ValueError, MailboxBusy) as error:
             raise click.ClickException(str(error)) from error
     for result in results:
         click.echo(result.summary())

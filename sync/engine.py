@@ -14,6 +14,13 @@ Each page is one transaction: the page's rows, the folder's new cursor and the r
 commit together. A process killed at any point therefore resumes after the last committed page
 and ends with exactly the data of an uninterrupted run. A run found still ``running`` at the
 next start was killed: it is marked ``interrupted``.
+
+One pass per mailbox at a time, across processes (an import, ``python app.py sync`` and the
+sync worker may all reach for one mailbox): a pass takes the mailbox's lease at its start
+(``storage.leases``), renews it in every page's transaction and gives it back at its end.
+A pass that finds the lease held raises ``MailboxBusy`` before it records anything; one that
+finds it lost (it lapsed, another pass took it) stops with ``LeaseLost``, its run marked
+``interrupted``.
 """
 
 from __future__ import annotations
@@ -31,12 +38,13 @@ from relationships.settings import load_weights
 from storage.addressbook import AddressBook
 from storage.db import Database
 from storage.identity import Identity
+from storage.leases import acquire, new_owner, release, renew
 from storage.mailboxes import exclusion_patterns, owner_people, owner_person_id
 from storage.models import ImportRun, Mailbox, MailboxStatus, Person, RunStatus
 from storage.privacy import private_conversations
 from storage.sync_state import load_cursor, save_cursor
 from storage.types import utcnow
-from sync.errors import AuthFailed, CursorExpired, Throttled
+from sync.errors import AuthFailed, CursorExpired, LeaseLost, MailboxBusy, Throttled
 from sync.gc_tuning import fewer_collections
 from sync.items import Folder, Page
 from sync.normalize.domains import FirmDomains
@@ -69,13 +77,17 @@ def ingest(
     """Read everything ``source`` has after the stored cursors into the store."""
     book = AddressBook(firm)
     with db.transaction() as session:
-        context = _start(session, mailbox_id, source.name, firm, book)
+        context = _start(session, mailbox_id, source.name, firm, book, lease_owner=new_owner())
     stats = RunStats()
     writer = PageWriter(context, stats)
     try:
         with fewer_collections():
             for folder in source.folders():
                 _ingest_folder(db, context, writer, source, folder, rescan=rescan, on_page=on_page)
+    except LeaseLost:
+        with db.transaction() as session:
+            _end_run(session, context, stats, RunStatus.INTERRUPTED, "lease lost to another pass")
+        raise
     except Exception as error:
         with db.transaction() as session:
             _fail(session, context, stats, error)
@@ -86,9 +98,18 @@ def ingest(
 
 
 def _start(
-    session: Session, mailbox_id: int, source_name: str, firm: FirmDomains, book: AddressBook
+    session: Session,
+    mailbox_id: int,
+    source_name: str,
+    firm: FirmDomains,
+    book: AddressBook,
+    *,
+    lease_owner: str,
 ) -> MailboxContext:
     mailbox = session.get_one(Mailbox, mailbox_id)
+    holder = acquire(session, mailbox_id, lease_owner, utcnow())
+    if holder is not None:
+        raise MailboxBusy(f"{mailbox.address} is being synced by another pass ({holder})")
     rebuild_stale(session)  # left by a run that died after a merge
     session.execute(
         update(ImportRun)
@@ -105,7 +126,9 @@ def _start(
     private = private_conversations(session, mailbox.colleague_id)
     exclusions = Exclusions(exclusion_patterns(session, mailbox), private)
     weights = load_weights(session)
-    return MailboxContext(mailbox_id, run.id, firm, exclusions, book, identity, weights)
+    return MailboxContext(
+        mailbox_id, run.id, firm, exclusions, book, identity, weights, lease_owner
+    )
 
 
 def _ingest_folder(
@@ -142,6 +165,8 @@ def _read_pages(
     for page in source.pages(folder, cursor):
         try:
             with db.transaction() as session:
+                if not renew(session, context.mailbox_id, context.lease_owner, utcnow()):
+                    raise LeaseLost(f"mailbox {context.mailbox_id}: another pass took the lease")
                 if page.removed:
                     removed, _ = remove_items(session, context.mailbox_id, folder.key, page.removed)
                     writer.stats.removed += removed
@@ -159,8 +184,19 @@ def _save_counts(session: Session, run_id: int, stats: RunStats) -> None:
     session.execute(update(ImportRun).where(ImportRun.id == run_id).values(counts=stats.to_dict()))
 
 
+def _end_run(
+    session: Session, context: MailboxContext, stats: RunStats, status: RunStatus, error: str
+) -> None:
+    session.execute(
+        update(ImportRun)
+        .where(ImportRun.id == context.run_id)
+        .values(status=status, finished_at=utcnow(), counts=stats.to_dict(), error=error)
+    )
+
+
 def _finish(session: Session, context: MailboxContext, stats: RunStats) -> None:
     rebuild_stale(session)
+    release(session, context.mailbox_id, context.lease_owner)
     now = utcnow()
     session.execute(
         update(ImportRun)
@@ -182,6 +218,7 @@ def _finish(session: Session, context: MailboxContext, stats: RunStats) -> None:
 
 def _fail(session: Session, context: MailboxContext, stats: RunStats, error: Exception) -> None:
     """Record why the run stopped, and when the mailbox will be tried again."""
+    release(session, context.mailbox_id, context.lease_owner)
     mailbox = session.get_one(Mailbox, context.mailbox_id)
     mailbox.failure_count += 1
     reason = f"{type(error).__name__}: {error}"[:2000]
@@ -191,11 +228,7 @@ def _fail(session: Session, context: MailboxContext, stats: RunStats, error: Exc
         mailbox.status = MailboxStatus.ERROR
         mailbox.next_retry_at = utcnow() + _retry_delay(mailbox.failure_count, error)
     mailbox.status_reason = reason
-    session.execute(
-        update(ImportRun)
-        .where(ImportRun.id == context.run_id)
-        .values(status=RunStatus.FAILED, finished_at=utcnow(), counts=stats.to_dict(), error=reason)
-    )
+    _end_run(session, context, stats, RunStatus.FAILED, reason)
 
 
 def _retry_delay(failures: int, error: Exception) -> timedelta:

@@ -28,3 +28,13 @@ class AuthFailed(SyncError):
 
 class CursorExpired(SyncError):
     """The stored cursor is no longer valid (HTTP 410, a changed file): read the folder again."""
+
+
+class MailboxBusy(Exception):
+    """Another pass holds the mailbox's lease (``storage.leases``): nothing was read or
+    recorded; try again later. Not a ``SyncError``: the mailbox itself is fine."""
+
+
+class LeaseLost(MailboxBusy):
+    """This pass's lease lapsed and another pass took the mailbox: it stops at once, its last
+    page rolled back; the run is recorded as interrupted and the mailbox left to the other."""

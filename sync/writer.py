@@ -62,6 +62,7 @@ class MailboxContext:
     book: AddressBook
     identity: Identity
     weights: Weights  # the strength weights the stored sums use (relationships.settings)
+    lease_owner: str  # this pass's name on the mailbox's lease (storage.leases)
 
 
 class PageWriter:

@@ -95,9 +95,9 @@ def _wait_healthy(server: Server) -> None:
             _, err = server.process.communicate()
             pytest.fail(f"gunicorn exited {server.process.returncode}: {err.decode()[-2000:]}")
         try:
-            if requests.get(f"{server.url}/healthz", timeout=2).status_code == 200:
+            if requests.get(f"{server.url}/healthz", timeout=10).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or still starting its app
             pass
         time.sleep(0.1)
     pytest.fail("gunicorn did not answer /healthz within 60 s")

@@ -58,6 +58,10 @@ class Mailbox(Base):
     next_retry_at: Mapped[datetime | None] = mapped_column()
     last_synced_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Which process is syncing the mailbox ("host:pid:token"), until when unless it renews
+    # (storage.leases): one pass per mailbox at a time across every process of the firm.
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None] = mapped_column()
 
 
 class SyncCursor(Base):

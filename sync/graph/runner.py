@@ -27,7 +27,7 @@ from storage.db import Database
 from storage.models import Interaction, Mailbox, MailboxStatus, Provider, Sighting
 from storage.types import utcnow
 from sync.engine import RETRY_BASE, RETRY_CEILING, ingest
-from sync.errors import AuthFailed, SyncError, Throttled
+from sync.errors import AuthFailed, MailboxBusy, SyncError, Throttled
 from sync.graph.auth import connect
 from sync.graph.client import GraphClient
 from sync.graph.folders import list_folders
@@ -141,6 +141,9 @@ def _pass(db: Database, config: Mapping[str, Any], account: Account, mailbox_id:
     firm = FirmDomains(firm_domains(config) or [address.rsplit("@", 1)[1]])
     try:
         result = ingest(db, mailbox_id, source, firm)
+    except MailboxBusy as error:  # another process's pass (an import, the CLI, a worker)
+        log.info("Graph sync of %s skipped: %s", address, error)
+        return GraphRun(mailbox_id, address, "busy", error=str(error), requests=client.requests)
     except SyncError as error:  # the engine recorded it on the mailbox
         log.warning("Graph sync of %s failed: %s", address, _reason(error))
         return GraphRun(
