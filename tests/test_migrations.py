@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
+from bench.scratch_db import drop_database, recreate_database
 from storage.db import Database
+from storage.migrate import MIGRATIONS
 from storage.models import Base
+from tests.data_paths import ROOT
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
 def test_migrations_match_the_models(database: Database) -> None:
@@ -18,3 +31,40 @@ def test_migrations_match_the_models(database: Database) -> None:
 def test_upgrade_twice_is_harmless(database: Database) -> None:
     database.upgrade()
     database.upgrade()
+
+
+STARTS = 4  # API workers starting at once, as gunicorn starts them
+
+
+def test_processes_starting_at_once_upgrade_an_empty_store_once(
+    database: Database, tmp_path: Path
+) -> None:
+    """gunicorn starts its workers together and each brings the schema up at start-up: on an
+    empty store (a first deployment, or a release with a new migration) exactly one of them
+    may run the migrations, and every worker must start."""
+    if database.engine.dialect.name == "postgresql":
+        url = database.url.rsplit("/", 1)[0] + f"/test_migrate_{os.getpid()}"
+        recreate_database(url)
+    else:
+        url = f"sqlite:///{tmp_path / 'empty.db'}"
+    script = "import sys; from storage.db import Database; Database(sys.argv[1]).upgrade()"
+    try:
+        starts = [
+            subprocess.Popen(
+                [sys.executable, "-c", script, url], cwd=ROOT, stderr=subprocess.PIPE, text=True
+            )
+            for _ in range(STARTS)
+        ]
+        errors = [start.communicate(timeout=300)[1] for start in starts]
+        assert [start.returncode for start in starts] == [0] * STARTS, errors
+        fresh = Database(url)
+        try:
+            with fresh.engine.connect() as connection:
+                context = MigrationContext.configure(connection)
+                assert compare_metadata(context, Base.metadata) == []
+                assert context.get_current_revision() == head_revision()
+        finally:
+            fresh.dispose()
+    finally:
+        if url.startswith("postgresql"):
+            drop_database(url)
