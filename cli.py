@@ -231,7 +231,7 @@ def worker_command() -> None:
     import threading
 
     from app import create_app
-    from sync.scheduler import start_for_app
+    from sync.scheduler import start_for_app, stop_for_app
 
     app = create_app({"RAPPORT_SCHEDULER": "1"})
     stop = threading.Event()
@@ -243,10 +243,11 @@ def worker_command() -> None:
         while not stop.wait(1.0):
             pass
     finally:
-        if scheduler is not None:
-            scheduler.shutdown()  # waits for the jobs that are running
+        # Waits for the jobs that are running; what was queued and not started goes back to
+        # the store for the next worker.
+        handed_back = stop_for_app(app) if scheduler is not None else 0
         app.extensions["rapport.db"].dispose()
-    click.echo("sync worker stopped", err=True)
+    click.echo(f"sync worker stopped; {handed_back} queued item(s) handed back", err=True)
 
 
 @main.command("demo")

@@ -33,7 +33,7 @@ from storage.types import utcnow
 from storage.web import database, session
 from sync.graph_notifications import Triage, triage
 from sync.graph_subscriptions import number
-from sync.handover import dispatch
+from sync.handover import UNSTARTED, dispatch
 from sync.scheduler import Coalescer, Scheduler
 
 EXTENSION = "rapport.graph_webhooks"
@@ -69,7 +69,11 @@ def graph() -> ResponseReturnValue:
         record(session(), work)  # for the sync worker (sync.handover), with the triage
     session().commit()
     if scheduler is not None:
-        dispatch(work, scheduler, current_app.extensions[EXTENSION], database(), current_app.config)
+        coalescer, unstarted = (
+            current_app.extensions[EXTENSION],
+            current_app.extensions.get(UNSTARTED),
+        )
+        dispatch(work, scheduler, coalescer, database(), current_app.config, unstarted=unstarted)
     if found.accepted:
         return {"accepted": found.accepted, "refused": found.refused}, 202
     if found.refused:

@@ -7,17 +7,21 @@ subscription upkeep and the rebuild of every aggregate as jobs. API processes un
 have no scheduler: they record the work in the store (``storage.handover``), and the sync
 worker (``python app.py worker``) claims it every ``RAPPORT_WEBHOOK_POLL`` seconds and queues
 it here. A claim is deleted in the transaction that queues it, so an error while queueing
-puts the rows back.
+puts the rows back. A worker stopped by SIGTERM (`sync.scheduler.stop_for_app`) records again
+what it had queued and not started (a delta waiting out the debounce, work claimed while it
+was stopping), and the next worker claims it. A worker killed outright loses that queue: the
+periodic delta pass and the upkeep at start catch up (docs/deployment.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import Any
 
 from storage.db import Database
-from storage.handover import claim
+from storage.handover import claim, record
 from storage.models import HandoverKind
 from sync.graph_subscriptions import UPKEEP_NOW, number, upkeep_job
 from sync.scheduler import Coalescer, Scheduler
@@ -26,28 +30,62 @@ JOB = "graph.handovers"  # the worker's periodic claim
 RENEW_JOB = "graph.subscription.renew."  # + graph_subscriptions row id
 REBUILD_JOB = "relationships.rebuild"
 MIN_POLL = 0.2  # seconds
+UNSTARTED = "rapport.handover.unstarted"  # app.extensions key of the process's `Unstarted`
+
+Work = tuple[HandoverKind, int]
+
+
+class Unstarted:
+    """The renewals, upkeeps and rebuilds this process queued that have not started yet (delta
+    runs are the `Coalescer`'s to track): what a stopping worker hands back."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: set[Work] = set()
+
+    def track(self, item: Work, job: Callable[[], Any]) -> Callable[[], Any]:
+        """``job``, noted as owed until it starts."""
+        with self._lock:
+            self._items.add(item)
+
+        def run() -> Any:
+            with self._lock:
+                self._items.discard(item)
+            return job()
+
+        return run
+
+    def items(self) -> set[Work]:
+        with self._lock:
+            return set(self._items)
 
 
 def dispatch(
-    work: Iterable[tuple[HandoverKind, int]],
+    work: Iterable[Work],
     scheduler: Scheduler,
     coalescer: Coalescer,
     db: Database,
     config: Mapping[str, Any],
+    *,
+    unstarted: Unstarted | None = None,
 ) -> None:
+    def queue(item: Work, job_id: str, job: Callable[[], Any]) -> None:
+        scheduler.enqueue(job_id, unstarted.track(item, job) if unstarted else job)
+
     for kind, target in sorted(set(work)):
+        item = (kind, target)
         if kind == HandoverKind.DELTA:
             coalescer.trigger(target)
         elif kind == HandoverKind.RENEW:
             renewal = partial(upkeep_job, db, config, coalescer.trigger, renew_row=target)
-            scheduler.enqueue(f"{RENEW_JOB}{target}", renewal)
+            queue(item, f"{RENEW_JOB}{target}", renewal)
         elif kind == HandoverKind.REBUILD:
-            scheduler.enqueue(REBUILD_JOB, partial(rebuild_all, db))
+            queue(item, REBUILD_JOB, partial(rebuild_all, db))
         else:
             # The upkeep creates what Graph removed (then runs those mailboxes' delta: what
             # changed meanwhile reaches us only through it) and deletes what disabled
             # mailboxes still have.
-            scheduler.enqueue(UPKEEP_NOW, lambda: upkeep_job(db, config, coalescer.trigger))
+            queue(item, UPKEEP_NOW, partial(upkeep_job, db, config, coalescer.trigger))
 
 
 def rebuild_all(db: Database) -> None:
@@ -59,18 +97,42 @@ def rebuild_all(db: Database) -> None:
 
 
 def take(
-    scheduler: Scheduler, coalescer: Coalescer, db: Database, config: Mapping[str, Any]
+    scheduler: Scheduler,
+    coalescer: Coalescer,
+    db: Database,
+    config: Mapping[str, Any],
+    *,
+    unstarted: Unstarted | None = None,
 ) -> int:
     """Claim every handed-over item and queue it; the number claimed."""
     with db.transaction() as session:
         work = claim(session)
-        dispatch(work, scheduler, coalescer, db, config)
+        dispatch(work, scheduler, coalescer, db, config, unstarted=unstarted)
     return len(work)
 
 
 def watch(
-    scheduler: Scheduler, coalescer: Coalescer, db: Database, config: Mapping[str, Any]
+    scheduler: Scheduler,
+    coalescer: Coalescer,
+    db: Database,
+    config: Mapping[str, Any],
+    *,
+    unstarted: Unstarted | None = None,
 ) -> None:
     """Claim handed-over work every ``RAPPORT_WEBHOOK_POLL`` seconds."""
     seconds = max(MIN_POLL, number(config, "RAPPORT_WEBHOOK_POLL") or 2.0)
-    scheduler.every(JOB, seconds, lambda: take(scheduler, coalescer, db, config))
+    scheduler.every(
+        JOB, seconds, partial(take, scheduler, coalescer, db, config, unstarted=unstarted)
+    )
+
+
+def hand_back(db: Database, coalescer: Coalescer | None, unstarted: Unstarted | None) -> int:
+    """Record for the next worker what this stopped process owed and never started; the
+    number of items. Call it after the scheduler has stopped (nothing starts any more)."""
+    work: set[Work] = unstarted.items() if unstarted else set()
+    if coalescer is not None:
+        work |= {(HandoverKind.DELTA, key) for key in coalescer.unstarted()}
+    if work:
+        with db.transaction() as session:
+            record(session, work)
+    return len(work)

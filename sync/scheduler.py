@@ -87,11 +87,28 @@ def start_for_app(app: Any) -> InProcessScheduler | None:
     schedule_graph_sync(scheduler, app.extensions["rapport.db"], app.config)
     coalescer = app.extensions.get("rapport.graph_webhooks")
     if coalescer is not None:
-        from sync.handover import watch
+        from sync.handover import UNSTARTED, Unstarted, watch
 
         # What API processes without a scheduler received (gunicorn workers).
-        watch(scheduler, coalescer, app.extensions["rapport.db"], app.config)
+        unstarted = app.extensions.setdefault(UNSTARTED, Unstarted())
+        watch(scheduler, coalescer, app.extensions["rapport.db"], app.config, unstarted=unstarted)
     return scheduler
+
+
+def stop_for_app(app: Any) -> int:
+    """Stop the scheduler `start_for_app` started, waiting for the jobs that are running, and
+    hand back to the store what was queued and never started (`sync.handover.hand_back`), so
+    a restarted worker runs it; the number of items handed back."""
+    from sync.handover import UNSTARTED, hand_back
+
+    scheduler = app.extensions.get("rapport.scheduler")
+    if scheduler is None:
+        return 0
+    coalescer = app.extensions.get("rapport.graph_webhooks")
+    if coalescer is not None:
+        coalescer.close()
+    scheduler.shutdown()
+    return hand_back(app.extensions["rapport.db"], coalescer, app.extensions.get(UNSTARTED))
 
 
 def schedule_graph_sync(scheduler: Scheduler, db: Any, config: Any) -> None:
@@ -122,7 +139,8 @@ class Coalescer:
     per ``delay`` plus run time, and no change is left unread. ``run`` returns False when it
     could not run now (another pass of the key, such as the periodic one, is running); it is
     then tried again after ``delay``, at most ``retries`` times in a row. The state lives in
-    this process: it coalesces what this process's scheduler runs.
+    this process: it coalesces what this process's scheduler runs. A stopping process closes
+    it first (`close`) and then hands what never started (`unstarted`) to the next process.
     """
 
     def __init__(
@@ -140,6 +158,8 @@ class Coalescer:
         self._running: set[int] = set()
         self._again: set[int] = set()
         self._refused: dict[int, int] = {}  # key -> runs in a row that could not run
+        self._left: set[int] = set()  # triggered after close: never queued
+        self._closed = False
         self._runs = itertools.count(1)
 
     def trigger(self, key: int) -> bool:
@@ -148,6 +168,9 @@ class Coalescer:
         if scheduler is None:
             return False
         with self._lock:
+            if self._closed:
+                self._left.add(key)
+                return True
             if key in self._running:
                 self._again.add(key)
                 return True
@@ -164,6 +187,17 @@ class Coalescer:
                 self._queued.discard(key)
             raise
         return True
+
+    def close(self) -> None:
+        """Queue nothing from now on (the scheduler is stopping): a trigger is only noted."""
+        with self._lock:
+            self._closed = True
+
+    def unstarted(self) -> set[int]:
+        """Keys owed a run that has not started: queued, asked again during a run, or
+        triggered after `close`. Once the scheduler has stopped, the runs it will never do."""
+        with self._lock:
+            return self._queued | self._again | self._left
 
     def _job(self, key: int) -> None:
         with self._lock:

@@ -26,12 +26,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from storage.db import Database
-from storage.models import Handover, ImportRun, Sighting, WatchedResource
+from storage.handover import record
+from storage.models import Handover, HandoverKind, ImportRun, Sighting, WatchedResource
 from storage.subscriptions import client_state_hash, mark_pending
 from storage.types import utcnow
 from sync.graph import run_mailbox
 from sync.graph.tenant import disable_mailbox
-from sync.handover import watch
+from sync.handover import Unstarted, hand_back, take, watch
 from sync.scheduler import Coalescer, InProcessScheduler, start_for_app
 from tests.data_paths import ROOT
 from tests.emulators import GraphEmulator, graph_fixture  # noqa: F401 - the `graph` fixture
@@ -198,10 +199,14 @@ def test_without_a_scheduler_the_work_is_handed_over_through_the_store(
 
     deliveries = [graph.notify(str(inbox.subscription_id), f"AAMkAD{n}") for n in range(3)]
     renewal = graph.lifecycle(str(events.subscription_id), "reauthorizationRequired")
+    sent = subscription(db, alice, "sentitems")
+    removed = graph.lifecycle(str(sent.subscription_id), "subscriptionRemoved")
 
-    assert [d.status for d in deliveries] == [202] * 3 and renewal.status == 202
+    assert [d.status for d in deliveries] == [202] * 3
+    assert renewal.status == 202 and removed.status == 202
     assert subscription(db, alice, "inbox").notifications == 3
-    assert handed_over(db) == [("delta", alice), ("renew", events.id)]
+    # The upkeep (target 0: it looks at every subscription) creates the removed one again.
+    assert handed_over(db) == [("delta", alice), ("renew", events.id), ("upkeep", 0)]
 
 
 def handed_over(db: Database) -> list[tuple[str, int]]:
@@ -443,12 +448,12 @@ def test_a_notification_for_a_disabled_mailbox_syncs_nothing_and_unsubscribes_it
 
 
 @pytest.fixture
-def worker(app_config: dict[str, str]) -> Iterator[Flask]:
+def worker(app_config: dict[str, str], served: str) -> Iterator[Flask]:
     """A second app on the same store with its own scheduler watching handed-over work: what
-    ``python app.py worker`` runs, in this process."""
+    ``python app.py worker`` runs, in this process, configured as the API is."""
     from app import create_app
 
-    application = create_app(app_config)
+    application = create_app({**app_config, "RAPPORT_WEBHOOK_URL": served})
     running = InProcessScheduler()
     application.extensions["rapport.scheduler"] = running
     watch(
@@ -478,6 +483,94 @@ def test_the_sync_worker_claims_handed_over_work_and_runs_it(
     assert (runs(db, alice), runs(db, bob)) == (2, 1)  # one delta run for the burst
 
 
+def test_the_sync_worker_renews_a_subscription_an_api_process_handed_over(
+    db: Database, graph: GraphEmulator, account: Any, served: str, worker: Flask
+) -> None:
+    [alice] = subscribed(db, account, served, ALICE)
+    events = subscription(db, alice, "events")
+
+    delivery = graph.lifecycle(str(events.subscription_id), "reauthorizationRequired")
+
+    assert delivery.status == 202  # received by the API process (no scheduler)
+    assert wait_for(lambda: len(graph.requests("/subscriptions/", "PATCH")) == 1)
+    assert graph.requests("/subscriptions/", "PATCH")[0].path.endswith(str(events.subscription_id))
+    assert wait_for(lambda: subscription(db, alice, "events").renewed_at != events.renewed_at)
+    assert handed_over(db) == []
+
+
+def test_a_stopping_worker_hands_back_what_it_claimed_and_never_started(
+    db: Database, app_config: dict[str, str]
+) -> None:
+    """Work claimed while the scheduler is stopping (queued on it, never run) and delta runs
+    waiting out the debounce go back to the store for the next worker."""
+    stopped = InProcessScheduler()
+    stopped.shutdown()
+    ran: list[int] = []
+    coalescer = Coalescer(lambda: stopped, "test.", lambda key: bool(ran.append(key)), 60)
+    unstarted = Unstarted()
+    with db.transaction() as session:
+        record(session, [(HandoverKind.DELTA, 7), (HandoverKind.RENEW, 3)])
+        record(session, [(HandoverKind.REBUILD, 0), (HandoverKind.UPKEEP, 0)])
+
+    claimed = take(stopped, coalescer, db, app_config, unstarted=unstarted)
+    coalescer.close()
+    coalescer.trigger(8)  # a running delta asking for one more run as the worker stops
+
+    assert claimed == 4 and handed_over(db) == []
+    assert hand_back(db, coalescer, unstarted) == 5
+    assert handed_over(db) == [
+        ("delta", 7),
+        ("delta", 8),
+        ("rebuild", 0),
+        ("renew", 3),
+        ("upkeep", 0),
+    ]
+    assert ran == []
+
+
+def test_a_worker_stopped_during_the_debounce_hands_the_delta_to_the_next_worker(
+    db: Database, graph: GraphEmulator, synced: dict[str, int], app_config: dict[str, str]
+) -> None:
+    alice = synced["alice"]
+    arrived = mail(graph, ALICE, "inbox", "Terms", "cfo@acme.example")
+    assert (
+        graph.notify(str(subscription(db, alice, "inbox").subscription_id), arrived).status == 202
+    )
+    slow = {**app_config, "RAPPORT_WEBHOOK_DEBOUNCE": "600"}  # the run waits past the stop
+
+    first = start_worker(slow)
+    try:
+        assert wait_for(lambda: handed_over(db) == [], timeout=60)  # claimed, queued
+    finally:
+        err = stop_worker(first)
+    assert "1 queued item(s) handed back" in err
+    assert handed_over(db) == [("delta", alice)] and not sighted(db, alice, arrived)
+
+    second = start_worker(app_config)
+    try:
+        assert wait_for(lambda: sighted(db, alice, arrived), timeout=60)
+        assert handed_over(db) == []
+    finally:
+        stop_worker(second)
+    assert runs(db, alice) == 2
+
+
+def start_worker(config: dict[str, str]) -> subprocess.Popen[bytes]:
+    environment = {**os.environ, **config, "RAPPORT_SCHEDULER": "1"}
+    return subprocess.Popen(
+        [sys.executable, "app.py", "worker"], cwd=ROOT, env=environment, stderr=subprocess.PIPE
+    )
+
+
+def stop_worker(process: subprocess.Popen[bytes]) -> str:
+    """SIGTERM, then the worker's stderr; it must have stopped cleanly."""
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err.decode()
+    assert "sync worker stopped" in err.decode()
+    return err.decode()
+
+
 def test_python_app_py_worker_runs_handed_over_work_and_stops_on_sigterm(
     db: Database, graph: GraphEmulator, synced: dict[str, int], app_config: dict[str, str]
 ) -> None:
@@ -488,15 +581,10 @@ def test_python_app_py_worker_runs_handed_over_work_and_stops_on_sigterm(
     )
     assert handed_over(db) == [("delta", alice)]
 
-    environment = {**os.environ, **app_config, "RAPPORT_SCHEDULER": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "app.py", "worker"], cwd=ROOT, env=environment, stderr=subprocess.PIPE
-    )
+    process = start_worker(app_config)
     try:
         assert wait_for(lambda: sighted(db, alice, arrived), timeout=60)
         assert handed_over(db) == []
     finally:
-        process.send_signal(signal.SIGTERM)
-        _, err = process.communicate(timeout=60)
-    assert process.returncode == 0, err.decode()
-    assert "sync worker stopped" in err.decode()
+        err = stop_worker(process)
+    assert "0 queued item(s) handed back" in err

@@ -58,9 +58,9 @@ class HandoverKind(enum.StrEnum):
 
 class Handover(Base):
     """Work an API process received (a Graph notification, a weight change) and has no
-    scheduler to run:
-    the sync worker claims it (``python app.py worker``). One row per (kind, target), so a
-    burst of notifications for a mailbox is one row and one delta run."""
+    scheduler to run, or a stopping sync worker claimed and never started: the sync worker
+    claims it (``python app.py worker``). One row per (kind, target), so a burst of
+    notifications for a mailbox is one row and one delta run."""
 
     __tablename__ = "handovers"
     __table_args__ = (UniqueConstraint("kind", "target_id"),)
