@@ -506,7 +506,12 @@ def test_a_stopping_worker_hands_back_what_it_claimed_and_never_started(
     stopped = InProcessScheduler()
     stopped.shutdown()
     ran: list[int] = []
-    coalescer = Coalescer(lambda: stopped, "test.", lambda key: bool(ran.append(key)), 60)
+
+    def run(key: int) -> bool:
+        ran.append(key)
+        return True
+
+    coalescer = Coalescer(lambda: stopped, "test.", run, 60)
     unstarted = Unstarted()
     with db.transaction() as session:
         record(session, [(HandoverKind.DELTA, 7), (HandoverKind.RENEW, 3)])
