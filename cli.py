@@ -69,15 +69,33 @@ def import_command(
 
     config = _config()
     groups = [[p] for p in paths] if each else [list(paths)]
+    busy: list[str] = []
+
+    def skip(owner: str, error: MailboxBusy) -> None:  # --each: the other mailboxes go on
+        busy.append(f"{owner}: skipped, {error}")
+
     with _database(config) as db:
         try:
-            results = import_paths(db, config, groups, mailbox=mailbox, rescan=rescan, quiet=quiet)
+            results = import_paths(
+                db,
+                config,
+                groups,
+                mailbox=mailbox,
+                rescan=rescan,
+                quiet=quiet,
+                on_busy=skip if len(groups) > 1 else None,
+            )
         except (ValueError, MailboxBusy) as error:
             raise click.ClickException(str(error)) from error
     for result in results:
         click.echo(result.summary())
     if len(results) > 1:
         click.echo(results[0].total(results).summary())
+    if busy:
+        raise click.ClickException(
+            f"{len(busy)} of {len(groups)} mailboxes not imported, import them again later:\n"
+            + "\n".join(busy)
+        )
 
 
 @main.command("stats")

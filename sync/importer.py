@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +18,7 @@ from storage.db import Database
 from storage.mailboxes import ensure_mailbox
 from storage.models import Provider
 from sync.engine import ProgressCallback, ingest
+from sync.errors import MailboxBusy
 from sync.files.source import FileSource
 from sync.items import AddressKind, Folder, FolderKind, MailItem, Page
 from sync.normalize.addresses import normalize_email
@@ -80,8 +81,11 @@ def import_paths(
     mailbox: str | None = None,
     rescan: bool = False,
     quiet: bool = True,
+    on_busy: Callable[[str, MailboxBusy], None] | None = None,
 ) -> list[ImportResult]:
-    """Import each group of paths as one mailbox; raises ValueError on an unusable request."""
+    """Import each group of paths as one mailbox; raises ValueError on an unusable request.
+    A mailbox another pass holds (`MailboxBusy`) raises, or, given ``on_busy``, is reported
+    to it with its owner's address and skipped, and the next group is imported."""
     results = []
     for paths in groups:
         source = FileSource([Path(p) for p in paths])
@@ -90,8 +94,14 @@ def import_paths(
         with db.transaction() as session:
             mailbox_id = ensure_mailbox(session, AddressBook(firm), owner, Provider.FILES).id
         started = time.perf_counter()
-        with _progress(source, owner, quiet) as on_page:
-            result = ingest(db, mailbox_id, source, firm, rescan=rescan, on_page=on_page)
+        try:
+            with _progress(source, owner, quiet) as on_page:
+                result = ingest(db, mailbox_id, source, firm, rescan=rescan, on_page=on_page)
+        except MailboxBusy as busy:
+            if on_busy is None:
+                raise
+            on_busy(owner, busy)
+            continue
         results.append(
             ImportResult(owner, result.run_id, result.stats, time.perf_counter() - started)
         )

@@ -15,9 +15,10 @@ CLIENTS = [f"contact{i}@client{i % 40}.co.uk" for i in range(300)]
 START = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
 
 
-def write_mailbox(root: Path, messages: int, seed: int = 1) -> Path:
-    """``root/inbox.mbox`` and ``root/sent.mbox`` with ``messages`` messages in all; a tenth of
-    the inbound mail is also copied into ``root/archive.mbox`` (a second sighting)."""
+def write_mailbox(root: Path, messages: int, seed: int = 1, owner: str = OWNER) -> Path:
+    """``root/inbox.mbox`` and ``root/sent.mbox`` of ``owner`` with ``messages`` messages in
+    all; a tenth of the inbound mail is also copied into ``root/archive.mbox`` (a second
+    sighting)."""
     rng = random.Random(seed)
     root.mkdir(parents=True, exist_ok=True)
     boxes = {name: mailbox.mbox(root / f"{name}.mbox") for name in ("inbox", "sent", "archive")}
@@ -26,8 +27,8 @@ def write_mailbox(root: Path, messages: int, seed: int = 1) -> Path:
         other = rng.choice(CLIENTS if rng.random() < 0.7 else COLLEAGUES)
         copied = rng.sample(COLLEAGUES + CLIENTS, rng.randint(0, 3))
         msg = EmailMessage()
-        msg["From"] = OWNER if outbound else other
-        msg["To"] = other if outbound else OWNER
+        msg["From"] = owner if outbound else other
+        msg["To"] = other if outbound else owner
         if copied:
             msg["Cc"] = ", ".join(copied)
         msg["Subject"] = f"Matter {rng.randint(1, 500)}"

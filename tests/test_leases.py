@@ -147,24 +147,31 @@ def test_a_pass_whose_lease_another_pass_took_stops_and_leaves_the_mailbox_to_it
     assert mailbox_row.failure_count == 0
 
 
+def cli(db: Database, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """``python app.py ARGUMENTS`` on the store, in a real process."""
+    environment = {**os.environ, "DATABASE_URL": db.url, "RAPPORT_FIRM_DOMAINS": FIRM}
+    return subprocess.run(
+        [sys.executable, "app.py", *arguments],
+        check=False,
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+
+
 def test_an_import_while_another_process_holds_the_mailbox(db: Database, tmp_path: Path) -> None:
     """`python app.py import` in a real process: refused with a clear message while another
     live process holds the mailbox, and run at once when that process has died."""
     path = write_mailbox(tmp_path / "alice", 20)
-    command = [sys.executable, "app.py", "import", "--quiet", "--mailbox", OWNER, str(path)]
-
-    def cli() -> subprocess.CompletedProcess[str]:
-        environment = {**os.environ, "DATABASE_URL": db.url, "RAPPORT_FIRM_DOMAINS": FIRM}
-        return subprocess.run(
-            command, check=False, cwd=ROOT, env=environment, capture_output=True, text=True
-        )
+    command = ["import", "--quiet", "--mailbox", OWNER, str(path)]
 
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     try:
         box = mailbox(db, OWNER)
         hold(db, box, f"{HOST}:{holder.pid}:sync")
 
-        refused = cli()
+        refused = cli(db, *command)
 
         assert refused.returncode == 1, refused.stderr
         assert f"is being synced by another pass ({HOST}:{holder.pid}:sync)" in refused.stderr
@@ -172,6 +179,32 @@ def test_an_import_while_another_process_holds_the_mailbox(db: Database, tmp_pat
     finally:
         holder.kill()
         holder.wait()
-    done = cli()
+    done = cli(db, *command)
     assert done.returncode == 0, done.stderr
     assert count(db, Sighting) > 0 and lease_of(db, box) == (None, None)
+
+
+def test_import_each_skips_a_busy_mailbox_imports_the_rest_and_fails(
+    db: Database, tmp_path: Path
+) -> None:
+    """`import --each` over several mailboxes: one held by another live process is skipped
+    and named, the others are imported, and the exit status says not everything was."""
+    bob = "bob@harbourlaw.example"
+    held = write_mailbox(tmp_path / "alice", 20)
+    free = write_mailbox(tmp_path / "bob", 20, seed=2, owner=bob)
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        hold(db, mailbox(db, OWNER), f"{HOST}:{holder.pid}:sync")
+
+        done = cli(db, "import", "--quiet", "--each", str(held), str(free))
+    finally:
+        holder.kill()
+        holder.wait()
+
+    assert done.returncode == 1, done.stderr
+    assert "1 of 2 mailboxes not imported" in done.stderr
+    assert f"{OWNER}: skipped, {OWNER} is being synced by another pass" in done.stderr
+    assert done.stdout.startswith(f"{bob}: read 22 in ")  # 20 and 2 archived copies
+    with db.transaction() as session:
+        runs = session.execute(select(Mailbox.address).join(ImportRun)).scalars().all()
+    assert runs == [bob]
