@@ -1,5 +1,5 @@
 """The in-memory relationship graph a request reads (relationships.graph): this worker's cached
-copy, or one built for a past moment asked for with ``?at=``.
+copy, or the one for a past moment asked for with ``?at=`` (built once, the last few kept).
 
 Who has opted out is read afresh for every request and laid over the cached copy: an opt-out
 takes effect at once, not when the copy is next rebuilt. A view reads it with the record it
@@ -17,10 +17,11 @@ from sqlalchemy import ScalarSelect, String, cast, func, select
 from sqlalchemy.orm import Session
 
 from api.params import as_of
-from relationships.graph import Graph, GraphCache, build
+from relationships.graph import Graph, GraphCache, PastGraphs
 from storage.models import Colleague
 
 CACHE = "rapport.graph"
+PAST = "rapport.graph.past"
 # Who has opted out, as one text column any query can carry ("3,17"; PostgreSQL string_agg,
 # SQLite group_concat): read it with ``opted_out_of``.
 OPTED_OUT: ScalarSelect[str | None] = (
@@ -37,18 +38,22 @@ def opted_out_of(listed: str | None) -> frozenset[int]:
 
 def init_app(app: Any) -> None:
     app.extensions[CACHE] = GraphCache(app.extensions["rapport.db"].read_sessions)
+    app.extensions[PAST] = PastGraphs()
 
 
 def request_graph(db: Session, opted_out: frozenset[int] | None = None) -> tuple[Graph, datetime]:
     """The graph for this request and the moment its strengths are for; ``opted_out``: who
     has opted out, when the view has read it already (``OPTED_OUT``)."""
+    graph: Graph
     if request.args.get("at"):
-        at = as_of(request.args.get("at"))
-        return build(db, at), at  # a past moment: built for this request, not cached
-    graph: Graph = current_app.extensions[CACHE].get(db)
+        moment = as_of(request.args.get("at"))
+        graph = current_app.extensions[PAST].get(db, moment)  # a past moment: built once
+    else:
+        graph = current_app.extensions[CACHE].get(db)
+        moment = graph.built_at
     # The few who opted out, read now; everyone the copy knew as a colleague is one still.
     if opted_out is None:
         opted_out = frozenset(db.scalars(select(Colleague.person_id).where(Colleague.opted_out)))
     firm = graph.colleagues | graph.opted_out
     fresh = dataclasses.replace(graph, colleagues=firm - opted_out, opted_out=opted_out)
-    return fresh, graph.built_at
+    return fresh, moment

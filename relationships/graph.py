@@ -13,7 +13,8 @@ A worker rebuilds its copy when the ingest engine has bumped the ``relationships
 setting (every page that changed aggregates does, in the page's own transaction) and its
 copy is older than ``REFRESH``, or when its copy is older than ``MAX_AGE`` (scores decay with
 time even without new mail). The rebuild runs in a background thread while requests keep
-answering from the old copy (``GraphCache``).
+answering from the old copy (``GraphCache``). Graphs for a past moment (``?at=``) are built on
+demand, one at a time, and the last few kept (``PastGraphs``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import dataclasses
 import functools
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -48,6 +50,7 @@ MAX_AGE = timedelta(hours=6)
 # (a pair whose only mail had too large an audience scores 0 and stays out).
 MIN_SCORE = 0.0
 CHUNK = 200_000  # relationship rows read per batch while building
+PAST_KEPT = 2  # graphs for past moments a process keeps (``PastGraphs``)
 # The pair key, then the columns in the order relationships.strength.scores_now takes them,
 # by dialect: the six sums, then each side's newest message in days since strength.EPOCH
 # (2000-01-01: Julian day 2451544.5, Unix day 10957; NULL, read as NaN, when that side never
@@ -345,3 +348,28 @@ class GraphCache:
             return
         with self._lock:
             self._graph = fresh
+
+
+class PastGraphs:
+    """Graphs for past moments (``?at=``), thread-safe. Each is a full build (seconds and tens
+    of MB at 3,000,000 pairs: docs/scale.md), so a process builds one at a time (requests for
+    past moments queue behind it; the current graph is not held up) and keeps the last
+    ``PAST_KEPT``, each for its moment and the store's version: asking again for the same
+    moment, before new mail arrives, costs nothing."""
+
+    def __init__(self, kept: int = PAST_KEPT) -> None:
+        self._lock = threading.Lock()
+        self._kept = kept
+        self._graphs: OrderedDict[tuple[datetime, str], Graph] = OrderedDict()
+
+    def get(self, session: Session, at: datetime) -> Graph:
+        key = (at, current_version(session))
+        with self._lock:
+            graph = self._graphs.get(key)
+            if graph is None:
+                graph = build(session, at)
+                self._graphs[key] = graph
+                while len(self._graphs) > self._kept:
+                    self._graphs.popitem(last=False)
+            self._graphs.move_to_end(key)
+            return graph

@@ -13,7 +13,14 @@ from sqlalchemy import update
 
 from api.tokens import issue_dev_token
 from relationships.aggregate_store import bump_version
-from relationships.graph import ANSWER_WITHIN, REFRESH, Graph, GraphCache, current_version
+from relationships.graph import (
+    ANSWER_WITHIN,
+    REFRESH,
+    Graph,
+    GraphCache,
+    PastGraphs,
+    current_version,
+)
 from relationships.paths import HOP_PENALTY, find_paths
 from storage.db import Database
 from storage.models import Colleague
@@ -208,6 +215,29 @@ def test_a_copy_too_old_to_answer_is_waited_for(db: Database, firm: dict[str, in
         assert cache.get(session, now=later) is idle
         waited = cache.get(session, now=idle.built_at + ANSWER_WITHIN)
         assert waited is not idle and waited.version == current_version(session)
+
+
+def test_a_past_moment_is_built_once_and_forgotten_when_mail_arrives(
+    db: Database, app: Flask, client: FlaskClient, auth: dict[str, str], firm: dict[str, int]
+) -> None:
+    """``?at=`` builds that moment's graph once per process and version (a full build each:
+    seconds at scale); the last two moments are kept; new mail makes the next ask rebuild."""
+    past: PastGraphs = app.extensions["rapport.graph.past"]
+    moments = [T0 + timedelta(days=20 - d) for d in (0, 1, 2)]
+    with db.read_sessions() as session:
+        first = past.get(session, moments[0])
+        assert past.get(session, moments[0]) is first
+        second = past.get(session, moments[1])
+        assert past.get(session, moments[0]) is first  # two kept; the first used last
+        past.get(session, moments[2])  # evicts the second
+        assert past.get(session, moments[1]) is not second
+        assert first.built_at == moments[0] and second.built_at == moments[1]
+    answers = [client.get(f"/api/v1/paths?to={TARGET}&at={AT}", headers=auth) for _ in "ab"]
+    assert answers[0].get_json() == answers[1].get_json()
+    carol_knows_the_target(db)
+    with db.read_sessions() as session:
+        fresh = past.get(session, moments[0])
+        assert fresh is not first and fresh.edges > first.edges
 
 
 def carol_knows_the_target(db: Database) -> None:
