@@ -31,6 +31,9 @@ from storage.models.base import table_of
 from storage.types import utcnow
 
 VERSION_KEY = "relationships.version"  # relationships.graph reads it
+# Bumped when rows are deleted (a rebuild, a purge): a worker's graph cannot follow a deletion
+# from the changed rows alone, so it builds anew (relationships.graph.refresh).
+EPOCH_KEY = "relationships.epoch"
 
 
 def _earliest(dialect: str, a: ColumnElement[object], b: ColumnElement[object]) -> object:
@@ -69,7 +72,8 @@ def _merged_recent(dialect: str, column: str) -> ColumnElement[str]:
 
 def apply(session: Session, deltas: PairDeltas) -> int:
     """Add ``deltas`` to the stored aggregates in one statement; returns the pairs touched."""
-    rows = deltas.rows()
+    stamp = utcnow()  # the row's changed_at: API workers re-read the rows changed since
+    rows = [{**row, "changed_at": stamp} for row in deltas.rows()]
     if not rows:
         return 0
     name = session.get_bind().dialect.name
@@ -87,6 +91,7 @@ def apply(session: Session, deltas: PairDeltas) -> int:
             "last_ba_at": _latest(name, old.last_ba_at, new.last_ba_at),
             **{field: old[field] + new[field] for field in DECAYED_FIELDS},
             **{field: _merged_recent(name, field) for field in RECENT_FIELDS},
+            "changed_at": new.changed_at,
         },
     )
     execute_many(session, statement, list(rows), key="upsert relationships")
@@ -96,10 +101,20 @@ def apply(session: Session, deltas: PairDeltas) -> int:
 
 def bump_version(session: Session) -> None:
     """Tell every API worker's in-memory graph (relationships.graph) that pairs changed."""
+    _stamp(session, VERSION_KEY)
+
+
+def rows_deleted(session: Session) -> None:
+    """Tell every API worker's graph that pairs were deleted (it must build anew)."""
+    _stamp(session, EPOCH_KEY)
+    _stamp(session, VERSION_KEY)
+
+
+def _stamp(session: Session, key: str) -> None:
     name = session.get_bind().dialect.name
     insert = (postgresql if name == "postgresql" else sqlite).insert(table_of(Setting))
     value = utcnow().isoformat()
-    statement = insert.values(key=VERSION_KEY, value=value, updated_at=utcnow())
+    statement = insert.values(key=key, value=value, updated_at=utcnow())
     session.execute(statement.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
 
 
@@ -116,6 +131,7 @@ def rebuild(session: Session, person_ids: Iterable[int] | None = None) -> int:
     else:
         ids = sorted(only)
         session.execute(delete(table).where(or_(table.c.a_id.in_(ids), table.c.b_id.in_(ids))))
+    rows_deleted(session)
     deltas = PairDeltas(only, load_weights(session))
     for kind, at, roles in _interactions(session, only):
         add_interaction(deltas, kind, at, roles)

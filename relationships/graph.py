@@ -9,12 +9,18 @@ kept a second time on their own (``Graph.peers``, a few percent of the edges) fo
 Scores are computed for all rows at once with the same formula as
 ``relationships.strength`` (vectorised), so building stays fast.
 
-A worker rebuilds its copy when the ingest engine has bumped the ``relationships.version``
+A worker renews its copy when the ingest engine has bumped the ``relationships.version``
 setting (every page that changed aggregates does, in the page's own transaction) and its
-copy is older than ``REFRESH``, or when its copy is older than ``MAX_AGE`` (scores decay with
-time even without new mail). The rebuild runs in a background thread while requests keep
-answering from the old copy (``GraphCache``). Graphs for a past moment (``?at=``) are built on
-demand, one at a time, and the last few kept (``PastGraphs``).
+copy is older than ``REFRESH``. Usually that is a `refresh`: only the rows whose
+``changed_at`` (stamped by the upsert) is newer than the copy's last read, less
+``CHANGE_SLACK``, are read, scored and patched into the arrays (`Adjacency.patched`): at
+3,000,000 pairs some milliseconds instead of the 7-11 s of a full build (docs/scale.md). A
+full `build` runs when the changed rows cannot tell what changed: rows were deleted (a
+rebuild, a purge: the ``relationships.epoch`` setting), a colleague joined, the weights
+changed, or the last full build is ``MAX_AGE`` old (scores decay with time even without new
+mail). Either runs in a background thread while requests keep answering from the old copy
+(``GraphCache``). Graphs for a past moment (``?at=``) are built on demand, one at a time, and
+the last few kept (``PastGraphs``).
 """
 
 from __future__ import annotations
@@ -33,9 +39,10 @@ import numpy.typing as npt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from relationships.aggregate_store import VERSION_KEY
+from relationships.aggregate_store import EPOCH_KEY, VERSION_KEY
 from relationships.settings import load_weights
 from relationships.strength import DEFAULT, Weights, scores_now
+from storage.bulk import sqlite_datetime
 from storage.models import Colleague, Setting
 from storage.types import utcnow
 
@@ -50,6 +57,10 @@ MAX_AGE = timedelta(hours=6)
 # (a pair whose only mail had too large an audience scores 0 and stays out).
 MIN_SCORE = 0.0
 CHUNK = 200_000  # relationship rows read per batch while building
+# A refresh reads the rows changed since its copy's read, less this: a writer stamps its rows
+# when it writes them (its clock, relationships.aggregate_store.apply) and commits after; an
+# ingest page's transaction lasts well under a second, hosts' clocks agree to NTP's accuracy.
+CHANGE_SLACK = timedelta(minutes=5)
 PAST_KEPT = 2  # graphs for past moments a process keeps (``PastGraphs``)
 # The pair key, then the columns in the order relationships.strength.scores_now takes them,
 # by dialect: the six sums, then each side's newest message in days since strength.EPOCH
@@ -62,6 +73,10 @@ PAIRS_SQL = {
     "postgresql": "SELECT a_id, b_id, ab_warm, ab_history, ba_warm, ba_history, mtg_warm,"
     " mtg_history, extract(epoch FROM last_ab_at)::float8 / 86400 - 10957,"
     " extract(epoch FROM last_ba_at)::float8 / 86400 - 10957 FROM relationships",
+}
+CHANGED_SINCE = {  # appended to PAIRS_SQL by a refresh (index ix_relationships_changed_at)
+    "sqlite": " WHERE changed_at >= ?",
+    "postgresql": " WHERE changed_at >= %s",
 }
 
 Ids = npt.NDArray[np.int32]
@@ -89,6 +104,41 @@ class Adjacency:
         indptr = np.zeros(size + 1, dtype=np.int64)
         np.add.at(indptr, source + 1, 1)
         return cls(np.cumsum(indptr), target, strength)
+
+    def patched(self, a: Ids, b: Ids, s: Strengths) -> Adjacency:
+        """This adjacency with each undirected edge (a[i], b[i]) set to s[i]: changed, added,
+        or removed where s[i] is 0 (pairs given once each). Copies the arrays once and sorts
+        only the edges given: a few changed pairs cost O(edges) copying, not a sort of all."""
+        if not len(a):
+            return self
+        source = np.concatenate([a, b]).astype(np.int64)
+        target = np.concatenate([b, a]).astype(np.int64)
+        value = np.concatenate([s, s])
+        order = np.lexsort((target, source))
+        source, target, value = source[order], target[order], value[order]
+        nodes = len(self.indptr) - 1
+        degrees = np.diff(self.indptr)
+        keys = (np.repeat(np.arange(nodes, dtype=np.int64), degrees) << 32) | self.targets
+        wanted = (source << 32) | target
+        at = np.searchsorted(keys, wanted)
+        found = at < len(keys)
+        found[found] = keys[at[found]] == wanted[found]
+        strengths = self.strengths.copy()
+        changed, removed, added = found & (value > 0), found & (value <= 0), ~found & (value > 0)
+        strengths[at[changed]] = value[changed]
+        targets = np.delete(self.targets, at[removed])
+        strengths = np.delete(strengths, at[removed])
+        # Insert before the entry found, shifted left by the removals before it.
+        shift = np.searchsorted(at[removed], at[added], side="left")
+        targets = np.insert(targets, at[added] - shift, target[added].astype(np.int32))
+        strengths = np.insert(strengths, at[added] - shift, value[added].astype(np.float32))
+        size = max(nodes, int(source[added].max()) + 2 if added.any() else 0)
+        counts = np.zeros(size, dtype=np.int64)
+        counts[:nodes] = degrees
+        counts += np.bincount(source[added], minlength=size)[:size]
+        counts -= np.bincount(source[removed], minlength=size)[:size]
+        indptr = np.concatenate([np.zeros(1, dtype=np.int64), np.cumsum(counts)])
+        return Adjacency(indptr, targets, strengths)
 
     def neighbours(self, node: int) -> tuple[Ids, Strengths]:
         if node < 0 or node + 1 >= len(self.indptr):
@@ -131,6 +181,13 @@ class Graph:
     # The weights the strengths were scored with: listings score their rows with the same
     # (a change is followed by a rebuild, which bumps the version and so this copy).
     weights: Weights = DEFAULT
+    # For `refresh`: the store's epoch when the rows were read (a deletion bumps it), when
+    # they were read (the next refresh reads the rows changed since), and when this copy's
+    # last full build ran (every pair re-scored at least every MAX_AGE).
+    epoch: str = ""
+    read_at: datetime | None = None
+    full_at: datetime | None = None
+    changed: int | None = None  # the rows a refresh read again (None: a full build)
 
     @classmethod
     def from_edges(
@@ -211,26 +268,156 @@ def _csr(
     built_at: datetime,
     version: str,
     weights: Weights = DEFAULT,
+    epoch: str = "",
+    read_at: datetime | None = None,
+    full_at: datetime | None = None,
+    changed: int | None = None,
 ) -> Graph:
     firm = np.array(sorted(colleagues | opted_out), dtype=np.int32)
     inside = np.isin(a, firm) & np.isin(b, firm)
     peers = Adjacency.of(a[inside], b[inside], s[inside])
     everyone = Adjacency.of(a, b, s)
-    return Graph(everyone, peers, colleagues, opted_out, built_at, version, weights)
+    return Graph(
+        everyone,
+        peers,
+        colleagues,
+        opted_out,
+        built_at,
+        version,
+        weights,
+        epoch,
+        read_at,
+        full_at,
+        changed,
+    )
+
+
+@dataclass(frozen=True)
+class _Store:
+    """What a build or refresh reads before the rows: the version and epoch first, so a change
+    committed while the rows are read leaves this copy behind the store, never ahead of it."""
+
+    version: str
+    epoch: str
+    read_at: datetime
+    weights: Weights
+    colleagues: frozenset[int]
+    opted_out: frozenset[int]
+
+    @classmethod
+    def read(cls, session: Session) -> _Store:
+        version, epoch = current_version(session), current_epoch(session)
+        read_at = utcnow()
+        flags = session.execute(select(Colleague.person_id, Colleague.opted_out)).tuples().all()
+        return cls(
+            version,
+            epoch,
+            read_at,
+            load_weights(session),
+            frozenset(pid for pid, out in flags if not out),
+            frozenset(pid for pid, out in flags if out),
+        )
+
+    @property
+    def firm(self) -> npt.NDArray[np.int64]:
+        return np.array(sorted(self.colleagues | self.opted_out), dtype=np.int64)
 
 
 def build(session: Session, now: datetime) -> Graph:
-    weights = load_weights(session)
-    flags = session.execute(select(Colleague.person_id, Colleague.opted_out)).tuples().all()
-    firm = np.array(sorted(pid for pid, _ in flags), dtype=np.int64)
+    store = _Store.read(session)
+    a, b, s = _scored(session, store, now)
+    return _graph(a, b, s, store, now, full_at=now)
+
+
+def refresh(
+    session: Session, graph: Graph, now: datetime, *, slack: timedelta = CHANGE_SLACK
+) -> Graph:
+    """``graph`` with the pairs changed since it read its rows read again and scored at
+    ``now`` (rows written up to ``slack`` before that read are read again, for writers whose
+    transaction was still open then); the other pairs keep their strengths. A full `build`
+    when the changed rows cannot tell what changed: rows were deleted (a rebuild, a purge),
+    the firm or the weights changed, or the last full build is ``MAX_AGE`` old."""
+    store = _Store.read(session)
+    if (
+        graph.read_at is None
+        or graph.full_at is None
+        or store.epoch != graph.epoch
+        or store.weights != graph.weights
+        or store.colleagues | store.opted_out != graph.colleagues | graph.opted_out
+        or now - graph.full_at >= MAX_AGE
+    ):
+        return build(session, now)
+    a, b, s = _scored(session, store, now, since=graph.read_at - slack, keep_all=True)
+    firm = store.firm
+    inside = np.isin(a, firm) & np.isin(b, firm)
+    return Graph(
+        graph.everyone.patched(a, b, s),
+        graph.peers.patched(a[inside], b[inside], s[inside]),
+        store.colleagues,
+        store.opted_out,
+        now,
+        store.version,
+        store.weights,
+        store.epoch,
+        store.read_at,
+        graph.full_at,
+        changed=len(a),
+    )
+
+
+def _graph(
+    a: Ids,
+    b: Ids,
+    s: Strengths,
+    store: _Store,
+    now: datetime,
+    *,
+    full_at: datetime,
+    changed: int | None = None,
+) -> Graph:
+    return _csr(
+        a,
+        b,
+        s,
+        colleagues=store.colleagues,
+        opted_out=store.opted_out,
+        built_at=now,
+        version=store.version,
+        weights=store.weights,
+        epoch=store.epoch,
+        read_at=store.read_at,
+        full_at=full_at,
+        changed=changed,
+    )
+
+
+def _scored(
+    session: Session,
+    store: _Store,
+    now: datetime,
+    *,
+    since: datetime | None = None,
+    keep_all: bool = False,
+) -> tuple[Ids, Ids, Strengths]:
+    """(a, b, strength / 100) of every pair, or of those changed since ``since``; only those
+    that weigh anything unless ``keep_all``."""
+    dialect = session.get_bind().dialect.name
+    firm = store.firm
     parts: list[tuple[Ids, Ids, Strengths]] = []
     # The driver's own cursor: plain tuples straight into NumPy, no Row objects per pair.
     cursor = session.connection().connection.cursor()
-    cursor.execute(PAIRS_SQL[session.get_bind().dialect.name])
+    if since is None:
+        cursor.execute(PAIRS_SQL[dialect])
+    else:
+        moment = sqlite_datetime(since) if dialect == "sqlite" else since
+        cursor.execute(PAIRS_SQL[dialect] + CHANGED_SINCE[dialect], (moment,))
     while batch := cursor.fetchmany(CHUNK):
         block = np.array(batch, dtype=np.float64)
-        scores = edge_scores(block, firm, now, weights)
+        scores = edge_scores(block, firm, now, store.weights)
         keep = scores > MIN_SCORE
+        if keep_all:
+            keep[:] = True
+            scores = np.where(scores > MIN_SCORE, scores, 0.0)
         parts.append(
             (
                 block[keep, 0].astype(np.int32),
@@ -238,21 +425,10 @@ def build(session: Session, now: datetime) -> Graph:
                 (scores[keep] / 100).astype(np.float32),
             )
         )
-    a, b, s = (
-        (np.concatenate([p[i] for p in parts]) for i in range(3))
-        if parts
-        else (np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.float32))
-    )
-    return _csr(
-        a,
-        b,
-        s,
-        colleagues=frozenset(pid for pid, out in flags if not out),
-        opted_out=frozenset(pid for pid, out in flags if out),
-        built_at=now,
-        version=current_version(session),
-        weights=weights,
-    )
+    if not parts:
+        return np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.float32)
+    a, b, s = (np.concatenate([p[i] for p in parts]) for i in range(3))
+    return a, b, s
 
 
 def edge_scores(
@@ -275,14 +451,19 @@ def current_version(session: Session) -> str:
     return str(session.scalar(select(Setting.value).where(Setting.key == VERSION_KEY)) or "")
 
 
+def current_epoch(session: Session) -> str:
+    return str(session.scalar(select(Setting.value).where(Setting.key == EPOCH_KEY)) or "")
+
+
 class GraphCache:
     """This process's graph, thread-safe. The first request builds it. After that, the request
     that finds the copy stale (older than ``REFRESH``, with new mail in the store) starts one
-    rebuild in a background thread and answers from the copy, as do the requests after it,
-    until the new copy replaces it: at 3,000,000 pairs a rebuild takes 7-11 s
-    (docs/scale.md), which no request then waits for. A copy older than ``ANSWER_WITHIN``
-    never answers (a worker that sat idle): that request waits for the new copy. Without
-    ``sessions`` (a bare cache) a stale copy is rebuilt inline, by the request that finds it."""
+    renewal (`refresh`, or a full `build`) in a background thread and answers from the copy,
+    as do the requests after it, until the new copy replaces it: at 3,000,000 pairs a full
+    build takes 7-11 s (docs/scale.md), which no request then waits for. A copy older than
+    ``ANSWER_WITHIN`` never answers (a worker that sat idle): that request waits for the new
+    copy. Without ``sessions`` (a bare cache) a stale copy is renewed inline, by the request
+    that finds it."""
 
     def __init__(self, sessions: Callable[[], Session] | None = None) -> None:
         self._graph: Graph | None = None
@@ -303,14 +484,14 @@ class GraphCache:
             if rebuild is None:
                 if (
                     graph is not None
-                    and now - graph.built_at < MAX_AGE
+                    and now - (graph.full_at or graph.built_at) < MAX_AGE
                     and current_version(session) == graph.version
                 ):
                     # Unchanged: keep the copy, look again after REFRESH.
                     self._graph = dataclasses.replace(graph, built_at=now)
                     return self._graph
                 if graph is None or self._sessions is None or now - graph.built_at >= ANSWER_WITHIN:
-                    self._graph = build(session, now)
+                    self._graph = _next(session, graph, now)
                     return self._graph
                 rebuild = threading.Thread(
                     target=self._build_in_background, name="rapport-graph-rebuild", daemon=True
@@ -341,13 +522,18 @@ class GraphCache:
         assert self._sessions is not None
         try:
             with self._sessions() as session:
-                fresh = build(session, utcnow())
+                fresh = _next(session, self._graph, utcnow())
         except Exception:
             # The old copy keeps answering; the next request after REFRESH tries again.
             log.exception("relationship graph: rebuild failed")
             return
         with self._lock:
             self._graph = fresh
+
+
+def _next(session: Session, graph: Graph | None, now: datetime) -> Graph:
+    """The copy after ``graph``: its changed pairs read again (`refresh`), or a full build."""
+    return build(session, now) if graph is None else refresh(session, graph, now)
 
 
 class PastGraphs:

@@ -109,7 +109,7 @@ def _query(count: int) -> TextualSelect:
         source = f"WITH k(a, b) AS (VALUES {values})"
     else:
         source = KEYS_PG
-    pair = ", ".join(f"r.{c.name}" for c in table_of(Relationship).c)
+    pair = ", ".join(f"r.{name}" for name in Pair.__slots__)
     people = ", ".join(PERSON_COLUMNS.format(s=s) for s in "ab")
     query = text(
         f"{source} SELECT k.a, k.b, {pair}, {people} FROM k"  # noqa: S608
@@ -130,4 +130,5 @@ def _columns() -> list[ColumnElement[Any]]:
             column(f"{side}_email", String),
         ]
     keys: list[ColumnElement[Any]] = [column("key_a", Integer), column("key_b", Integer)]
-    return [*keys, *table_of(Relationship).c, *people]
+    pair = table_of(Relationship).c
+    return [*keys, *(pair[name] for name in Pair.__slots__), *people]

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Table, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from relationships.aggregate_store import apply, bump_version, rebuild
+from relationships.aggregate_store import apply, rebuild, rows_deleted
 from relationships.aggregates import PairDeltas, Role, add_interaction
 from relationships.settings import load_weights
 from storage.addressbook import chunks
@@ -40,8 +40,8 @@ def recompute_pairs(session: Session, pairs: Iterable[tuple[int, int]]) -> None:
     table = table_of(Relationship)
     for part in chunks(sorted(wanted)):
         session.execute(delete(table).where(_keyed(table, part)))
+    rows_deleted(session)
     apply(session, deltas)
-    bump_version(session)
 
 
 def _keyed(table: Table, keys: Sequence[tuple[int, int]]) -> ColumnElement[bool]:

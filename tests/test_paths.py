@@ -6,24 +6,28 @@ import json
 from datetime import timedelta
 from urllib.parse import quote
 
+import numpy as np
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from api.tokens import issue_dev_token
-from relationships.aggregate_store import bump_version
+from relationships.aggregate_store import bump_version, rebuild
 from relationships.graph import (
     ANSWER_WITHIN,
+    MAX_AGE,
     REFRESH,
     Graph,
     GraphCache,
     PastGraphs,
+    build,
     current_version,
+    refresh,
 )
 from relationships.paths import HOP_PENALTY, find_paths
 from storage.db import Database
-from storage.models import Colleague
+from storage.models import Colleague, Relationship
 from storage.types import utcnow
 from sync.items import Folder, FolderKind
 from tests.factories import INBOX, SENT, T0, email
@@ -32,6 +36,7 @@ from tests.test_engine import ALICE, BOB, mailbox, person_of, run
 CAROL = "carol@harbourlaw.example"
 BROKER = "broker@lloyds.example"  # Bob's contact, who knows the target
 TARGET = "ceo@target.example"
+NEWCOMER = "newcomer@else.example"
 AT = quote((T0 + timedelta(days=20)).isoformat())
 
 
@@ -195,6 +200,28 @@ def test_a_rebuild_reads_what_was_ingested(db: Database, firm: dict[str, int]) -
         rebuilt = cache.get(session)
         assert rebuilt is not first and rebuilt.version == current_version(session)
         assert rebuilt.edges > first.edges
+        assert rebuilt.changed is None  # Carol is a new colleague: a full build
+    bob_writes_again(db)
+    with db.read_sessions() as session:
+        cache.get(session, now=utcnow() + REFRESH)
+        cache.settle()
+        third = cache.get(session)
+        assert third.version == current_version(session) and third.edges == rebuilt.edges + 1
+        # A refresh (every row here is younger than CHANGE_SLACK, so all are read again).
+        assert third.changed == third.edges and third.full_at == rebuilt.full_at
+
+
+def test_an_idle_copy_is_scored_anew_after_max_age(db: Database, firm: dict[str, int]) -> None:
+    """No new mail: the copy is kept at each look, but every pair is scored again once its
+    last full build is MAX_AGE old (strengths decay with time alone)."""
+    cache = GraphCache(db.read_sessions)
+    with db.read_sessions() as session:
+        first = cache.get(session)
+        kept = cache.get(session, now=first.built_at + REFRESH)
+        assert kept.full_at == first.full_at and kept.version == first.version
+        later = first.built_at + MAX_AGE
+        renewed = cache.get(session, now=later)
+    assert renewed.full_at == later and renewed.changed is None
 
 
 def test_a_copy_too_old_to_answer_is_waited_for(db: Database, firm: dict[str, int]) -> None:
@@ -238,6 +265,72 @@ def test_a_past_moment_is_built_once_and_forgotten_when_mail_arrives(
     with db.read_sessions() as session:
         fresh = past.get(session, moments[0])
         assert fresh is not first and fresh.edges > first.edges
+
+
+def bob_writes_again(db: Database) -> None:
+    """New mail between people the graph knows, and to a newcomer: no new colleague."""
+    recent = utcnow() - timedelta(days=1)
+    later_sent = Folder("Sent Items (later)", FolderKind.SENT)
+    mail = [email(BOB, [TARGET], at=recent), email(BOB, [NEWCOMER], at=recent)]
+    run(db, mailbox(db, BOB), {later_sent: mail})
+
+
+def same_graph(one: Graph, other: Graph) -> bool:
+    return all(
+        np.array_equal(x.indptr, y.indptr)
+        and np.array_equal(x.targets, y.targets)
+        and np.allclose(x.strengths, y.strengths, rtol=0, atol=1e-6)
+        for x, y in ((one.everyone, other.everyone), (one.peers, other.peers))
+    )
+
+
+def test_a_refresh_reads_only_the_changed_pairs_and_equals_a_full_build(
+    db: Database, firm: dict[str, int]
+) -> None:
+    now = utcnow()
+    with db.read_sessions() as session:
+        first = build(session, now)
+        assert first.changed is None and first.full_at == now
+    bob_writes_again(db)
+    with db.read_sessions() as session:
+        assert first.read_at is not None
+        changed = session.scalar(
+            select(func.count())
+            .select_from(Relationship)
+            .where(Relationship.changed_at >= first.read_at)
+        )
+        total = session.scalar(select(func.count()).select_from(Relationship))
+        refreshed = refresh(session, first, now, slack=timedelta(0))
+        full = build(session, now)
+    assert changed == 2 and total is not None and total > changed  # Bob-target, Bob-newcomer
+    assert refreshed.changed == changed and refreshed.full_at == first.full_at
+    assert refreshed.edges == first.edges + 1 == full.edges
+    assert same_graph(refreshed, full) and refreshed.version == full.version != first.version
+    assert refreshed.strength(firm["bob"], firm["target"]) > first.strength(
+        firm["bob"], firm["target"]
+    )
+
+
+def test_a_refresh_builds_anew_after_a_deletion_a_new_colleague_or_max_age(
+    db: Database, firm: dict[str, int]
+) -> None:
+    """What the changed rows cannot tell: a rebuild deleted rows, the firm grew, or the last
+    full build is MAX_AGE old (every pair re-scored for decay)."""
+    now = utcnow()
+    with db.read_sessions() as session:
+        first = build(session, now)
+        idle = refresh(session, first, now + MAX_AGE)
+    assert idle.changed is None and idle.full_at == now + MAX_AGE
+    carol_knows_the_target(db)  # Carol's mailbox: a new colleague
+    with db.read_sessions() as session:
+        grown = refresh(session, first, now)
+        assert grown.changed is None and same_graph(grown, build(session, now))
+    with db.transaction() as session:
+        rebuild(session, [firm["broker"]])  # as a merge does: the broker's rows deleted first
+    with db.read_sessions() as session:
+        again = refresh(session, grown, now)
+        assert again.changed is None and again.epoch != grown.epoch
+        assert same_graph(again, build(session, now))
 
 
 def carol_knows_the_target(db: Database) -> None:

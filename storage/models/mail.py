@@ -109,6 +109,9 @@ class Relationship(Base):
     recent_ab: Mapped[str | None] = mapped_column(Text)
     recent_ba: Mapped[str | None] = mapped_column(Text)
     recent_mtg: Mapped[str | None] = mapped_column(Text)
+    # When the writer last changed the row (ingest, rebuild): API workers refresh their graph
+    # from the rows changed since their last read (relationships.graph). NULL: before 0010.
+    changed_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class StaleAggregate(Base):
