@@ -13,7 +13,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
 from api.tokens import issue_dev_token
-from relationships.aggregate_store import bump_version, rebuild
+from relationships.aggregate_store import apply, bump_version, rebuild
+from relationships.aggregates import PairDeltas, add_interaction
 from relationships.graph import (
     ANSWER_WITHIN,
     MAX_AGE,
@@ -26,6 +27,7 @@ from relationships.graph import (
     refresh,
 )
 from relationships.paths import HOP_PENALTY, find_paths
+from relationships.settings import load_weights
 from storage.db import Database
 from storage.models import Colleague, Relationship
 from storage.types import utcnow
@@ -309,6 +311,30 @@ def test_a_refresh_reads_only_the_changed_pairs_and_equals_a_full_build(
     assert refreshed.strength(firm["bob"], firm["target"]) > first.strength(
         firm["bob"], firm["target"]
     )
+
+
+def test_a_refresh_reads_mail_a_writer_committed_after_the_last_read(
+    db: Database, firm: dict[str, int]
+) -> None:
+    """A writer stamps its rows when it writes them and commits later: a refresh in between
+    cannot see them, and the next one reads them only thanks to CHANGE_SLACK."""
+    now = utcnow()
+    with db.read_sessions() as session:
+        first = build(session, now)
+    with db.transaction() as writer:
+        deltas = PairDeltas(weights=load_weights(writer))
+        roles = [("from", firm["bob"], None), ("to", firm["target"], None)]
+        add_interaction(deltas, "email", now - timedelta(days=1), roles)
+        apply(writer, deltas)
+        with db.read_sessions() as session:
+            middle = refresh(session, first, now)  # the writer has not committed yet
+        assert middle.changed is not None and middle.version == first.version
+    with db.read_sessions() as session:
+        missed = refresh(session, middle, now, slack=timedelta(0))
+        caught = refresh(session, middle, now)
+        full = build(session, now)
+    assert missed.changed == 0 and not same_graph(missed, full)
+    assert caught.changed is not None and caught.changed > 0 and same_graph(caught, full)
 
 
 def test_a_refresh_builds_anew_after_a_deletion_a_new_colleague_or_max_age(
