@@ -5,14 +5,18 @@ aggregates with heavy-tailed degrees (a few colleagues and companies with thousa
 writes it straight into the store (SQLite and PostgreSQL), then measures p50/p95/p99 latency
 of the real API handlers (Flask test client, warm): connectors, coverage, paths. In the same
 run the same bounded (at most 3 hops) path queries run on a networkx graph of the same edges,
-as a ratio. Also reports the memory of the in-memory graph.
+as a ratio. Also reports the memory of the in-memory graph; requests while a full rebuild
+runs in the background, against an inline one; an incremental refresh after new mail against
+a full build (and that both give the same graph); and the ingest cost of the index the
+refresh reads, against the upsert without it.
 
     python bench/relationships.py [--pairs 3000000] [--skip-sqlite] [--skip-pg] [--queries 300]
         [--sqlite-path FILE] [--pg-url URL] [--reuse]
 
 Long: writes its report to stdout; run it in the background with a redirect if needed. With
 ``--reuse`` a store that already holds the generated firm (same pair count) is measured as it
-is instead of being written again (the 3-million-pair load takes minutes).
+is instead of being written again (the 3-million-pair load takes minutes; a run adds pairs,
+so the next ``--reuse`` loads again).
 """
 
 from __future__ import annotations
