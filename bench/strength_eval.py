@@ -83,6 +83,18 @@ class Pair:
 # --- loading ----------------------------------------------------------------------------------
 
 
+def load_all(folders: Sequence[Path], firm: FirmDomains) -> list[Custodian]:
+    """Every custodian folder that holds mail; one that holds none (or no mail files) is
+    skipped, named on stderr and counted in the report's first line, not a crash."""
+    loaded = []
+    for folder in folders:
+        try:
+            loaded.append(load(folder, firm))
+        except ValueError as error:
+            print(f"skipped custodian {folder.name}: {error}", file=sys.stderr)
+    return loaded
+
+
 def load(folder: Path, firm: FirmDomains) -> Custodian:
     source = FileSource([folder])
     items: list[tuple[FolderKind, MailItem]] = []
@@ -355,11 +367,14 @@ def main() -> None:
     split = datetime.fromisoformat(args.split).replace(tzinfo=UTC)
     firm = FirmDomains([args.firm_domain])
     folders = custodian_folders(args.data, args.custodians)
-    custodians = [load(f, firm) for f in folders]
+    custodians = load_all(folders, firm)
     pairs = candidates(custodians, split)
     names = sorted({p.custodian for p in pairs})
+    skipped = (
+        f"; {len(folders) - len(custodians)} skipped" if len(folders) > len(custodians) else ""
+    )
     print(
-        f"split {split.date()}, {len(custodians)} custodians ({args.custodians}), "
+        f"split {split.date()}, {len(custodians)} custodians ({args.custodians}{skipped}), "
         f"{len(pairs):,} candidate pairs, {sum(p.label for p in pairs)} positives, "
         f"{sum(1 for n in names if any(scored(pairs, raw_count, split).by_custodian[n][1]))}"
         " custodians with a positive"
@@ -380,6 +395,13 @@ def main() -> None:
         ):
             print(f"\n{label}")
             robustness(custodians, scorer)
+        return
+    positives = sum(p.label for p in pairs)
+    if not 0 < positives < len(pairs):
+        print(
+            "\nno ranking to measure: AUC and NDCG need positive and negative candidate pairs"
+            " (another --split or more custodians)\n\nBEATS_ALL_BASELINES: no"
+        )
         return
     results = {name: scored(pairs, scorer, split) for name, scorer in scorers.items()}
     print(f"\n{'scorer':<22} {'ROC AUC':>8} {'NDCG@10':>8}")
