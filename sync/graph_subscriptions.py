@@ -156,6 +156,12 @@ def upkeep_job(
 
     policy = Policy.from_config(config)
     if not policy.webhook_url:
+        if renew_row is not None:  # Graph asked for it, so subscriptions exist: misconfigured
+            log.warning(
+                "graph subscription %s not renewed: RAPPORT_WEBHOOK_URL is not set in this"
+                " process (the sync worker needs the API's environment)",
+                renew_row,
+            )
         return UpkeepResult()
     try:
         with connect(db, config) as account:

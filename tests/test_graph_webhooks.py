@@ -32,6 +32,7 @@ from storage.subscriptions import client_state_hash, mark_pending
 from storage.types import utcnow
 from sync.graph import run_mailbox
 from sync.graph.tenant import disable_mailbox
+from sync.graph_subscriptions import upkeep_job
 from sync.handover import Unstarted, hand_back, take, watch
 from sync.scheduler import Coalescer, InProcessScheduler, start_for_app
 from tests.data_paths import ROOT
@@ -496,6 +497,25 @@ def test_the_sync_worker_renews_a_subscription_an_api_process_handed_over(
     assert graph.requests("/subscriptions/", "PATCH")[0].path.endswith(str(events.subscription_id))
     assert wait_for(lambda: subscription(db, alice, "events").renewed_at != events.renewed_at)
     assert handed_over(db) == []
+
+
+def test_a_worker_without_the_webhook_url_says_why_it_renews_nothing(
+    db: Database,
+    graph: GraphEmulator,
+    account: Any,
+    served: str,
+    app_config: dict[str, str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A sync worker started without the API's RAPPORT_WEBHOOK_URL cannot renew what Graph
+    asks it to: it says so in its log instead of doing nothing silently."""
+    [alice] = subscribed(db, account, served, ALICE)
+    events = subscription(db, alice, "events")
+
+    result = upkeep_job(db, app_config, renew_row=events.id)  # app_config: no webhook URL
+
+    assert result.renewed == 0 and graph.requests("/subscriptions/", "PATCH") == []
+    assert f"graph subscription {events.id} not renewed: RAPPORT_WEBHOOK_URL" in caplog.text
 
 
 def test_a_stopping_worker_hands_back_what_it_claimed_and_never_started(
