@@ -16,12 +16,14 @@ from flask import current_app, request
 from sqlalchemy import ScalarSelect, String, cast, func, select
 from sqlalchemy.orm import Session
 
+from api.errors import APIError
 from api.params import as_of
-from relationships.graph import Graph, GraphCache, PastGraphs
+from relationships.graph import Busy, Graph, GraphCache, PastGraphs
 from storage.models import Colleague
 
 CACHE = "rapport.graph"
 PAST = "rapport.graph.past"
+RETRY = {"Retry-After": "10"}  # seconds: about a full build at 3,000,000 pairs
 # Who has opted out, as one text column any query can carry ("3,17"; PostgreSQL string_agg,
 # SQLite group_concat): read it with ``opted_out_of``.
 OPTED_OUT: ScalarSelect[str | None] = (
@@ -47,7 +49,10 @@ def request_graph(db: Session, opted_out: frozenset[int] | None = None) -> tuple
     graph: Graph
     if request.args.get("at"):
         moment = as_of(request.args.get("at"))
-        graph = current_app.extensions[PAST].get(db, moment)  # a past moment: built once
+        try:
+            graph = current_app.extensions[PAST].get(db, moment)  # another moment: built once
+        except Busy as busy:
+            raise APIError(str(busy), status=503, code="busy", headers=RETRY) from busy
     else:
         graph = current_app.extensions[CACHE].get(db)
         moment = graph.built_at

@@ -62,6 +62,9 @@ CHUNK = 200_000  # relationship rows read per batch while building
 # ingest page's transaction lasts well under a second, hosts' clocks agree to NTP's accuracy.
 CHANGE_SLACK = timedelta(minutes=5)
 PAST_KEPT = 2  # graphs for past moments a process keeps (``PastGraphs``)
+# How long a request for another moment waits while this process builds one (``PastGraphs``):
+# longer than a full build at 3,000,000 pairs (11 s), short of a proxy's usual 60 s timeout.
+PAST_WAIT = timedelta(seconds=30)
 # The pair key, then the columns in the order relationships.strength.scores_now takes them,
 # by dialect: the six sums, then each side's newest message in days since strength.EPOCH
 # (2000-01-01: Julian day 2451544.5, Unix day 10957; NULL, read as NaN, when that side never
@@ -536,21 +539,27 @@ def _next(session: Session, graph: Graph | None, now: datetime) -> Graph:
     return build(session, now) if graph is None else refresh(session, graph, now)
 
 
+class Busy(Exception):
+    """This process is building another moment's graph: try again shortly."""
+
+
 class PastGraphs:
     """Graphs for past moments (``?at=``), thread-safe. Each is a full build (seconds and tens
     of MB at 3,000,000 pairs: docs/scale.md), so a process builds one at a time (requests for
-    past moments queue behind it; the current graph is not held up) and keeps the last
-    ``PAST_KEPT``, each for its moment and the store's version: asking again for the same
-    moment, before new mail arrives, costs nothing."""
+    other moments wait up to ``wait``, then get `Busy`; the current graph is not held up) and
+    keeps the last ``PAST_KEPT``, each for its moment and the store's version: asking again
+    for the same moment, before new mail arrives, costs nothing."""
 
-    def __init__(self, kept: int = PAST_KEPT) -> None:
+    def __init__(self, kept: int = PAST_KEPT, wait: timedelta = PAST_WAIT) -> None:
         self._lock = threading.Lock()
-        self._kept = kept
+        self._kept, self._wait = kept, wait
         self._graphs: OrderedDict[tuple[datetime, str], Graph] = OrderedDict()
 
     def get(self, session: Session, at: datetime) -> Graph:
         key = (at, current_version(session))
-        with self._lock:
+        if not self._lock.acquire(timeout=self._wait.total_seconds()):
+            raise Busy(f"another moment's graph is being built (over {self._wait.seconds} s)")
+        try:
             graph = self._graphs.get(key)
             if graph is None:
                 graph = build(session, at)
@@ -559,3 +568,5 @@ class PastGraphs:
                     self._graphs.popitem(last=False)
             self._graphs.move_to_end(key)
             return graph
+        finally:
+            self._lock.release()

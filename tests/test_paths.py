@@ -359,6 +359,23 @@ def test_a_refresh_builds_anew_after_a_deletion_a_new_colleague_or_max_age(
         assert same_graph(again, build(session, now))
 
 
+def test_a_request_for_another_moment_while_one_is_built_gets_a_clear_503(
+    app: Flask, client: FlaskClient, auth: dict[str, str], firm: dict[str, int]
+) -> None:
+    """One build at a time per process: a request for another moment waits PAST_WAIT at
+    most, then answers 503 with Retry-After instead of holding its worker indefinitely."""
+    past = PastGraphs(wait=timedelta(seconds=0.2))
+    app.extensions["rapport.graph.past"] = past
+    past._lock.acquire()  # another request's build in progress
+    try:
+        response = client.get(f"/api/v1/paths?to={TARGET}&at={AT}", headers=auth)
+    finally:
+        past._lock.release()
+    assert response.status_code == 503 and response.headers["Retry-After"] == "10"
+    assert response.get_json()["error"] == "busy"
+    assert client.get(f"/api/v1/paths?to={TARGET}&at={AT}", headers=auth).status_code == 200
+
+
 def carol_knows_the_target(db: Database) -> None:
     """New mail: colleague Carol and the target wrote each other yesterday, and Alice wrote
     to Carol (a second path from Alice, through Carol)."""
