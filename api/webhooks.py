@@ -69,10 +69,8 @@ def graph() -> ResponseReturnValue:
         record(session(), work)  # for the sync worker (sync.handover), with the triage
     session().commit()
     if scheduler is not None:
-        coalescer, unstarted = (
-            current_app.extensions[EXTENSION],
-            current_app.extensions.get(UNSTARTED),
-        )
+        coalescer = current_app.extensions[EXTENSION]
+        unstarted = current_app.extensions.get(UNSTARTED)
         dispatch(work, scheduler, coalescer, database(), current_app.config, unstarted=unstarted)
     if found.accepted:
         return {"accepted": found.accepted, "refused": found.refused}, 202

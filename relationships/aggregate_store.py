@@ -127,11 +127,13 @@ def rebuild(session: Session, person_ids: Iterable[int] | None = None) -> int:
     only = frozenset(person_ids) if person_ids is not None else None
     table = table_of(Relationship)
     if only is None:
-        session.execute(delete(table))
+        deleted = session.execute(delete(table))
     else:
         ids = sorted(only)
-        session.execute(delete(table).where(or_(table.c.a_id.in_(ids), table.c.b_id.in_(ids))))
-    rows_deleted(session)
+        where = or_(table.c.a_id.in_(ids), table.c.b_id.in_(ids))
+        deleted = session.execute(delete(table).where(where))
+    if deleted.rowcount:  # type: ignore[attr-defined]
+        rows_deleted(session)
     deltas = PairDeltas(only, load_weights(session))
     for kind, at, roles in _interactions(session, only):
         add_interaction(deltas, kind, at, roles)

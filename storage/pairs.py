@@ -40,7 +40,7 @@ def recompute_pairs(session: Session, pairs: Iterable[tuple[int, int]]) -> None:
     table = table_of(Relationship)
     for part in chunks(sorted(wanted)):
         session.execute(delete(table).where(_keyed(table, part)))
-    rows_deleted(session)
+    rows_deleted(session)  # ``wanted`` rows exist: they were deleted
     apply(session, deltas)
 
 
