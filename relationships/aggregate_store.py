@@ -17,7 +17,7 @@ from relationships.aggregates import (
     add_interaction,
 )
 from relationships.recent import KEEP
-from relationships.settings import load_weights
+from relationships.settings import load_weights, mark_rebuilt
 from storage.bulk import execute_many
 from storage.models import (
     EmailAddress,
@@ -134,9 +134,12 @@ def rebuild(session: Session, person_ids: Iterable[int] | None = None) -> int:
         deleted = session.execute(delete(table).where(where))
     if deleted.rowcount:  # type: ignore[attr-defined]
         rows_deleted(session)
-    deltas = PairDeltas(only, load_weights(session))
+    weights = load_weights(session)
+    deltas = PairDeltas(only, weights)
     for kind, at, roles in _interactions(session, only):
         add_interaction(deltas, kind, at, roles)
+    if only is None:
+        mark_rebuilt(session, weights)
     return apply(session, deltas)
 
 

@@ -3,7 +3,9 @@
 Only the values in ``BOUNDS`` can be changed, each within its bounds, so a typo cannot turn
 every tie strong or divide by zero. The stored aggregates are computed with the weights of the
 time, so a change is followed by a rebuild (``python app.py rebuild`` or the scheduler); the
-follow-up term reads only each side's newest message, which does not depend on any weight.
+follow-up term reads only each side's newest message, which does not depend on any weight. A
+full rebuild records the part of the weights the sums depend on (``mark_rebuilt``), so a
+change whose rebuild never ran is noticed (``rebuild_due``, ``sync.handover.reconcile``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from storage.models import AuditEvent, Setting
 from storage.types import utcnow
 
 KEY = "relationships.weights"
+# The part of the weights the stored aggregates were last rebuilt with (``mark_rebuilt``):
+# when it differs from the current weights, a rebuild is due (``rebuild_due``).
+BUILT_KEY = "relationships.weights_built"
 # name -> (low, high); role weights are keyed "role.to", "role.cc", "role.bcc".
 BOUNDS: dict[str, tuple[float, float]] = {
     "role.to": (0.0, 2.0),
@@ -133,3 +138,34 @@ def save_weights(
         )
     )
     return after
+
+
+def stored_part(weights: Weights) -> dict[str, Any]:
+    """What of ``weights`` the stored sums depend on (ingest weighs each event with it): a
+    change here needs a rebuild; the others apply when a pair is scored."""
+    return {
+        "role": dict(sorted(weights.role.items())),
+        "audience_alpha": weights.audience_alpha,
+        "max_email_audience": weights.max_email_audience,
+        "meeting": weights.meeting,
+        "max_meeting": weights.max_meeting,
+        "half_lives": list(weights.half_lives),
+    }
+
+
+def rebuild_due(session: Session) -> bool:
+    """Whether the stored aggregates were last rebuilt with other weights than the current
+    ones: a change whose rebuild never ran (the process that was to run it stopped first). A
+    store never rebuilt was written with the defaults."""
+    built = session.scalar(select(Setting.value).where(Setting.key == BUILT_KEY))
+    written = built if isinstance(built, dict) else stored_part(DEFAULT)
+    return bool(written != stored_part(load_weights(session)))
+
+
+def mark_rebuilt(session: Session, weights: Weights) -> None:
+    """Record that every aggregate was just recomputed with ``weights``; never commits."""
+    row = session.get(Setting, BUILT_KEY)
+    if row is None:
+        session.add(Setting(key=BUILT_KEY, value=stored_part(weights)))
+    else:
+        row.value, row.updated_at = stored_part(weights), utcnow()

@@ -15,21 +15,28 @@ periodic delta pass and the upkeep at start catch up (docs/deployment.md).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import Any
 
+from relationships.settings import rebuild_due
 from storage.db import Database
 from storage.handover import claim, record
 from storage.models import HandoverKind
 from sync.graph_subscriptions import UPKEEP_NOW, number, upkeep_job
 from sync.scheduler import Coalescer, Scheduler
 
+log = logging.getLogger(__name__)
+
 JOB = "graph.handovers"  # the worker's periodic claim
 RENEW_JOB = "graph.subscription.renew."  # + graph_subscriptions row id
 REBUILD_JOB = "relationships.rebuild"
 MIN_POLL = 0.2  # seconds
+RECONCILE_JOB = "relationships.reconcile"
+RECONCILE = 60.0  # seconds between looks for a weight change whose rebuild never ran
+_REBUILDING = threading.Lock()  # one rebuild of every aggregate at a time in this process
 UNSTARTED = "rapport.handover.unstarted"  # app.extensions key of the process's `Unstarted`
 
 Work = tuple[HandoverKind, int]
@@ -88,12 +95,36 @@ def dispatch(
             queue(item, UPKEEP_NOW, partial(upkeep_job, db, config, coalescer.trigger))
 
 
-def rebuild_all(db: Database) -> None:
-    """Every relationship aggregate recomputed from the stored interactions (new weights)."""
+def rebuild_all(db: Database, *, only_if_due: bool = False) -> bool:
+    """Every relationship aggregate recomputed from the stored interactions (new weights);
+    False when another rebuild runs in this process, or, with ``only_if_due``, when the
+    aggregates already have the current weights (`relationships.settings.rebuild_due`)."""
     from relationships.aggregate_store import rebuild
 
+    if not _REBUILDING.acquire(blocking=False):
+        return False
+    try:
+        with db.transaction() as session:
+            if only_if_due and not rebuild_due(session):
+                return False
+            rebuild(session)
+        return True
+    finally:
+        _REBUILDING.release()
+
+
+def reconcile(scheduler: Scheduler, db: Database) -> bool:
+    """Queue a rebuild when the weights changed and their rebuild never ran (the process
+    that was to run it stopped first); True when one was queued. The scheduler's processes
+    look every ``RECONCILE`` seconds, so no crash leaves aggregates on old weights for long."""
+    if _REBUILDING.locked():
+        return False
     with db.transaction() as session:
-        rebuild(session)
+        if not rebuild_due(session):
+            return False
+    log.warning("relationship weights changed without a rebuild: rebuilding every aggregate")
+    scheduler.enqueue(REBUILD_JOB, partial(rebuild_all, db, only_if_due=True))
+    return True
 
 
 def take(

@@ -85,6 +85,7 @@ def start_for_app(app: Any) -> InProcessScheduler | None:
     app.extensions["rapport.scheduler"] = scheduler
     start_graph_subscriptions(app, scheduler)
     schedule_graph_sync(scheduler, app.extensions["rapport.db"], app.config)
+    schedule_reconcile(scheduler, app.extensions["rapport.db"])
     coalescer = app.extensions.get("rapport.graph_webhooks")
     if coalescer is not None:
         from sync.handover import UNSTARTED, Unstarted, watch
@@ -109,6 +110,15 @@ def stop_for_app(app: Any) -> int:
         coalescer.close()
     scheduler.shutdown()
     return hand_back(app.extensions["rapport.db"], coalescer, app.extensions.get(UNSTARTED))
+
+
+def schedule_reconcile(scheduler: Scheduler, db: Any) -> None:
+    """Look for a weight change whose rebuild never ran, at start and every minute after
+    (`sync.handover.reconcile`)."""
+    from sync.handover import RECONCILE, RECONCILE_JOB, reconcile
+
+    scheduler.every(RECONCILE_JOB, RECONCILE, lambda: reconcile(scheduler, db))
+    scheduler.enqueue(f"{RECONCILE_JOB}.start", lambda: reconcile(scheduler, db))
 
 
 def schedule_graph_sync(scheduler: Scheduler, db: Any, config: Any) -> None:

@@ -9,12 +9,13 @@ from urllib.parse import quote
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from api.tokens import issue_dev_token
+from relationships.settings import rebuild_due
 from storage.db import Database
 from storage.models import AuditEvent, Colleague, Handover
-from sync.handover import take
+from sync.handover import reconcile, take
 from sync.scheduler import InProcessScheduler
 from tests.factories import INBOX, SENT, T0, email
 from tests.test_engine import ALICE, BOB, CLIENT, mailbox, person_of, run
@@ -112,3 +113,42 @@ def test_new_weights_are_stored_audited_and_applied_by_a_rebuild(
             audit.details["before"]["role.cc"] == 0.4 and audit.details["after"]["role.cc"] == 1.0
         )
     assert bob_score() > 2 * before
+
+
+def test_a_weight_change_whose_rebuild_never_ran_is_rebuilt_by_the_next_scheduler(
+    db: Database, app: Flask, client: FlaskClient, people: dict[str, int]
+) -> None:
+    """The process that was to rebuild died first (its handover claimed and lost, or its own
+    queue gone): the next process with a scheduler sees aggregates on old weights and
+    rebuilds them, once."""
+    at = quote((T0 + timedelta(days=1)).isoformat())
+    connectors = f"/api/v1/people/{people['client']}/connectors?at={at}"
+
+    def bob_score() -> float:
+        found = client.get(connectors, headers=headers(app, ALICE)).get_json()["connectors"]
+        return float(next(c["score"] for c in found if c["colleague"]["name"] == BOB))
+
+    before = bob_score()
+    with db.transaction() as session:
+        assert not rebuild_due(session)  # never rebuilt: written with the defaults
+    assert client.put(URL, json={"role.cc": 1.0}, headers=headers(app, ALICE)).status_code == 202
+    with db.transaction() as session:
+        session.execute(delete(Handover))  # the handover, claimed by a worker that then died
+        assert rebuild_due(session)
+    scheduler = InProcessScheduler()
+    try:
+        assert reconcile(scheduler, db)
+        deadline = time.monotonic() + 30
+        while scheduler.pending() and time.monotonic() < deadline:  # until it has started
+            time.sleep(0.05)
+    finally:
+        scheduler.shutdown()  # waits for the running rebuild
+    with db.transaction() as session:
+        assert not rebuild_due(session)
+    assert not reconcile(scheduler, db)  # nothing more to do: nothing queued
+    assert bob_score() > 2 * before
+    # A weight that applies when pairs are scored (not stored in the sums) needs no rebuild.
+    changed = client.put(URL, json={"reciprocity": 2.0}, headers=headers(app, ALICE))
+    assert changed.status_code == 202
+    with db.transaction() as session:
+        assert not rebuild_due(session)
