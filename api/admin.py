@@ -7,7 +7,15 @@ from typing import Any
 from flask import Blueprint, current_app, g, request
 
 from api.errors import BadRequest, Forbidden
-from relationships.settings import BOUNDS, InvalidWeights, flat, load_weights, save_weights
+from relationships.aggregate_store import bump_version
+from relationships.settings import (
+    BOUNDS,
+    InvalidWeights,
+    flat,
+    load_weights,
+    save_weights,
+    stored_part,
+)
 from storage.handover import record
 from storage.models import HandoverKind
 from storage.web import database, session
@@ -34,10 +42,19 @@ def put_weights() -> tuple[dict[str, Any], int]:
         raise BadRequest(
             'send a JSON object of weights to change, for example {"reciprocity": 1.0}'
         )
+    before = stored_part(load_weights(session()))
     try:
         weights = save_weights(session(), changes, g.user.colleague_id, g.user.email)
     except InvalidWeights as error:
         raise BadRequest(str(error)) from error
+    if stored_part(weights) == before:
+        # Only weights that apply when a pair is scored: the stored sums stay right, and the
+        # graphs of every API process score their pairs again at their next look.
+        bump_version(session())
+        session().commit()
+        body = _weights_json(flat(weights))
+        body["rebuild"] = "not needed: these weights apply when a pair is scored"
+        return body, 202
     scheduler = current_app.extensions.get("rapport.scheduler")
     if scheduler is None:
         record(session(), [(HandoverKind.REBUILD, 0)])  # for the sync worker, with the change

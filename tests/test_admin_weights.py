@@ -12,9 +12,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import delete, func, select, update
 
 from api.tokens import issue_dev_token
+from relationships.graph import REFRESH, current_version
 from relationships.settings import rebuild_due
 from storage.db import Database
 from storage.models import AuditEvent, Colleague, Handover
+from storage.types import utcnow
 from sync.handover import reconcile, take
 from sync.scheduler import InProcessScheduler
 from tests.factories import INBOX, SENT, T0, email
@@ -147,8 +149,23 @@ def test_a_weight_change_whose_rebuild_never_ran_is_rebuilt_by_the_next_schedule
         assert not rebuild_due(session)
     assert not reconcile(scheduler, db)  # nothing more to do: nothing queued
     assert bob_score() > 2 * before
-    # A weight that applies when pairs are scored (not stored in the sums) needs no rebuild.
+
+
+def test_a_weight_applied_at_scoring_time_needs_no_rebuild_but_reaches_the_graphs(
+    db: Database, app: Flask, client: FlaskClient, people: dict[str, int]
+) -> None:
+    cache = app.extensions["rapport.graph"]
+    with db.transaction() as session:
+        version = current_version(session)
+        assert cache.get(session).weights.reciprocity == 1.0  # this worker's copy
+
     changed = client.put(URL, json={"reciprocity": 2.0}, headers=headers(app, ALICE))
-    assert changed.status_code == 202
+
+    assert changed.status_code == 202 and changed.get_json()["rebuild"].startswith("not needed")
     with db.transaction() as session:
         assert not rebuild_due(session)
+        assert session.scalar(select(func.count()).select_from(Handover)) == 0
+        assert current_version(session) != version  # every graph looks again
+        cache.get(session, now=utcnow() + REFRESH)  # the next look after REFRESH
+        cache.settle()
+        assert cache.get(session).weights.reciprocity == 2.0
