@@ -43,6 +43,22 @@ def headers(app: Flask, who: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {issue_dev_token(app.config, who)}"}
 
 
+def bob_score(app: Flask, client: FlaskClient, people: dict[str, int]) -> float:
+    """Bob's strength with the client, as connectors list it (Bob was only on a Cc)."""
+    at = quote((T0 + timedelta(days=1)).isoformat())
+    connectors = f"/api/v1/people/{people['client']}/connectors?at={at}"
+    found = client.get(connectors, headers=headers(app, ALICE)).get_json()["connectors"]
+    return float(next(c["score"] for c in found if c["colleague"]["name"] == BOB))
+
+
+def finish(scheduler: InProcessScheduler) -> None:
+    """Let the queued job start, then stop the scheduler, which waits for it to end."""
+    deadline = time.monotonic() + 30
+    while scheduler.pending() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    scheduler.shutdown()
+
+
 def test_admin_only(app: Flask, client: FlaskClient, people: dict[str, int]) -> None:
     assert client.get(URL, headers=headers(app, BOB)).status_code == 403
     body = client.get(URL, headers=headers(app, ALICE)).get_json()
@@ -82,14 +98,7 @@ def test_bad_weights_are_refused(
 def test_new_weights_are_stored_audited_and_applied_by_a_rebuild(
     db: Database, app: Flask, client: FlaskClient, people: dict[str, int]
 ) -> None:
-    at = quote((T0 + timedelta(days=1)).isoformat())
-    connectors = f"/api/v1/people/{people['client']}/connectors?at={at}"
-
-    def bob_score() -> float:
-        found = client.get(connectors, headers=headers(app, ALICE)).get_json()["connectors"]
-        return float(next(c["score"] for c in found if c["colleague"]["name"] == BOB))
-
-    before = bob_score()
+    before = bob_score(app, client, people)
     response = client.put(URL, json={"role.cc": 1.0}, headers=headers(app, ALICE))  # Cc as To
     assert response.status_code == 202 and "rebuild" in response.get_json()["rebuild"]
     assert client.get(URL, headers=headers(app, ALICE)).get_json()["weights"]["role.cc"] == 1.0
@@ -101,11 +110,8 @@ def test_new_weights_are_stored_audited_and_applied_by_a_rebuild(
     worker = InProcessScheduler()
     try:
         assert take(worker, app.extensions["rapport.graph_webhooks"], db, app.config) == 1
-        deadline = time.monotonic() + 30
-        while worker.pending() and time.monotonic() < deadline:  # until the job has started
-            time.sleep(0.05)
     finally:
-        worker.shutdown()  # waits for the running rebuild
+        finish(worker)
     with db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Handover)) == 0
         audit = session.scalars(
@@ -114,7 +120,7 @@ def test_new_weights_are_stored_audited_and_applied_by_a_rebuild(
         assert (
             audit.details["before"]["role.cc"] == 0.4 and audit.details["after"]["role.cc"] == 1.0
         )
-    assert bob_score() > 2 * before
+    assert bob_score(app, client, people) > 2 * before
 
 
 def test_a_weight_change_whose_rebuild_never_ran_is_rebuilt_by_the_next_scheduler(
@@ -123,14 +129,7 @@ def test_a_weight_change_whose_rebuild_never_ran_is_rebuilt_by_the_next_schedule
     """The process that was to rebuild died first (its handover claimed and lost, or its own
     queue gone): the next process with a scheduler sees aggregates on old weights and
     rebuilds them, once."""
-    at = quote((T0 + timedelta(days=1)).isoformat())
-    connectors = f"/api/v1/people/{people['client']}/connectors?at={at}"
-
-    def bob_score() -> float:
-        found = client.get(connectors, headers=headers(app, ALICE)).get_json()["connectors"]
-        return float(next(c["score"] for c in found if c["colleague"]["name"] == BOB))
-
-    before = bob_score()
+    before = bob_score(app, client, people)
     with db.transaction() as session:
         assert not rebuild_due(session)  # never rebuilt: written with the defaults
     assert client.put(URL, json={"role.cc": 1.0}, headers=headers(app, ALICE)).status_code == 202
@@ -140,15 +139,12 @@ def test_a_weight_change_whose_rebuild_never_ran_is_rebuilt_by_the_next_schedule
     scheduler = InProcessScheduler()
     try:
         assert reconcile(scheduler, db)
-        deadline = time.monotonic() + 30
-        while scheduler.pending() and time.monotonic() < deadline:  # until it has started
-            time.sleep(0.05)
     finally:
-        scheduler.shutdown()  # waits for the running rebuild
+        finish(scheduler)
     with db.transaction() as session:
         assert not rebuild_due(session)
     assert not reconcile(scheduler, db)  # nothing more to do: nothing queued
-    assert bob_score() > 2 * before
+    assert bob_score(app, client, people) > 2 * before
 
 
 def test_a_weight_applied_at_scoring_time_needs_no_rebuild_but_reaches_the_graphs(

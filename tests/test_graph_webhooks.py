@@ -552,10 +552,7 @@ def test_a_worker_stopped_during_the_debounce_hands_the_delta_to_the_next_worker
     db: Database, graph: GraphEmulator, synced: dict[str, int], app_config: dict[str, str]
 ) -> None:
     alice = synced["alice"]
-    arrived = mail(graph, ALICE, "inbox", "Terms", "cfo@acme.example")
-    assert (
-        graph.notify(str(subscription(db, alice, "inbox").subscription_id), arrived).status == 202
-    )
+    arrived = notified(db, graph, alice)
     slow = {**app_config, "RAPPORT_WEBHOOK_DEBOUNCE": "600"}  # the run waits past the stop
 
     first = start_worker(slow)
@@ -573,6 +570,15 @@ def test_a_worker_stopped_during_the_debounce_hands_the_delta_to_the_next_worker
     finally:
         stop_worker(second)
     assert runs(db, alice) == 2
+
+
+def notified(db: Database, graph: GraphEmulator, alice: int) -> str:
+    """New mail in Alice's inbox, and its notification received by the API process (no
+    scheduler: handed over); the message's Graph id."""
+    arrived = mail(graph, ALICE, "inbox", "Terms", "cfo@acme.example")
+    inbox = subscription(db, alice, "inbox")
+    assert graph.notify(str(inbox.subscription_id), arrived).status == 202
+    return arrived
 
 
 def start_worker(config: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -595,10 +601,7 @@ def test_python_app_py_worker_runs_handed_over_work_and_stops_on_sigterm(
     db: Database, graph: GraphEmulator, synced: dict[str, int], app_config: dict[str, str]
 ) -> None:
     alice = synced["alice"]
-    arrived = mail(graph, ALICE, "inbox", "Terms", "cfo@acme.example")
-    assert (
-        graph.notify(str(subscription(db, alice, "inbox").subscription_id), arrived).status == 202
-    )
+    arrived = notified(db, graph, alice)
     assert handed_over(db) == [("delta", alice)]
 
     process = start_worker(app_config)
