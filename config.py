@@ -41,6 +41,9 @@ DEFAULTS: dict[str, Any] = {
     "RAPPORT_WEBHOOK_URL": "",  # public https URL of /webhooks/graph, as Graph reaches it
     "RAPPORT_WEBHOOK_DEBOUNCE": "3",  # seconds from a first notification to the delta run
     "RAPPORT_WEBHOOK_POLL": "2",  # seconds between the sync worker's looks at handed-over work
+    # seconds a sync worker's claim on handed-over work holds unless it extends it (it does at
+    # every poll): a worker killed outright has its claims taken by the next one this late
+    "RAPPORT_HANDOVER_LEASE": "120",
     "RAPPORT_GRAPH_SUBSCRIPTION_MINUTES": "4200",  # subscription lifetime (Graph's max 4230)
     # Office SSO (api/entra.py, docs/sso.md): on when RAPPORT_ALLOWED_TENANTS names a tenant;
     # RAPPORT_AUTHORITY above is also the host of the v2 token issuer.

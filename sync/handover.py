@@ -6,25 +6,30 @@ once: delta runs through the webhook's `Coalescer` (a burst makes one run), rene
 subscription upkeep and the rebuild of every aggregate as jobs. API processes under gunicorn
 have no scheduler: they record the work in the store (``storage.handover``), and the sync
 worker (``python app.py worker``) claims it every ``RAPPORT_WEBHOOK_POLL`` seconds and queues
-it here. A claim is deleted in the transaction that queues it, so an error while queueing
-puts the rows back. A worker stopped by SIGTERM (`sync.scheduler.stop_for_app`) records again
-what it had queued and not started (a delta waiting out the debounce, work claimed while it
-was stopping), and the next worker claims it. A worker killed outright loses that queue: the
-periodic delta pass and the upkeep at start catch up (docs/deployment.md).
+it here (`Claims`). A claimed row stays in the store under a lease until its work has run;
+the worker extends the lease at every poll. A worker stopped by SIGTERM
+(`sync.scheduler.stop_for_app`) records again what it had queued and not started (a delta
+waiting out the debounce, work claimed while it was stopping) and releases its claims, so the
+next worker claims them at once. A worker killed outright (SIGKILL, out of memory) extends
+nothing: ``RAPPORT_HANDOVER_LEASE`` seconds later the next worker claims its rows again
+(docs/deployment.md).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from functools import partial
 from typing import Any
 
 from relationships.settings import rebuild_due
 from storage.db import Database
-from storage.handover import claim, record
+from storage.handover import claim, extend, finish, record, release
 from storage.models import HandoverKind
+from storage.types import utcnow
 from sync.graph_subscriptions import UPKEEP_NOW, number, upkeep_job
 from sync.scheduler import Coalescer, Scheduler
 
@@ -34,10 +39,12 @@ JOB = "graph.handovers"  # the worker's periodic claim
 RENEW_JOB = "graph.subscription.renew."  # + graph_subscriptions row id
 REBUILD_JOB = "relationships.rebuild"
 MIN_POLL = 0.2  # seconds
+LEASE = 120.0  # seconds a claim holds unless its worker, alive, extends it at its next poll
 RECONCILE_JOB = "relationships.reconcile"
 RECONCILE = 60.0  # seconds between looks for a weight change whose rebuild never ran
 _REBUILDING = threading.Lock()  # one rebuild of every aggregate at a time in this process
 UNSTARTED = "rapport.handover.unstarted"  # app.extensions key of the process's `Unstarted`
+CLAIMS = "rapport.handover.claims"  # app.extensions key of the sync worker's `Claims`
 
 Work = tuple[HandoverKind, int]
 
@@ -67,6 +74,27 @@ class Unstarted:
             return set(self._items)
 
 
+class Claims:
+    """The handed-over rows this process holds (``storage.handover``): claimed under a lease
+    of ``lease`` seconds that every poll extends, each deleted once its work has run (a delta
+    run of the ``coalescer``, or a queued job), all released when the process stops."""
+
+    def __init__(self, db: Database, coalescer: Coalescer, lease: float = LEASE) -> None:
+        self.db, self.lease = db, max(MIN_POLL, lease)
+        self.holder = uuid.uuid4().hex
+        coalescer.on_run(lambda key, started: self.finished((HandoverKind.DELTA, key), started))
+
+    def finished(self, item: Work, started: datetime) -> None:
+        """The work ``item`` asks for ran from ``started``: its row, if this process holds it
+        and nobody asked again since, goes."""
+        with self.db.transaction() as session:
+            finish(session, self.holder, item, started)
+
+    def release(self) -> int:
+        with self.db.transaction() as session:
+            return release(session, self.holder)
+
+
 def dispatch(
     work: Iterable[Work],
     scheduler: Scheduler,
@@ -75,8 +103,14 @@ def dispatch(
     config: Mapping[str, Any],
     *,
     unstarted: Unstarted | None = None,
+    finished: Callable[[Work, datetime], None] | None = None,
 ) -> None:
+    """Queue each item's work; ``finished(item, started)`` is told when a queued job has run
+    (delta runs tell the coalescer's listeners)."""
+
     def queue(item: Work, job_id: str, job: Callable[[], Any]) -> None:
+        if finished is not None:
+            job = _reporting(job, partial(finished, item))
         scheduler.enqueue(job_id, unstarted.track(item, job) if unstarted else job)
 
     for kind, target in sorted(set(work)):
@@ -93,6 +127,17 @@ def dispatch(
             # changed meanwhile reaches us only through it) and deletes what disabled
             # mailboxes still have.
             queue(item, UPKEEP_NOW, partial(upkeep_job, db, config, coalescer.trigger))
+
+
+def _reporting(job: Callable[[], Any], done: Callable[[datetime], None]) -> Callable[[], Any]:
+    def run() -> Any:
+        started = utcnow()
+        try:
+            return job()
+        finally:
+            done(started)
+
+    return run
 
 
 def rebuild_all(db: Database, *, only_if_due: bool = False) -> bool:
@@ -130,15 +175,25 @@ def reconcile(scheduler: Scheduler, db: Database) -> bool:
 def take(
     scheduler: Scheduler,
     coalescer: Coalescer,
-    db: Database,
+    claims: Claims,
     config: Mapping[str, Any],
     *,
     unstarted: Unstarted | None = None,
 ) -> int:
-    """Claim every handed-over item and queue it; the number claimed."""
-    with db.transaction() as session:
-        work = claim(session)
-        dispatch(work, scheduler, coalescer, db, config, unstarted=unstarted)
+    """Extend this process's leases, claim every handed-over item nobody holds (or whose
+    holder stopped extending its lease) and queue it; the number claimed."""
+    with claims.db.transaction() as session:
+        extend(session, claims.holder, claims.lease)
+        work = claim(session, claims.holder, claims.lease)
+        dispatch(
+            work,
+            scheduler,
+            coalescer,
+            claims.db,
+            config,
+            unstarted=unstarted,
+            finished=claims.finished,
+        )
     return len(work)
 
 
@@ -149,21 +204,33 @@ def watch(
     config: Mapping[str, Any],
     *,
     unstarted: Unstarted | None = None,
-) -> None:
-    """Claim handed-over work every ``RAPPORT_WEBHOOK_POLL`` seconds."""
+) -> Claims:
+    """Claim handed-over work every ``RAPPORT_WEBHOOK_POLL`` seconds, on the scheduler's
+    light thread (long runs never delay the lease); the process's claims."""
     seconds = max(MIN_POLL, number(config, "RAPPORT_WEBHOOK_POLL") or 2.0)
+    claims = Claims(db, coalescer, number(config, "RAPPORT_HANDOVER_LEASE") or LEASE)
     scheduler.every(
-        JOB, seconds, partial(take, scheduler, coalescer, db, config, unstarted=unstarted)
+        JOB,
+        seconds,
+        partial(take, scheduler, coalescer, claims, config, unstarted=unstarted),
+        light=True,
     )
+    return claims
 
 
-def hand_back(db: Database, coalescer: Coalescer | None, unstarted: Unstarted | None) -> int:
-    """Record for the next worker what this stopped process owed and never started; the
-    number of items. Call it after the scheduler has stopped (nothing starts any more)."""
+def hand_back(
+    db: Database,
+    coalescer: Coalescer | None,
+    unstarted: Unstarted | None,
+    claims: Claims | None = None,
+) -> int:
+    """Record for the next worker what this stopped process owed and never started, and
+    release what it still holds; the number of items. Call it after the scheduler has
+    stopped (nothing starts any more)."""
     work: set[Work] = unstarted.items() if unstarted else set()
     if coalescer is not None:
         work |= {(HandoverKind.DELTA, key) for key in coalescer.unstarted()}
     if work:
         with db.transaction() as session:
             record(session, work)
-    return len(work)
+    return len(work) + (claims.release() if claims is not None else 0)

@@ -13,7 +13,7 @@ import itertools
 import logging
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -23,10 +23,13 @@ from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 WORKERS = 4  # concurrent jobs; one sync pass per mailbox at a time (max_instances=1)
+LIGHT = "light"  # the executor of short periodic jobs that must not wait behind long ones
 
 
 class Scheduler(Protocol):
-    def every(self, job_id: str, seconds: float, fn: Callable[[], Any]) -> None: ...
+    def every(
+        self, job_id: str, seconds: float, fn: Callable[[], Any], *, light: bool = False
+    ) -> None: ...
 
     def enqueue(self, job_id: str, fn: Callable[[], Any], delay: float = 0.0) -> None: ...
 
@@ -36,15 +39,24 @@ class Scheduler(Protocol):
 class InProcessScheduler:
     def __init__(self, workers: int = WORKERS) -> None:
         self._scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(workers)},
+            # A light job (a claim poll extending its leases) has a thread of its own: four
+            # long delta runs must not hold it back until another worker takes its claims.
+            executors={"default": ThreadPoolExecutor(workers), LIGHT: ThreadPoolExecutor(1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
             timezone="UTC",
         )
         self._scheduler.start()
 
-    def every(self, job_id: str, seconds: float, fn: Callable[[], Any]) -> None:
+    def every(
+        self, job_id: str, seconds: float, fn: Callable[[], Any], *, light: bool = False
+    ) -> None:
         self._scheduler.add_job(
-            _logged(job_id, fn), "interval", seconds=seconds, id=job_id, replace_existing=True
+            _logged(job_id, fn),
+            "interval",
+            seconds=seconds,
+            id=job_id,
+            replace_existing=True,
+            executor=LIGHT if light else "default",
         )
 
     def enqueue(self, job_id: str, fn: Callable[[], Any], delay: float = 0.0) -> None:
@@ -88,19 +100,21 @@ def start_for_app(app: Any) -> InProcessScheduler | None:
     schedule_reconcile(scheduler, app.extensions["rapport.db"])
     coalescer = app.extensions.get("rapport.graph_webhooks")
     if coalescer is not None:
-        from sync.handover import UNSTARTED, Unstarted, watch
+        from sync.handover import CLAIMS, UNSTARTED, Unstarted, watch
 
         # What API processes without a scheduler received (gunicorn workers).
         unstarted = app.extensions.setdefault(UNSTARTED, Unstarted())
-        watch(scheduler, coalescer, app.extensions["rapport.db"], app.config, unstarted=unstarted)
+        app.extensions[CLAIMS] = watch(
+            scheduler, coalescer, app.extensions["rapport.db"], app.config, unstarted=unstarted
+        )
     return scheduler
 
 
 def stop_for_app(app: Any) -> int:
     """Stop the scheduler `start_for_app` started, waiting for the jobs that are running, and
-    hand back to the store what was queued and never started (`sync.handover.hand_back`), so
-    a restarted worker runs it; the number of items handed back."""
-    from sync.handover import UNSTARTED, hand_back
+    hand back to the store what was queued and never started and what it still held
+    (`sync.handover.hand_back`), so a restarted worker runs it; the number of items."""
+    from sync.handover import CLAIMS, UNSTARTED, hand_back
 
     scheduler = app.extensions.get("rapport.scheduler")
     if scheduler is None:
@@ -109,7 +123,12 @@ def stop_for_app(app: Any) -> int:
     if coalescer is not None:
         coalescer.close()
     scheduler.shutdown()
-    return hand_back(app.extensions["rapport.db"], coalescer, app.extensions.get(UNSTARTED))
+    return hand_back(
+        app.extensions["rapport.db"],
+        coalescer,
+        app.extensions.get(UNSTARTED),
+        app.extensions.get(CLAIMS),
+    )
 
 
 def schedule_reconcile(scheduler: Scheduler, db: Any) -> None:
@@ -151,6 +170,8 @@ class Coalescer:
     then tried again after ``delay``, at most ``retries`` times in a row. The state lives in
     this process: it coalesces what this process's scheduler runs. A stopping process closes
     it first (`close`) and then hands what never started (`unstarted`) to the next process.
+    Listeners (`on_run`) hear of each key's run once it is over (a sync worker then deletes
+    the handed-over row the run answered).
     """
 
     def __init__(
@@ -171,6 +192,12 @@ class Coalescer:
         self._left: set[int] = set()  # triggered after close: never queued
         self._closed = False
         self._runs = itertools.count(1)
+        self._listeners: list[Callable[[int, datetime], None]] = []
+
+    def on_run(self, listener: Callable[[int, datetime], None]) -> None:
+        """Call ``listener(key, started)`` after each run of a key that ran, or that was
+        refused as busy for the last time (the pass that held the key did the work)."""
+        self._listeners.append(listener)
 
     def trigger(self, key: int) -> bool:
         """Make sure a run of ``key`` starts after this call; False if there is no scheduler."""
@@ -214,11 +241,22 @@ class Coalescer:
             self._queued.discard(key)
             self._running.add(key)
         busy = False  # an exception is logged by the scheduler and not retried
+        started = utcnow()
         try:
             busy = not self._run(key)
         finally:
-            if self._finished(key, busy):
+            again = self._finished(key, busy)
+            if not (busy and again):
+                self._ran(key, started)
+            if again:
                 self.trigger(key)
+
+    def _ran(self, key: int, started: datetime) -> None:
+        for listener in self._listeners:
+            try:
+                listener(key, started)
+            except Exception:  # the run itself is over; the next pass answers what is owed
+                log.exception("%s%s: after-run listener failed", self._prefix, key)
 
     def _finished(self, key: int, busy: bool) -> bool:
         """Record the end of a run; True if the key must run again."""

@@ -17,7 +17,7 @@ from relationships.settings import rebuild_due
 from storage.db import Database
 from storage.models import AuditEvent, Colleague, Handover
 from storage.types import utcnow
-from sync.handover import reconcile, take
+from sync.handover import Claims, reconcile, take
 from sync.scheduler import InProcessScheduler
 from tests.factories import INBOX, SENT, T0, email
 from tests.test_engine import ALICE, BOB, CLIENT, mailbox, person_of, run
@@ -109,7 +109,8 @@ def test_new_weights_are_stored_audited_and_applied_by_a_rebuild(
     assert waiting == [("rebuild", 0)]
     worker = InProcessScheduler()
     try:
-        assert take(worker, app.extensions["rapport.graph_webhooks"], db, app.config) == 1
+        coalescer = app.extensions["rapport.graph_webhooks"]
+        assert take(worker, coalescer, Claims(db, coalescer), app.config) == 1
     finally:
         finish(worker)
     with db.transaction() as session:

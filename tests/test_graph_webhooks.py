@@ -33,7 +33,7 @@ from storage.types import utcnow
 from sync.graph import run_mailbox
 from sync.graph.tenant import disable_mailbox
 from sync.graph_subscriptions import upkeep_job
-from sync.handover import Unstarted, hand_back, take, watch
+from sync.handover import Claims, Unstarted, hand_back, take, watch
 from sync.scheduler import Coalescer, InProcessScheduler, start_for_app
 from tests.data_paths import ROOT
 from tests.emulators import GraphEmulator, graph_fixture  # noqa: F401 - the `graph` fixture
@@ -211,8 +211,14 @@ def test_without_a_scheduler_the_work_is_handed_over_through_the_store(
 
 
 def handed_over(db: Database) -> list[tuple[str, int]]:
+    """Every handed-over row, claimed or not."""
+    return sorted(holders(db))
+
+
+def holders(db: Database) -> dict[tuple[str, int], str | None]:
+    """Each handed-over row and the token of the worker holding it (None: waiting)."""
     with db.transaction() as session:
-        return sorted((h.kind, h.target_id) for h in session.scalars(select(Handover)))
+        return {(h.kind, h.target_id): h.claimed_by for h in session.scalars(select(Handover))}
 
 
 # -- queued delta runs -------------------------------------------------------------------------
@@ -414,7 +420,7 @@ def test_reauthorization_required_renews_the_subscription(
     renewed = subscription(db, alice, "events")
     assert renewed.subscription_id == events.subscription_id and renewed.last_error is None
     assert len(graph.requests("/subscriptions", "POST")) == 3  # nothing created anew
-    assert handed_over(db) == []
+    assert wait_for(lambda: handed_over(db) == [])  # deleted once the renewal ran
 
 
 def test_subscription_removed_is_created_again_then_the_delta_runs(
@@ -527,24 +533,24 @@ def test_a_stopping_worker_hands_back_what_it_claimed_and_never_started(
         return True
 
     coalescer = Coalescer(lambda: stopped, "test.", run, 60)
-    unstarted = Unstarted()
+    unstarted, claims = Unstarted(), Claims(db, coalescer)
     with db.transaction() as session:
         record(session, [(HandoverKind.DELTA, 7), (HandoverKind.RENEW, 3)])
         record(session, [(HandoverKind.REBUILD, 0), (HandoverKind.UPKEEP, 0)])
 
-    claimed = take(stopped, coalescer, db, app_config, unstarted=unstarted)
+    claimed = take(stopped, coalescer, claims, app_config, unstarted=unstarted)
     coalescer.close()
     coalescer.trigger(8)  # a running delta asking for one more run as the worker stops
 
-    assert claimed == 4 and handed_over(db) == []
-    assert hand_back(db, coalescer, unstarted) == 5
-    assert handed_over(db) == [
-        ("delta", 7),
-        ("delta", 8),
-        ("rebuild", 0),
-        ("renew", 3),
-        ("upkeep", 0),
-    ]
+    assert claimed == 4 and set(holders(db).values()) == {claims.holder}  # held, not gone
+    assert hand_back(db, coalescer, unstarted, claims) == 5
+    assert holders(db) == {
+        ("delta", 7): None,
+        ("delta", 8): None,
+        ("rebuild", 0): None,
+        ("renew", 3): None,
+        ("upkeep", 0): None,
+    }
     assert ran == []
 
 
@@ -557,18 +563,52 @@ def test_a_worker_stopped_during_the_debounce_hands_the_delta_to_the_next_worker
 
     first = start_worker(slow)
     try:
-        assert wait_for(lambda: handed_over(db) == [], timeout=60)  # claimed, queued
+        assert wait_for(lambda: holders(db)[("delta", alice)] is not None, timeout=60)  # queued
     finally:
         err = stop_worker(first)
     assert "1 queued item(s) handed back" in err
-    assert handed_over(db) == [("delta", alice)] and not sighted(db, alice, arrived)
+    assert holders(db) == {("delta", alice): None} and not sighted(db, alice, arrived)
 
     second = start_worker(app_config)
     try:
         assert wait_for(lambda: sighted(db, alice, arrived), timeout=60)
-        assert handed_over(db) == []
+        assert wait_for(lambda: handed_over(db) == [])  # deleted once run
     finally:
         stop_worker(second)
+    assert runs(db, alice) == 2
+
+
+def test_a_killed_worker_keeps_its_claims_until_its_lease_runs_out_then_the_next_runs_them(
+    db: Database, graph: GraphEmulator, synced: dict[str, int], app_config: dict[str, str]
+) -> None:
+    """SIGKILL: no hand-back. While the first worker lived, its lease held its claim against a
+    second worker; once it was killed and the lease ran out, the second claimed the row and
+    synced the mail."""
+    alice = synced["alice"]
+    arrived = notified(db, graph, alice)
+    lease = {**app_config, "RAPPORT_HANDOVER_LEASE": "1"}
+    first = start_worker({**lease, "RAPPORT_WEBHOOK_DEBOUNCE": "600"})
+    second = None
+    try:
+        assert wait_for(lambda: holders(db)[("delta", alice)] is not None, timeout=60)
+        holder = holders(db)[("delta", alice)]
+        second = start_worker(lease)
+        # Alive, the first extends its lease at every poll: the second, polling every 0.2 s,
+        # never takes the row, however many leases long it looks.
+        wait_for(lambda: holders(db).get(("delta", alice)) != holder, timeout=4)
+        assert holders(db) == {("delta", alice): holder} and not sighted(db, alice, arrived)
+
+        first.kill()
+        first.communicate(timeout=60)
+
+        assert wait_for(lambda: sighted(db, alice, arrived), timeout=60)
+        assert wait_for(lambda: handed_over(db) == [], timeout=30)
+    finally:
+        if first.returncode is None:
+            first.kill()
+            first.communicate(timeout=60)
+        if second is not None:
+            stop_worker(second)
     assert runs(db, alice) == 2
 
 
@@ -582,10 +622,18 @@ def notified(db: Database, graph: GraphEmulator, alice: int) -> str:
 
 
 def start_worker(config: dict[str, str]) -> subprocess.Popen[bytes]:
+    """``python app.py worker``, returned once it says it runs (its scheduler has started)."""
     environment = {**os.environ, **config, "RAPPORT_SCHEDULER": "1"}
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [sys.executable, "app.py", "worker"], cwd=ROOT, env=environment, stderr=subprocess.PIPE
     )
+    assert process.stderr is not None
+    said = b""
+    while b"sync worker running" not in said:
+        line = process.stderr.readline()  # b"" once the process ended without saying it
+        assert line, f"the worker did not start: {said.decode()}"
+        said += line
+    return process
 
 
 def stop_worker(process: subprocess.Popen[bytes]) -> str:
@@ -607,7 +655,7 @@ def test_python_app_py_worker_runs_handed_over_work_and_stops_on_sigterm(
     process = start_worker(app_config)
     try:
         assert wait_for(lambda: sighted(db, alice, arrived), timeout=60)
-        assert handed_over(db) == []
+        assert wait_for(lambda: handed_over(db) == [])  # deleted once run
     finally:
         err = stop_worker(process)
     assert "0 queued item(s) handed back" in err

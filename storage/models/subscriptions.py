@@ -60,7 +60,8 @@ class Handover(Base):
     """Work an API process received (a Graph notification, a weight change) and has no
     scheduler to run, or a stopping sync worker claimed and never started: the sync worker
     claims it (``python app.py worker``). One row per (kind, target), so a burst of
-    notifications for a mailbox is one row and one delta run."""
+    notifications for a mailbox is one row and one delta run. A claimed row stays until its
+    work has run, under a lease its worker extends while it lives (``storage.handover``)."""
 
     __tablename__ = "handovers"
     __table_args__ = (UniqueConstraint("kind", "target_id"),)
@@ -69,3 +70,8 @@ class Handover(Base):
     kind: Mapped[str] = mapped_column(String(16))  # a HandoverKind
     target_id: Mapped[int] = mapped_column(Integer)
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The claiming process's token; when it claimed (a request after that is owed another
+    # run); until when its claim holds (then another worker may claim the row).
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
+    claimed_at: Mapped[datetime | None] = mapped_column()
+    lease_until: Mapped[datetime | None] = mapped_column()
