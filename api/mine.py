@@ -20,6 +20,7 @@ from api.errors import BadRequest
 from api.params import as_of, bounded_int, iso
 from api.people import survivor
 from relationships.explain import details
+from relationships.past import as_of as pair_as_of
 from relationships.settings import load_weights
 from relationships.ties import tie
 from storage.models import (
@@ -61,10 +62,13 @@ def get_strength(person_id: int) -> dict[str, Any]:
     person = survivor(db, person_id)
     at = as_of(request.args.get("at"))
     me = g.user.person_id
-    row = db.get(Relationship, (min(me, person.id), max(me, person.id)))
+    weights = load_weights(db)
+    stored = db.get(Relationship, (min(me, person.id), max(me, person.id)))
+    # A past moment (?at=): the pair as it stood then, mail after it taken out.
+    row = stored if stored is None or "at" not in request.args else pair_as_of(stored, at, weights)
     if row is None or person.id == me:
         return {"score": 0, "tier": "none", "trend": 0.0, "last_contact": None, "explanation": None}
-    seen = tie(row, me, at, load_weights(db))
+    seen = tie(row, me, at, weights)
     return {
         "score": seen.score,
         "tier": seen.tier,

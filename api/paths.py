@@ -16,6 +16,7 @@ from api.people import Current, current
 from relationships.explain import evidence, summary
 from relationships.graph import Graph
 from relationships.pair_rows import load_pairs
+from relationships.past import rows_at
 from relationships.paths import Path, find_paths
 from relationships.strength import Weights, stored_score
 from relationships.ties import PairRow, Tie, side_sums, tie
@@ -69,7 +70,8 @@ def _paths_json(db: Session, found: list[Path], graph: Graph, at: datetime) -> l
     """Every path with its hops explained: one query for all the hops' pairs and people."""
     steps = [list(zip(path.people, path.people[1:], strict=False)) for path in found]
     keys = {(min(a, b), max(a, b)) for hops in steps for a, b in hops}
-    rows, people = load_pairs(db, list(keys))
+    loaded, people = load_pairs(db, list(keys))
+    rows = rows_at(loaded, graph)  # a past moment's graph: the rows as they stood then
     names = {pid: end.name for pid, end in people.items()}
     seen = {  # paths share hops (the last one, to the target): each is explained once
         key: _edge_side(row, key, graph, at, graph.weights) for key, row in rows.items()

@@ -353,6 +353,7 @@ def measure(url: str, data: dict[str, np.ndarray], queries: int, label: str) -> 
     for background in (True, False):
         refresh_stall(app, get, connectors, label, background)
     incremental_refresh(app, data, label)
+    past_builds(app, label)
     index_cost(app, data, label)
     app.extensions["rapport.db"].dispose()
     return graph
@@ -448,6 +449,35 @@ def incremental_refresh(app: Any, data: dict[str, np.ndarray], label: str) -> No
         f" ({full_cpu:.1f} s cpu): {full / incremental:.0f}x less wall time;"
         f" same graph: {'yes' if same else 'NO'}"
     )
+
+
+def past_builds(app: Any, label: str) -> None:
+    """``?at=`` graphs: every pair as it stood at a past moment, those with mail after it
+    taken back to it (``relationships.past.past_block``), against the baseline of a full
+    build of now."""
+    from sqlalchemy import func, select
+
+    from relationships.graph import build, build_past
+    from storage.models import Relationship
+    from storage.types import utcnow
+
+    database = app.extensions["rapport.db"]
+    now = utcnow()
+    with database.read_sessions() as session:
+        full, full_cpu = timed(lambda: build(session, now))
+        for days in (7, 90, 365):
+            moment = now - timedelta(days=days)
+            later = session.scalar(
+                select(func.count())
+                .select_from(Relationship)
+                .where(Relationship.last_at > moment, Relationship.first_at <= moment)
+            )
+            wall, cpu = timed(partial(build_past, session, moment))
+            print(
+                f"{label} past graph {days} days back ({later:,} pairs taken back):"
+                f" {wall:.1f} s wall ({cpu:.1f} s cpu) against a full build of now"
+                f" {full:.1f} s ({full_cpu:.1f} s cpu): {wall / full:.2f}x"
+            )
 
 
 def refresh_stall(

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from relationships.graph import Graph
 from relationships.pair_rows import load_pairs
+from relationships.past import rows_at
 from relationships.ties import Tie, tie
 
 
@@ -43,7 +44,8 @@ def connectors(
     chosen = ids[np.lexsort((ids, -strengths))][: limit or len(ids)].tolist()
     if not chosen:
         return 0, []
-    pairs, people = load_pairs(session, [(min(c, person_id), max(c, person_id)) for c in chosen])
+    loaded, people = load_pairs(session, [(min(c, person_id), max(c, person_id)) for c in chosen])
+    pairs = rows_at(loaded, graph)  # a past moment's graph: the rows as they stood then
     weights = graph.weights
     found = []
     for other in chosen:

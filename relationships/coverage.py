@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from relationships.graph import Graph, Ids
 from relationships.pair_rows import End, load_pairs
+from relationships.past import rows_at
 from relationships.ties import Standing, standing
 
 TOP_TIES = 5  # reference 1.4: the top five routes
@@ -168,7 +169,8 @@ def _company_ties(
     query."""
     contacts, colleagues = ties
     keys = [(int(contacts[i]), int(colleagues[i])) for i in rows]
-    pairs, ends = load_pairs(session, [(min(key), max(key)) for key in keys], others)
+    loaded, ends = load_pairs(session, [(min(key), max(key)) for key in keys], others)
+    pairs = rows_at(loaded, graph)  # a past moment's graph: the rows as they stood then
     made: dict[int, CompanyTie] = {}
     for i, (contact, colleague) in zip(rows, keys, strict=True):
         row = pairs.get((min(contact, colleague), max(contact, colleague)))

@@ -30,7 +30,7 @@ import functools
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -80,6 +80,19 @@ PAIRS_SQL = {
 CHANGED_SINCE = {  # appended to PAIRS_SQL by a refresh (index ix_relationships_changed_at)
     "sqlite": " WHERE changed_at >= ?",
     "postgresql": " WHERE changed_at >= %s",
+}
+SETTLED_BY = {  # appended to PAIRS_SQL for a past moment: the pairs with no mail after it
+    "sqlite": " WHERE last_at <= ?",
+    "postgresql": " WHERE last_at <= %s",
+}
+# A past moment's pairs with mail after it (met by then): PAIRS_SQL's columns, then the
+# newest-event lists to take that mail out with (relationships.past.past_block).
+LISTS = ", recent_ab, recent_ba, recent_mtg FROM relationships"
+PAST_SQL = {
+    "sqlite": PAIRS_SQL["sqlite"].replace(" FROM relationships", LISTS)
+    + " WHERE last_at > ? AND first_at <= ?",
+    "postgresql": PAIRS_SQL["postgresql"].replace(" FROM relationships", LISTS)
+    + " WHERE last_at > %s AND first_at <= %s",
 }
 
 Ids = npt.NDArray[np.int32]
@@ -191,6 +204,9 @@ class Graph:
     read_at: datetime | None = None
     full_at: datetime | None = None
     changed: int | None = None  # the rows a refresh read again (None: a full build)
+    # A past moment's graph (``?at=``): each pair as it stood at ``built_at``, mail after it
+    # taken out (``relationships.past``); listings read their rows the same way.
+    past: bool = False
 
     @classmethod
     def from_edges(
@@ -275,6 +291,7 @@ def _csr(
     read_at: datetime | None = None,
     full_at: datetime | None = None,
     changed: int | None = None,
+    past: bool = False,
 ) -> Graph:
     firm = np.array(sorted(colleagues | opted_out), dtype=np.int32)
     inside = np.isin(a, firm) & np.isin(b, firm)
@@ -292,6 +309,7 @@ def _csr(
         read_at,
         full_at,
         changed,
+        past,
     )
 
 
@@ -330,6 +348,19 @@ def build(session: Session, now: datetime) -> Graph:
     store = _Store.read(session)
     a, b, s = _scored(session, store, now)
     return _graph(a, b, s, store, now, full_at=now)
+
+
+def build_past(session: Session, moment: datetime) -> Graph:
+    """Every pair as it stood at ``moment`` (``?at=``): the pairs whose mail all predates it
+    scored from their sums as for `build`, the pairs with mail after it read whole and taken
+    back to the moment one by one (``relationships.past.as_of``, O(``KEEP``) each), the
+    pairs first met after it left out."""
+    store = _Store.read(session)
+    settled = _scored(session, store, moment, settled_by=moment)
+    later = _scored_later(session, store, moment)
+    a, b, s = (np.concatenate([settled[i], later[i]]) for i in range(3))
+    graph = _graph(a, b, s, store, moment, full_at=moment)
+    return dataclasses.replace(graph, past=True)
 
 
 def refresh(
@@ -400,21 +431,54 @@ def _scored(
     now: datetime,
     *,
     since: datetime | None = None,
+    settled_by: datetime | None = None,
     keep_all: bool = False,
 ) -> tuple[Ids, Ids, Strengths]:
-    """(a, b, strength / 100) of every pair, or of those changed since ``since``; only those
-    that weigh anything unless ``keep_all``."""
+    """(a, b, strength / 100) of every pair, or of those changed since ``since``, or of those
+    whose newest event is at or before ``settled_by``; only those that weigh anything unless
+    ``keep_all``."""
     dialect = session.get_bind().dialect.name
-    firm = store.firm
-    parts: list[tuple[Ids, Ids, Strengths]] = []
     # The driver's own cursor: plain tuples straight into NumPy, no Row objects per pair.
     cursor = session.connection().connection.cursor()
-    if since is None:
-        cursor.execute(PAIRS_SQL[dialect])
-    else:
+    if since is not None:
         moment = sqlite_datetime(since) if dialect == "sqlite" else since
         cursor.execute(PAIRS_SQL[dialect] + CHANGED_SINCE[dialect], (moment,))
-    while batch := cursor.fetchmany(CHUNK):
+    elif settled_by is not None:
+        moment = sqlite_datetime(settled_by) if dialect == "sqlite" else settled_by
+        cursor.execute(PAIRS_SQL[dialect] + SETTLED_BY[dialect], (moment,))
+    else:
+        cursor.execute(PAIRS_SQL[dialect])
+    return _kept(iter(lambda: cursor.fetchmany(CHUNK), []), store, now, keep_all=keep_all)
+
+
+def _scored_later(session: Session, store: _Store, moment: datetime) -> tuple[Ids, Ids, Strengths]:
+    """(a, b, strength / 100) at ``moment`` of the pairs met by then with mail after it, taken
+    back to the moment (``relationships.past.past_block``)."""
+    from relationships.past import past_block
+
+    dialect = session.get_bind().dialect.name
+    cursor = session.connection().connection.cursor()
+    when = sqlite_datetime(moment) if dialect == "sqlite" else moment
+    cursor.execute(PAST_SQL[dialect], (when, when))
+    blocks = (
+        past_block(batch, moment, store.weights)
+        for batch in iter(lambda: cursor.fetchmany(CHUNK), [])
+    )
+    return _kept(blocks, store, moment, keep_all=False)
+
+
+def _kept(
+    batches: Iterable[Sequence[Sequence[float]] | npt.NDArray[np.float64]],
+    store: _Store,
+    now: datetime,
+    *,
+    keep_all: bool,
+) -> tuple[Ids, Ids, Strengths]:
+    """(a, b, strength / 100) of each batch's pairs (rows laid out as `PAIRS_SQL` reads them)
+    scored at ``now``; only those that weigh anything unless ``keep_all``."""
+    firm = store.firm
+    parts: list[tuple[Ids, Ids, Strengths]] = []
+    for batch in batches:
         block = np.array(batch, dtype=np.float64)
         scores = edge_scores(block, firm, now, store.weights)
         keep = scores > MIN_SCORE
@@ -544,11 +608,11 @@ class Busy(Exception):
 
 
 class PastGraphs:
-    """Graphs for past moments (``?at=``), thread-safe. Each is a full build (seconds and tens
-    of MB at 3,000,000 pairs: docs/scale.md), so a process builds one at a time (requests for
-    other moments wait up to ``wait``, then get `Busy`; the current graph is not held up) and
-    keeps the last ``PAST_KEPT``, each for its moment and the store's version: asking again
-    for the same moment, before new mail arrives, costs nothing."""
+    """Graphs for past moments (``?at=``, `build_past`), thread-safe. Each is a full build
+    (seconds and tens of MB at 3,000,000 pairs: docs/scale.md), so a process builds one at a
+    time (requests for other moments wait up to ``wait``, then get `Busy`; the current graph
+    is not held up) and keeps the last ``PAST_KEPT``, each for its moment and the store's
+    version: asking again for the same moment, before new mail arrives, costs nothing."""
 
     def __init__(self, kept: int = PAST_KEPT, wait: timedelta = PAST_WAIT) -> None:
         self._lock = threading.Lock()
@@ -562,7 +626,7 @@ class PastGraphs:
         try:
             graph = self._graphs.get(key)
             if graph is None:
-                graph = build(session, at)
+                graph = build_past(session, at)
                 self._graphs[key] = graph
                 while len(self._graphs) > self._kept:
                     self._graphs.popitem(last=False)

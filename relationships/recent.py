@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -79,17 +79,35 @@ def dumps(values: Sequence[int]) -> str | None:
     return json.dumps(newest(values), separators=(",", ":")) if values else None
 
 
-def loads(text: str | None) -> list[RecentEvent]:
-    """The stored list, oldest first; a damaged value reads as empty (the rebuild rewrites it)."""
+class Kept(list[RecentEvent]):
+    """A class's kept events, oldest first, and whether they are the whole class: a stored
+    list shorter than ``KEEP`` is (nothing was dropped); a full one is not. A list cut at an
+    earlier moment (``relationships.past``) keeps the answer of the list it was cut from,
+    however short it has become."""
+
+    def __init__(self, events: Iterable[RecentEvent] = (), whole: bool | None = None) -> None:
+        super().__init__(events)
+        self.whole = len(self) < KEEP if whole is None else whole
+
+
+def is_whole(events: Sequence[RecentEvent]) -> bool:
+    """Whether ``events`` are every event of their class (`Kept`; a plain list: shorter than
+    ``KEEP``)."""
+    return events.whole if isinstance(events, Kept) else len(events) < KEEP
+
+
+def loads(text: str | None, whole: bool | None = None) -> Kept:
+    """The stored list, oldest first; a damaged value reads as empty (the rebuild rewrites it).
+    ``whole``: what a list cut at an earlier moment says of itself (`Kept`)."""
     if not text:
-        return []
+        return Kept(whole=True if whole is None else whole)
     try:
         values = json.loads(text)
     except ValueError:
-        return []
+        return Kept()
     if not isinstance(values, list):
-        return []
-    return [unpack(v) for v in sorted(v for v in values if isinstance(v, int))]
+        return Kept()
+    return Kept((unpack(v) for v in sorted(v for v in values if isinstance(v, int))), whole)
 
 
 @dataclass(frozen=True)
@@ -127,7 +145,9 @@ class Recent:
 
 def _covered_from(events: list[RecentEvent]) -> float:
     """From which minute the list holds every event of its class (all, unless it is full)."""
-    return events[0].minute if len(events) >= KEEP else -math.inf
+    if is_whole(events) or not events:
+        return -math.inf
+    return events[0].minute
 
 
 def median(values: list[float]) -> float | None:
@@ -145,7 +165,7 @@ class Count:
 def count_since(events: list[RecentEvent], moment: datetime) -> Count:
     after = minute_of(moment)
     found = sum(1 for e in events if e.minute > after)
-    return Count(found, exact=found < len(events) or len(events) < KEEP)
+    return Count(found, exact=found < len(events) or is_whole(events))
 
 
 def before(
@@ -154,11 +174,29 @@ def before(
     moment: datetime,
     half_lives: tuple[float, float],
 ) -> tuple[float, float]:
-    """A class's growth-form sums (warm and history half-lives) as they were at ``moment``:
-    the stored sums minus the events after it.
+    """A class's growth-form sums (warm and history half-lives) as they were at ``moment``
+    (`past_class`)."""
+    return past_class(events, stored, moment, half_lives).sums
 
-    Exact while the list reaches back to ``moment``. When it is full and its oldest event is
-    later (a busy pair), the events between ``moment`` and that oldest one were dropped: they
+
+@dataclass(frozen=True, slots=True)
+class PastClass:
+    sums: tuple[float, float]  # growth form, as they were at the moment
+    later: float  # the class's events after the moment (estimated for a busy pair)
+    counted: bool = True  # False: ``later`` is an estimate
+
+
+def past_class(
+    events: list[RecentEvent],
+    stored: tuple[float, float],
+    moment: datetime,
+    half_lives: tuple[float, float],
+) -> PastClass:
+    """A class's growth-form sums (warm and history half-lives) as they were at ``moment``:
+    the stored sums minus the events after it; and how many events came after it.
+
+    Exact while the list reaches back to ``moment``. When it is not whole and its oldest event
+    is later (a busy pair), the events between ``moment`` and that oldest one were dropped: they
     are taken as a run at the list's own pace and mean weight, ending at the oldest kept event
     and starting as early as the stored sums can hold (but not before ``moment``). A pair
     busy at one pace since before ``moment`` comes out exact; one that became busy within the
@@ -166,15 +204,26 @@ def before(
     """
     start = minute_of(moment)
     after = [e for e in events if e.minute > start]
+    if is_whole(events):
+        # The list holds the whole class: sum what came before, rather than take the later
+        # events from the stored sums. In growth form a later event outweighs an earlier one
+        # by 2^(gap / H) (32 at a 60-day half-life 300 days on): the 1/1000 rounding of its
+        # kept weight, taken away, would cost the earlier sum as much as 1.6 % per event.
+        kept = [e for e in events if e.minute <= start]
+        warm, history = (sum(e.weight * _growth(e.minute, h) for e in kept) for h in half_lives)
+        return PastClass((warm, history), len(after))
     known = [sum(e.weight * _growth(e.minute, h) for e in after) for h in half_lives]
     left = (max(0.0, stored[0] - known[0]), max(0.0, stored[1] - known[1]))
-    if len(events) < KEEP or events[0].minute <= start:
-        return left
+    if events and events[0].minute <= start:
+        return PastClass(_bounded(events, stored, start, half_lives), len(after))
+    if len(events) < 2:  # a list cut short at an earlier moment: no pace to go by
+        return PastClass(left, len(after), counted=False)
     oldest = events[0].minute
     span_days = max((events[-1].minute - oldest) / MINUTES_PER_DAY, 1.0)
     # Weight per day of the run, and the growth-form sum of a run from `begin` to `oldest`:
     # per_day * H/ln2 * (g(oldest) - g(begin)), for each half-life H.
-    per_day = (len(events) - 1) / span_days * sum(e.weight for e in events) / len(events)
+    pace = (len(events) - 1) / span_days  # events per day
+    per_day = pace * sum(e.weight for e in events) / len(events)
     begin = float(start)
     for h, room in zip(half_lives, left, strict=True):
         floor = _growth(oldest, h) - room * math.log(2) / (per_day * h)  # g(begin) >= floor
@@ -182,7 +231,35 @@ def before(
             begin = max(begin, h * math.log2(floor) * MINUTES_PER_DAY)
     begin = min(begin, oldest)
     run = [per_day * h / math.log(2) * (_growth(oldest, h) - _growth(begin, h)) for h in half_lives]
-    return (max(0.0, left[0] - run[0]), max(0.0, left[1] - run[1]))
+    sums = (max(0.0, left[0] - run[0]), max(0.0, left[1] - run[1]))
+    return PastClass(sums, len(after) + pace * (oldest - begin) / MINUTES_PER_DAY, counted=False)
+
+
+def _bounded(
+    events: list[RecentEvent],
+    stored: tuple[float, float],
+    start: int,
+    half_lives: tuple[float, float],
+) -> tuple[float, float]:
+    """The past sums of a full list that reaches back to minute ``start``: the dropped events'
+    part (the stored sums less every kept event) plus the kept events up to ``start``. The
+    short half-life's dropped part is a small remainder of large numbers (the kept weights'
+    rounding, multiplied by the later events' growth); it cannot exceed the long half-life's,
+    which barely grows, as if every dropped event came at the oldest kept one (the latest
+    they can have come)."""
+    oldest = events[0].minute
+    dropped = [
+        max(0.0, total - sum(e.weight * _growth(e.minute, h) for e in events))
+        for total, h in zip(stored, half_lives, strict=True)
+    ]
+    short, long = (0, 1) if half_lives[0] <= half_lives[1] else (1, 0)
+    ratio = _growth(oldest, half_lives[short]) / _growth(oldest, half_lives[long])
+    dropped[short] = min(dropped[short], dropped[long] * ratio)
+    kept = [
+        sum(e.weight * _growth(e.minute, h) for e in events if e.minute <= start)
+        for h in half_lives
+    ]
+    return (dropped[0] + kept[0], dropped[1] + kept[1])
 
 
 # A class's past sum decayed to the moment below this is the rounding of the kept weights
@@ -210,7 +287,7 @@ def newest_before(
     kept = [e for e in events if e.minute <= start]
     if kept:
         return kept[-1].at
-    if len(events) < KEEP or earlier < TRACE:
+    if is_whole(events) or earlier < TRACE or len(events) < 2:
         return None
     gap = (events[-1].minute - events[0].minute) / (len(events) - 1)
     return moment - timedelta(minutes=gap / 2)

@@ -100,14 +100,20 @@ YEARS = timedelta(days=730)
 
 
 def count_after(
-    total: int, events: list[RecentEvent], first_at: datetime, moment: datetime
+    total: int,
+    events: list[RecentEvent],
+    first_at: datetime,
+    moment: datetime,
+    *,
+    counted: bool = True,
 ) -> Count:
     """A class's events after ``moment``: its all-time counter when the pair's first contact
-    came after ``moment``, else what the newest events show (exact while they reach back to
-    ``moment``, else "at least"). The decayed sums weigh events by role and audience, so no
-    count can be read from them."""
+    came after ``moment`` (``counted``: whether that counter is exact, not estimated for a row
+    taken back to an earlier moment), else what the newest events show (exact while they
+    reach back to ``moment``, else "at least"). The decayed sums weigh events by role and
+    audience, so no count can be read from them."""
     if first_at >= moment:
-        return Count(total, exact=True)
+        return Count(total, exact=counted)
     return count_since(events, moment)
 
 
@@ -122,7 +128,14 @@ def side_sums(row: PairRow, me: int) -> StoredSums:
 
 
 def side_recent(row: PairRow, me: int) -> Recent:
-    stored = Recent(loads(row.recent_ab), loads(row.recent_ba), loads(row.recent_mtg))
+    # A row taken back to an earlier moment says which of its cut lists are whole
+    # (``relationships.past.PastPair``); a stored row's lists say it by their length.
+    whole = getattr(row, "whole", (None, None, None))
+    stored = Recent(
+        loads(row.recent_ab, whole[0]),
+        loads(row.recent_ba, whole[1]),
+        loads(row.recent_mtg, whole[2]),
+    )
     return stored if row.a_id == me else stored.flipped()
 
 
@@ -149,12 +162,15 @@ def tie(row: PairRow, me: int, now: datetime, weights: Weights = DEFAULT) -> Tie
     value = score_from_rate(rate(decayed, weights, sent_days=sums.sent_days(now)), weights)
     events = side_recent(row, me)
     then = now - TREND_WINDOW
-    before = stored_score(past_sums(sums, events, then, weights), then, weights)
+    before = _past_score(row, sums, events, then, weights)
     strongest = _strongest(contributions(decayed, weights, sent_days=sums.sent_days(now)), weights)
     mine, theirs = events.reply_hours()
     typical_mine, typical_theirs = median(mine), median(theirs)
     recently, years = now - RECENT, now - YEARS
     sent, received = (row.email_ab, row.email_ba) if mine_is_a else (row.email_ba, row.email_ab)
+    # A row taken back to an earlier moment says which counters it estimated (PastPair).
+    ab, ba, mtg = getattr(row, "counted", (True, True, True))
+    sent_counted, received_counted = (ab, ba) if mine_is_a else (ba, ab)
     return Tie(
         other_id=row.b_id if mine_is_a else row.a_id,
         score=round(value, 1),
@@ -167,12 +183,18 @@ def tie(row: PairRow, me: int, now: datetime, weights: Weights = DEFAULT) -> Tie
         last_at=row.last_at,
         last_sent_at=row.last_ab_at if mine_is_a else row.last_ba_at,
         last_received_at=row.last_ba_at if mine_is_a else row.last_ab_at,
-        recent_sent=count_since(events.sent, recently),
-        recent_received=count_since(events.received, recently),
-        recent_meetings=count_since(events.meetings, recently),
-        years_sent=count_after(sent, events.sent, row.first_at, years),
-        years_received=count_after(received, events.received, row.first_at, years),
-        years_meetings=count_after(row.meetings, events.meetings, row.first_at, years),
+        recent_sent=count_after(sent, events.sent, row.first_at, recently, counted=sent_counted),
+        recent_received=count_after(
+            received, events.received, row.first_at, recently, counted=received_counted
+        ),
+        recent_meetings=count_after(
+            row.meetings, events.meetings, row.first_at, recently, counted=mtg
+        ),
+        years_sent=count_after(sent, events.sent, row.first_at, years, counted=sent_counted),
+        years_received=count_after(
+            received, events.received, row.first_at, years, counted=received_counted
+        ),
+        years_meetings=count_after(row.meetings, events.meetings, row.first_at, years, counted=mtg),
         reply_hours=(typical_mine, typical_theirs),
         replies=(len(mine), len(theirs)),
         strongest=strongest,
@@ -185,7 +207,7 @@ def standing(row: PairRow, me: int, now: datetime, weights: Weights = DEFAULT) -
     sums = side_sums(row, me)
     value = stored_score(sums, now, weights)
     then = now - TREND_WINDOW
-    past = stored_score(past_sums(sums, side_recent(row, me), then, weights), then, weights)
+    past = _past_score(row, sums, side_recent(row, me), then, weights)
     return Standing(
         other_id=row.b_id if row.a_id == me else row.a_id,
         score=round(value, 1),
@@ -193,6 +215,15 @@ def standing(row: PairRow, me: int, now: datetime, weights: Weights = DEFAULT) -
         trend=round(value - past, 1),
         last_at=row.last_at,
     )
+
+
+def _past_score(
+    row: PairRow, sums: StoredSums, events: Recent, then: datetime, weights: Weights
+) -> float:
+    """The side's score at ``then`` (the trend's base): none before the first contact."""
+    if row.first_at > then:
+        return 0.0
+    return stored_score(past_sums(sums, events, then, weights), then, weights)
 
 
 BALANCED = 0.25  # email is "both ways" when the quieter side wrote at least this share
