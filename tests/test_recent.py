@@ -233,3 +233,20 @@ def test_the_strongest_evidence_names_the_part_that_weighs_most() -> None:
     assert evidence(received, "Jane", "Alice").startswith("Email from Alice to Jane: 2 emails")
     assert received.score < tie(stored_pair(written), ME, NOW).score  # received weighs less
     assert DEFAULT.inbound < 1
+
+
+def test_a_pair_first_met_within_ninety_days_counts_from_its_counters_and_trends_from_zero() -> (
+    None
+):
+    """Busy since its first contact 60 days ago (more events than the list keeps): the
+    90-day counts are the counters, exact, not "at least 10"; 90 days ago the pair did not
+    exist, so its trend is its whole score, not an estimate of a past it never had."""
+    busy = [(NOW - timedelta(days=d), k) for d in range(1, 61, 2) for k in ("out", "in")]
+    seen = tie(stored_pair(busy), ME, NOW)
+    assert details(seen, "You", "Jane")["last_90_days"] == {
+        "emails_sent": 30,
+        "emails_received": 30,
+        "meetings": 0,
+        "exact": True,
+    }
+    assert seen.trend == seen.score
