@@ -265,15 +265,17 @@ def _past_sums(
     ]
     busy = [np.maximum(0.0, rest - r) for rest, r in zip(left, run, strict=True)]
     reaches = (kept.counts > 0) & (oldest <= start)
-    warm_then, history_then = (
-        np.where(
-            kept.whole,
-            summed[i],
-            np.where(reaches, bounded[i], np.where(kept.counts < 2, left[i], busy[i])),
-        )
-        for i in range(2)
+    taken = [
+        np.where(reaches, bounded[i], np.where(kept.counts < 2, left[i], busy[i])) for i in range(2)
+    ]
+    # recent._capped: the short half-life's remainder no larger than the long one's allows.
+    taken[short] = np.minimum(
+        taken[short], taken[long] * _growth(start, h[short]) / _growth(start, h[long])
     )
-    return warm_then, history_then
+    return (
+        np.where(kept.whole, summed[0], taken[0]),
+        np.where(kept.whole, summed[1], taken[1]),
+    )
 
 
 def _newest_days(kept: _Kept, newest: Columns, start: float, earlier: Columns) -> Columns:

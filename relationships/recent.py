@@ -215,9 +215,11 @@ def past_class(
     known = [sum(e.weight * _growth(e.minute, h) for e in after) for h in half_lives]
     left = (max(0.0, stored[0] - known[0]), max(0.0, stored[1] - known[1]))
     if events and events[0].minute <= start:
-        return PastClass(_bounded(events, stored, start, half_lives), len(after))
+        return PastClass(
+            _capped(_bounded(events, stored, start, half_lives), start, half_lives), len(after)
+        )
     if len(events) < 2:  # a list cut short at an earlier moment: no pace to go by
-        return PastClass(left, len(after), counted=False)
+        return PastClass(_capped(left, start, half_lives), len(after), counted=False)
     oldest = events[0].minute
     span_days = max((events[-1].minute - oldest) / MINUTES_PER_DAY, 1.0)
     # Weight per day of the run, and the growth-form sum of a run from `begin` to `oldest`:
@@ -232,7 +234,24 @@ def past_class(
     begin = min(begin, oldest)
     run = [per_day * h / math.log(2) * (_growth(oldest, h) - _growth(begin, h)) for h in half_lives]
     sums = (max(0.0, left[0] - run[0]), max(0.0, left[1] - run[1]))
-    return PastClass(sums, len(after) + pace * (oldest - begin) / MINUTES_PER_DAY, counted=False)
+    later = len(after) + pace * (oldest - begin) / MINUTES_PER_DAY
+    return PastClass(_capped(sums, start, half_lives), later, counted=False)
+
+
+def _capped(
+    sums: tuple[float, float], start: float, half_lives: tuple[float, float]
+) -> tuple[float, float]:
+    """Sums of events none of which is later than minute ``start``: the short half-life's
+    part cannot exceed the long one's times their growth ratio at ``start`` (an event's short
+    to long ratio only grows with its time). Taking later events off a growth-form sum leaves
+    a remainder as large as their rounding and a run's assumed pace are wrong; the long
+    half-life barely grows, so its remainder is the trustworthy one, and this keeps the short
+    one's error from reading as recent mail (Enron: 56 points off without it)."""
+    short, long = (0, 1) if half_lives[0] <= half_lives[1] else (1, 0)
+    cap = sums[long] * _growth(start, half_lives[short]) / _growth(start, half_lives[long])
+    capped = list(sums)
+    capped[short] = min(capped[short], cap)
+    return capped[0], capped[1]
 
 
 def _bounded(

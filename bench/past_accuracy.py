@@ -1,0 +1,231 @@
+"""How exactly ``?at=`` takes a store back to an earlier moment, on real mail (Enron).
+
+The custodians' mail is imported twice into scratch SQLite stores: every dated message, and
+only those dated up to the moment. Each pair of the earlier store is then compared with the
+same pair of the whole store taken back to the moment from its row alone
+(``relationships.past.as_of``): its counters, its last contact and its score from each side.
+The graph of the past moment (``build_past``, NumPy) is compared with the graph of the earlier
+store (``build``) edge by edge, and timed against it. People are matched across the stores by
+their SMTP addresses; a pair whose people the two stores resolved differently (an alias or an
+Exchange name learned only from later mail) is counted apart, not compared.
+
+    python bench/past_accuracy.py [--data ../shared/data/enron] [--at 2001-06-01]
+                                  [--custodians 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import mailbox
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import select  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from relationships.graph import Graph, build, build_past  # noqa: E402
+from relationships.past import as_of  # noqa: E402
+from relationships.settings import load_weights  # noqa: E402
+from relationships.strength import stored_score  # noqa: E402
+from relationships.ties import PairRow, side_sums  # noqa: E402
+from storage.db import Database  # noqa: E402
+from storage.models import EmailAddress, Relationship  # noqa: E402
+from sync.importer import import_paths  # noqa: E402
+
+SHARED = Path(os.environ.get("RAPPORT_SHARED_DATA", ROOT.parent / "shared" / "data"))
+EXACT = 0.05  # score points: a pair within this is "the same score"
+
+Names = dict[int, str]  # person id -> their smallest SMTP address
+
+
+def dated(message: mailbox.mboxMessage) -> datetime | None:
+    try:
+        at = parsedate_to_datetime(str(message["Date"]))
+    except (TypeError, ValueError, IndexError):
+        return None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def copy_mail(source: Path, target: Path, until: datetime | None) -> tuple[int, int]:
+    """Every custodian folder's dated messages (up to ``until``) into ``target``; (written,
+    undated)."""
+    written = undated = 0
+    for folder in sorted(p for p in source.iterdir() if p.suffix == ".mbox"):
+        out = mailbox.mbox(target / folder.name)
+        out.lock()
+        for message in mailbox.mbox(folder):
+            at = dated(message)
+            if at is None:
+                undated += 1
+            elif until is None or at <= until:
+                out.add(message)
+                written += 1
+        out.flush()
+        out.unlock()
+    return written, undated
+
+
+def store(url: str, folders: Iterable[Path]) -> Database:
+    db = Database(url)
+    db.upgrade()
+    import_paths(db, {"RAPPORT_FIRM_DOMAINS": "enron.com"}, [[f] for f in folders], quiet=True)
+    return db
+
+
+def names(session: Session) -> Names:
+    rows = session.execute(
+        select(EmailAddress.person_id, EmailAddress.address).where(EmailAddress.kind == "smtp")
+    )
+    found: Names = {}
+    for person, address in rows:
+        found[person] = min(address, found.get(person, address))
+    return found
+
+
+def keyed(rows: Iterable[PairRow], people: Names) -> dict[tuple[str, str], PairRow]:
+    return {
+        (people[r.a_id], people[r.b_id]): r for r in rows if r.a_id in people and r.b_id in people
+    }
+
+
+def side(row: PairRow, people: Names, address: str) -> int:
+    return row.a_id if people[row.a_id] == address else row.b_id
+
+
+def percentiles(values: list[float]) -> str:
+    if not values:
+        return "none"
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    return f"p50 {at(0.5):.2f}  p95 {at(0.95):.2f}  p99 {at(0.99):.2f}  max {ordered[-1]:.2f}"
+
+
+def edges(graph: Graph, people: Names) -> dict[tuple[str, str], float]:
+    found = {}
+    for node in range(len(graph.indptr) - 1):
+        ids, strengths = graph.neighbours(node)
+        for other, strength in zip(ids.tolist(), strengths.tolist(), strict=True):
+            if node < other and node in people and other in people:
+                key = tuple(sorted((people[node], people[other])))
+                found[(key[0], key[1])] = 100 * strength
+    return found
+
+
+def main() -> None:
+    args = _arguments()
+    moment = datetime.fromisoformat(args.at).replace(tzinfo=UTC)
+    folders = sorted(p for p in (args.data / "mbox").iterdir() if p.is_dir())[: args.custodians]
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        written = {"whole": 0, "earlier": 0}
+        undated = 0
+        copies: dict[str, list[Path]] = {"whole": [], "earlier": []}
+        for folder in folders:
+            for which, until in (("whole", None), ("earlier", moment)):
+                target = work / which / folder.name
+                target.mkdir(parents=True)
+                count, skipped = copy_mail(folder, target, until)
+                written[which] += count
+                undated += skipped if which == "whole" else 0
+                copies[which].append(target)
+        whole = store(f"sqlite:///{work / 'whole.db'}", copies["whole"])
+        earlier = store(f"sqlite:///{work / 'earlier.db'}", copies["earlier"])
+        print(
+            f"moment {moment.date()}, {len(folders)} custodians: {written['whole']:,} dated"
+            f" messages in the whole store, {written['earlier']:,} up to the moment in the"
+            f" earlier one ({undated} undated left out of both)"
+        )
+        compare(whole, earlier, moment)
+        whole.dispose()
+        earlier.dispose()
+
+
+def compare(whole: Database, earlier: Database, moment: datetime) -> None:
+    with whole.read_sessions() as w, earlier.read_sessions() as e:
+        weights = load_weights(w)
+        w_names, e_names = names(w), names(e)
+        w_rows = keyed(w.scalars(select(Relationship)), w_names)
+        e_rows = keyed(e.scalars(select(Relationship)), e_names)
+        later_only = 0
+        compared = exact = counts_off = last_off = 0
+        errors: list[float] = []
+        for key, truth in e_rows.items():
+            row = w_rows.get(key)
+            if row is None:
+                later_only += 1  # its people resolve differently in the whole store
+                continue
+            then = as_of(row, moment, weights)
+            if then is None:
+                later_only += 1
+                continue
+            compared += 1
+            same = True
+            for address in key:
+                me_then, me_truth = side(then, w_names, address), side(truth, e_names, address)
+                got = stored_score(side_sums(then, me_then), moment, weights)
+                want = stored_score(side_sums(truth, me_truth), moment, weights)
+                errors.append(abs(got - want))
+                same &= abs(got - want) <= EXACT
+            flipped = (w_names[then.a_id] == key[0]) != (e_names[truth.a_id] == key[0])
+            mine = (then.email_ba, then.email_ab) if flipped else (then.email_ab, then.email_ba)
+            if (*mine, then.meetings) != (truth.email_ab, truth.email_ba, truth.meetings):
+                counts_off += 1
+                same = False
+            if abs((then.last_at - truth.last_at).total_seconds()) >= 60:
+                last_off += 1
+                same = False
+            exact += same
+        print(
+            f"pairs of the earlier store: {len(e_rows):,}; compared {compared:,};"
+            f" people resolved differently by later mail: {later_only:,}"
+        )
+        print(
+            f"taken back exactly (counters, last contact to the minute, both scores within"
+            f" {EXACT}): {exact:,} ({exact / max(compared, 1):.1%}); counters off {counts_off:,},"
+            f" last contact off {last_off:,}"
+        )
+        print(f"score error, points, both sides of every pair: {percentiles(errors)}")
+        started = time.perf_counter()
+        past = build_past(w, moment)
+        past_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        truth_graph = build(e, moment)
+        truth_seconds = time.perf_counter() - started
+        got_edges, want_edges = edges(past, w_names), edges(truth_graph, e_names)
+        shared = got_edges.keys() & want_edges.keys()
+        gaps = [abs(got_edges[k] - want_edges[k]) for k in shared]
+        only_past = len(got_edges.keys() - want_edges.keys())
+        only_truth = len(want_edges.keys() - got_edges.keys())
+        print(
+            f"graph of the moment: {len(shared):,} edges in both, {only_past:,} only taken back,"
+            f" {only_truth:,} only in the earlier store; strength error, points:"
+            f" {percentiles(gaps)}"
+        )
+        print(
+            f"build_past of the whole store {past_seconds:.2f} s against build of the earlier"
+            f" store {truth_seconds:.2f} s ({past_seconds / truth_seconds:.2f}x)"
+        )
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=SHARED / "enron")
+    parser.add_argument("--at", default="2001-06-01")
+    parser.add_argument("--custodians", type=int, default=20)
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    main()
