@@ -21,7 +21,8 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -34,6 +35,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from relationships.graph import Graph, build, build_past  # noqa: E402
 from relationships.past import as_of  # noqa: E402
+from relationships.recent import KEEP  # noqa: E402
 from relationships.settings import load_weights  # noqa: E402
 from relationships.strength import stored_score  # noqa: E402
 from relationships.ties import PairRow, side_sums  # noqa: E402
@@ -74,21 +76,47 @@ def copy_mail(source: Path, target: Path, until: datetime | None) -> tuple[int, 
     return written, undated
 
 
-def store(url: str, folders: Iterable[Path]) -> Database:
+def store(
+    url: str, folders: Sequence[Path], owners: Sequence[str] | None = None
+) -> tuple[Database, list[str]]:
+    """A store of ``folders``, one mailbox each; each mailbox's owner (given, or as the importer
+    tells it from the folder's sent mail: the earlier copy of a custodian may have none)."""
     db = Database(url)
     db.upgrade()
-    import_paths(db, {"RAPPORT_FIRM_DOMAINS": "enron.com"}, [[f] for f in folders], quiet=True)
-    return db
+    config = {"RAPPORT_FIRM_DOMAINS": "enron.com"}
+    found = []
+    for i, folder in enumerate(folders):
+        owner = owners[i] if owners else None
+        [result] = import_paths(db, config, [[folder]], mailbox=owner, quiet=True)
+        found.append(result.mailbox)
+    return db, found
 
 
-def names(session: Session) -> Names:
+def addresses(session: Session) -> dict[int, set[str]]:
+    """Each person's SMTP addresses."""
     rows = session.execute(
         select(EmailAddress.person_id, EmailAddress.address).where(EmailAddress.kind == "smtp")
     )
-    found: Names = {}
+    found: dict[int, set[str]] = {}
     for person, address in rows:
-        found[person] = min(address, found.get(person, address))
+        found.setdefault(person, set()).add(address)
     return found
+
+
+def matched(whole: Session, earlier: Session) -> tuple[Names, Names]:
+    """A name for each person of both stores: the whole store's person's smallest address.
+    An earlier person is the whole store's person holding all its addresses; people the whole
+    store merged (an alias, an Exchange name learned from later mail) have no name."""
+    in_whole = addresses(whole)
+    owner = {address: person for person, held in in_whole.items() for address in held}
+    w_names = {person: min(held) for person, held in in_whole.items()}
+    e_names: Names = {}
+    for person, held in addresses(earlier).items():
+        targets = {owner.get(address) for address in held}
+        if len(targets) == 1 and None not in targets:
+            e_names[person] = w_names[targets.pop()]  # type: ignore[index]
+    taken = Counter(e_names.values())
+    return w_names, {person: name for person, name in e_names.items() if taken[name] == 1}
 
 
 def keyed(rows: Iterable[PairRow], people: Names) -> dict[tuple[str, str], PairRow]:
@@ -140,8 +168,8 @@ def main() -> None:
                 written[which] += count
                 undated += skipped if which == "whole" else 0
                 copies[which].append(target)
-        whole = store(f"sqlite:///{work / 'whole.db'}", copies["whole"])
-        earlier = store(f"sqlite:///{work / 'earlier.db'}", copies["earlier"])
+        whole, owners = store(f"sqlite:///{work / 'whole.db'}", copies["whole"])
+        earlier, _ = store(f"sqlite:///{work / 'earlier.db'}", copies["earlier"], owners)
         print(
             f"moment {moment.date()}, {len(folders)} custodians: {written['whole']:,} dated"
             f" messages in the whole store, {written['earlier']:,} up to the moment in the"
@@ -155,12 +183,12 @@ def main() -> None:
 def compare(whole: Database, earlier: Database, moment: datetime) -> None:
     with whole.read_sessions() as w, earlier.read_sessions() as e:
         weights = load_weights(w)
-        w_names, e_names = names(w), names(e)
+        w_names, e_names = matched(w, e)
         w_rows = keyed(w.scalars(select(Relationship)), w_names)
         e_rows = keyed(e.scalars(select(Relationship)), e_names)
         later_only = 0
         compared = exact = counts_off = last_off = 0
-        errors: list[float] = []
+        errors: dict[bool, list[float]] = {False: [], True: []}  # by busy after the moment
         for key, truth in e_rows.items():
             row = w_rows.get(key)
             if row is None:
@@ -172,14 +200,25 @@ def compare(whole: Database, earlier: Database, moment: datetime) -> None:
                 continue
             compared += 1
             same = True
+            flipped = (w_names[then.a_id] == key[0]) != (e_names[truth.a_id] == key[0])
+            mine = (then.email_ba, then.email_ab) if flipped else (then.email_ab, then.email_ba)
+            stored = (row.email_ba, row.email_ab) if flipped else (row.email_ab, row.email_ba)
+            # Busy: KEEP or more events of a kind after the moment, so the kept ones no longer
+            # reach back to it and what came between is estimated.
+            busy = any(
+                n - t >= KEEP
+                for n, t in zip(
+                    (*stored, row.meetings),
+                    (truth.email_ab, truth.email_ba, truth.meetings),
+                    strict=True,
+                )
+            )
             for address in key:
                 me_then, me_truth = side(then, w_names, address), side(truth, e_names, address)
                 got = stored_score(side_sums(then, me_then), moment, weights)
                 want = stored_score(side_sums(truth, me_truth), moment, weights)
-                errors.append(abs(got - want))
+                errors[busy].append(abs(got - want))
                 same &= abs(got - want) <= EXACT
-            flipped = (w_names[then.a_id] == key[0]) != (e_names[truth.a_id] == key[0])
-            mine = (then.email_ba, then.email_ab) if flipped else (then.email_ab, then.email_ba)
             if (*mine, then.meetings) != (truth.email_ab, truth.email_ba, truth.meetings):
                 counts_off += 1
                 same = False
@@ -196,7 +235,11 @@ def compare(whole: Database, earlier: Database, moment: datetime) -> None:
             f" {EXACT}): {exact:,} ({exact / max(compared, 1):.1%}); counters off {counts_off:,},"
             f" last contact off {last_off:,}"
         )
-        print(f"score error, points, both sides of every pair: {percentiles(errors)}")
+        for busy, label in ((False, "fewer than"), (True, "at least")):
+            print(
+                f"score error, points, both sides of the {len(errors[busy]) // 2:,} pairs with"
+                f" {label} {KEEP} events of a kind after the moment: {percentiles(errors[busy])}"
+            )
         started = time.perf_counter()
         past = build_past(w, moment)
         past_seconds = time.perf_counter() - started

@@ -86,8 +86,9 @@ SETTLED_BY = {  # appended to PAIRS_SQL for a past moment: the pairs with no mai
     "postgresql": " WHERE last_at <= %s",
 }
 # A past moment's pairs with mail after it (met by then): PAIRS_SQL's columns, then the
-# newest-event lists to take that mail out with (relationships.past.past_block).
-LISTS = ", recent_ab, recent_ba, recent_mtg FROM relationships"
+# newest-event lists to take that mail out with and the counters that tell whether each list
+# is whole (relationships.past.past_block).
+LISTS = ", recent_ab, recent_ba, recent_mtg, email_ab, email_ba, meetings FROM relationships"
 PAST_SQL = {
     "sqlite": PAIRS_SQL["sqlite"].replace(" FROM relationships", LISTS)
     + " WHERE last_at > ? AND first_at <= ?",

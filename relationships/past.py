@@ -68,7 +68,8 @@ def as_of(row: PairRow, moment: datetime, weights: Weights) -> PairRow | None:
     if row.last_at <= moment:
         return row
     h = weights.half_lives
-    events = {c: loads(getattr(row, f"recent_{c}")) for c in CLASSES}
+    totals = dict(zip(CLASSES, (row.email_ab, row.email_ba, row.meetings), strict=True))
+    events = {c: loads(getattr(row, f"recent_{c}"), totals[c]) for c in CLASSES}
     past = {
         c: past_class(
             events[c],
@@ -88,10 +89,7 @@ def as_of(row: PairRow, moment: datetime, weights: Weights) -> PairRow | None:
         for c in CLASSES
     }
     known = [at for at in newest.values() if at is not None]
-    counts = {
-        c: max(0, n - round(past[c].later))
-        for c, n in zip(CLASSES, (row.email_ab, row.email_ba, row.meetings), strict=True)
-    }
+    counts = {c: max(0, totals[c] - round(past[c].later)) for c in CLASSES}
     start = minute_of(moment)
     return PastPair(
         a_id=row.a_id,
@@ -149,13 +147,15 @@ Columns = npt.NDArray[np.float64]
 
 def past_block(rows: Sequence[Sequence[Any]], moment: datetime, weights: Weights) -> Columns:
     """`as_of` for many rows at once, as the graph reads them: each row is the key, the six
-    sums, each side's newest message in days since ``EPOCH`` (None: never wrote) and the three
-    newest-event lists (``relationships.graph.PAST_SQL``); the result has the first ten
+    sums, each side's newest message in days since ``EPOCH`` (None: never wrote), the three
+    newest-event lists and the three counters (``relationships.graph.PAST_SQL``); the result
+    has the first ten
     columns as they were at ``moment`` (``relationships.strength.scores_now``'s layout). The
     same arithmetic as `as_of` on arrays: a 3,000,000-pair store has a million pairs with
     mail in the last 90 days, at 80 us each in Python."""
     numbers = np.array([row[:10] for row in rows], dtype=np.float64)  # None reads as NaN
-    lists = [_kept_arrays([row[10 + i] for row in rows]) for i in range(3)]
+    totals = np.array([row[13:16] for row in rows], dtype=np.int64).reshape(-1, 3)
+    lists = [_kept_arrays([row[10 + i] for row in rows], totals[:, i]) for i in range(3)]
     h = weights.half_lives
     start = float(minute_of(moment))
     block = numbers.copy()
@@ -174,18 +174,16 @@ def past_block(rows: Sequence[Sequence[Any]], moment: datetime, weights: Weights
 @dataclasses.dataclass(frozen=True)
 class _Kept:
     """Newest-event lists as arrays: minutes oldest first (NaN past a row's count), weights,
-    counts, and whether each holds its whole class (shorter than ``KEEP``)."""
+    counts, and whether each holds its whole class (as many as its counter: `recent.Kept`)."""
 
     minutes: Columns
     weights: Columns
     counts: npt.NDArray[np.int64]
-
-    @property
-    def whole(self) -> npt.NDArray[np.bool_]:
-        return self.counts < KEEP
+    whole: npt.NDArray[np.bool_]
+    twins: npt.NDArray[np.int64]  # `recent.Kept.twins`
 
 
-def _kept_arrays(texts: Sequence[str | None]) -> _Kept:
+def _kept_arrays(texts: Sequence[str | None], totals: npt.NDArray[np.int64]) -> _Kept:
     """The lists parsed all at once; should one not parse (a damaged value), each is read by
     `loads`, which reads a damaged one as empty."""
     counts = np.array([text.count(",") + 1 if text else 0 for text in texts], dtype=np.int64)
@@ -209,6 +207,8 @@ def _kept_arrays(texts: Sequence[str | None]) -> _Kept:
         np.take_along_axis(minutes, order, axis=1),
         np.take_along_axis(weights, order, axis=1),
         counts,
+        counts >= totals,
+        np.where((counts < totals) & (counts < KEEP), totals - counts, 0),
     )
 
 
@@ -238,6 +238,13 @@ def _past_sums(
         for s, g in zip(stored, growths, strict=True)
     ]
     short, long = (0, 1) if h[0] <= h[1] else (1, 0)
+    # Twins (recent._with_twins): the rest of the sums, before the moment or after it as the
+    # long half-life's rest per twin dates it.
+    mean_weight = kept.weights.sum(axis=1) / n
+    each = dropped[long] / (np.maximum(kept.twins, 1) * np.where(mean_weight > 0, mean_weight, 1.0))
+    dated = h[long] * np.log2(np.where(each > 0, each, 1.0)) * MINUTES_PER_DAY
+    earlier = (each > 0) & (dated <= start)
+    with_twins = [sm + np.where(earlier, d, 0.0) for sm, d in zip(summed, dropped, strict=True)]
     ratio = _growth(oldest, h[short]) / _growth(oldest, h[long])
     dropped[short] = np.minimum(dropped[short], dropped[long] * ratio)
     bounded = [d + s for d, s in zip(dropped, summed, strict=True)]
@@ -248,7 +255,6 @@ def _past_sums(
     ]
     span_days = np.maximum((newest - oldest) / MINUTES_PER_DAY, 1.0)
     pace = (kept.counts - 1) / span_days
-    mean_weight = kept.weights.sum(axis=1) / n
     # Rows with fewer than two kept events have no pace; their (unused) run is computed at 1.
     per_day = np.where(pace * mean_weight > 0, pace * mean_weight, 1.0)
     begin = np.full(len(minutes), start)
@@ -266,7 +272,12 @@ def _past_sums(
     busy = [np.maximum(0.0, rest - r) for rest, r in zip(left, run, strict=True)]
     reaches = (kept.counts > 0) & (oldest <= start)
     taken = [
-        np.where(reaches, bounded[i], np.where(kept.counts < 2, left[i], busy[i])) for i in range(2)
+        np.where(
+            kept.twins > 0,
+            with_twins[i],
+            np.where(reaches, bounded[i], np.where(kept.counts < 2, left[i], busy[i])),
+        )
+        for i in range(2)
     ]
     # recent._capped: the short half-life's remainder no larger than the long one's allows.
     taken[short] = np.minimum(

@@ -80,14 +80,29 @@ def dumps(values: Sequence[int]) -> str | None:
 
 
 class Kept(list[RecentEvent]):
-    """A class's kept events, oldest first, and whether they are the whole class: a stored
-    list shorter than ``KEEP`` is (nothing was dropped); a full one is not. A list cut at an
-    earlier moment (``relationships.past``) keeps the answer of the list it was cut from,
-    however short it has become."""
+    """A class's kept events, oldest first, and whether they are the whole class. A stored
+    list is whole when it holds as many events as the pair's counter (given), else when it is
+    shorter than ``KEEP``: two emails of one minute and weight pack to one value and are kept
+    once, so a short list is not always whole. A list cut at an earlier moment
+    (``relationships.past``) keeps the answer of the list it was cut from."""
 
-    def __init__(self, events: Iterable[RecentEvent] = (), whole: bool | None = None) -> None:
+    def __init__(
+        self,
+        events: Iterable[RecentEvent] = (),
+        whole: bool | None = None,
+        total: int | None = None,
+    ) -> None:
         super().__init__(events)
         self.whole = len(self) < KEEP if whole is None else whole
+        self.total = total  # the class's counter, when known
+
+    @property
+    def twins(self) -> int:
+        """Events kept as the twin of another (same minute and weight): the counter's excess
+        over a list that was never cut short (shorter than ``KEEP``, not whole)."""
+        if self.whole or len(self) >= KEEP or self.total is None:
+            return 0
+        return max(0, self.total - len(self))
 
 
 def is_whole(events: Sequence[RecentEvent]) -> bool:
@@ -96,18 +111,26 @@ def is_whole(events: Sequence[RecentEvent]) -> bool:
     return events.whole if isinstance(events, Kept) else len(events) < KEEP
 
 
-def loads(text: str | None, whole: bool | None = None) -> Kept:
+def loads(text: str | None, total: int | None = None, whole: bool | None = None) -> Kept:
     """The stored list, oldest first; a damaged value reads as empty (the rebuild rewrites it).
-    ``whole``: what a list cut at an earlier moment says of itself (`Kept`)."""
+    ``total``: the class's counter (the list is whole when it holds that many); ``whole``:
+    what a list cut at an earlier moment says of itself (`Kept`)."""
+    events = _parsed(text)
+    if whole is None and total is not None:
+        whole = len(events) >= total
+    return Kept(events, whole, total)
+
+
+def _parsed(text: str | None) -> list[RecentEvent]:
     if not text:
-        return Kept(whole=True if whole is None else whole)
+        return []
     try:
         values = json.loads(text)
     except ValueError:
-        return Kept()
+        return []
     if not isinstance(values, list):
-        return Kept()
-    return Kept((unpack(v) for v in sorted(v for v in values if isinstance(v, int))), whole)
+        return []
+    return [unpack(v) for v in sorted(v for v in values if isinstance(v, int))]
 
 
 @dataclass(frozen=True)
@@ -212,6 +235,9 @@ def past_class(
         kept = [e for e in events if e.minute <= start]
         warm, history = (sum(e.weight * _growth(e.minute, h) for e in kept) for h in half_lives)
         return PastClass((warm, history), len(after))
+    twins = events.twins if isinstance(events, Kept) else 0
+    if twins:
+        return _with_twins(events, twins, stored, start, half_lives)
     known = [sum(e.weight * _growth(e.minute, h) for e in after) for h in half_lives]
     left = (max(0.0, stored[0] - known[0]), max(0.0, stored[1] - known[1]))
     if events and events[0].minute <= start:
@@ -236,6 +262,34 @@ def past_class(
     sums = (max(0.0, left[0] - run[0]), max(0.0, left[1] - run[1]))
     later = len(after) + pace * (oldest - begin) / MINUTES_PER_DAY
     return PastClass(_capped(sums, start, half_lives), later, counted=False)
+
+
+def _with_twins(
+    events: list[RecentEvent],
+    twins: int,
+    stored: tuple[float, float],
+    start: float,
+    half_lives: tuple[float, float],
+) -> PastClass:
+    """A list never cut short that kept ``twins`` events once for two: they are the rest of
+    the stored sums. When they came, the long half-life's rest tells (it barely grows): at the
+    kept events' mean weight, ``twins`` events at the time whose growth it is. They count
+    before ``start`` or after it as that time falls."""
+    before = [e for e in events if e.minute <= start]
+    rest = [
+        max(0.0, total - sum(e.weight * _growth(e.minute, h) for e in events))
+        for total, h in zip(stored, half_lives, strict=True)
+    ]
+    long = 0 if half_lives[0] >= half_lives[1] else 1
+    mean = sum(e.weight for e in events) / len(events) if events else 1.0
+    each = rest[long] / (twins * mean)
+    earlier = each > 0 and half_lives[long] * math.log2(each) * MINUTES_PER_DAY <= start
+    sums = [
+        sum(e.weight * _growth(e.minute, h) for e in before) + (rest[i] if earlier else 0.0)
+        for i, h in enumerate(half_lives)
+    ]
+    later = len(events) - len(before) + (0 if earlier else twins)
+    return PastClass(_capped((sums[0], sums[1]), start, half_lives), later)
 
 
 def _capped(

@@ -129,12 +129,12 @@ def side_sums(row: PairRow, me: int) -> StoredSums:
 
 def side_recent(row: PairRow, me: int) -> Recent:
     # A row taken back to an earlier moment says which of its cut lists are whole
-    # (``relationships.past.PastPair``); a stored row's lists say it by their length.
+    # (``relationships.past.PastPair``); a stored row's lists, against its counters.
     whole = getattr(row, "whole", (None, None, None))
     stored = Recent(
-        loads(row.recent_ab, whole[0]),
-        loads(row.recent_ba, whole[1]),
-        loads(row.recent_mtg, whole[2]),
+        loads(row.recent_ab, row.email_ab, whole[0]),
+        loads(row.recent_ba, row.email_ba, whole[1]),
+        loads(row.recent_mtg, row.meetings, whole[2]),
     )
     return stored if row.a_id == me else stored.flipped()
 

@@ -221,6 +221,9 @@ def graph_tuple(row: Pair) -> tuple[Any, ...]:
         row.recent_ab,
         row.recent_ba,
         row.recent_mtg,
+        row.email_ab,
+        row.email_ba,
+        row.meetings,
     )
 
 
@@ -233,6 +236,9 @@ def test_the_past_graph_takes_many_rows_back_as_one_row_is(seed: int) -> None:
     rows.append(
         stored([(NOW - timedelta(days=d), k, 1) for d in range(1, 400, 2) for k in ("out", "in")])
     )
+    twice = NOW - timedelta(days=rng.choice((20, 60, 200)))  # twins kept once
+    first, last = NOW - timedelta(days=300), NOW - timedelta(days=5)
+    rows.append(stored([(first, "in", 1), (twice, "out", 1), (twice, "out", 1), (last, "in", 1)]))
     damaged = stored(random_events(rng, 30))
     damaged.recent_ab = "[12,"
     rows.append(damaged)
@@ -256,3 +262,36 @@ def test_the_past_graph_takes_many_rows_back_as_one_row_is(seed: int) -> None:
             abs(g - w) <= a + 1e-9 * abs(w) or (math.isnan(g) and math.isnan(w))
             for g, w, a in zip(got[2:], want, slack, strict=True)
         ), (got[2:], want)
+
+
+def test_two_emails_of_one_minute_kept_once_do_not_make_a_list_read_whole() -> None:
+    """Two emails of the same minute and weight pack to one kept value, so a short list can
+    miss an event; the counter tells. Taken back, the row keeps both (the stored sums hold
+    them), as the trend of the stored row does."""
+    twice = NOW - timedelta(days=100)
+    events: Events = [(twice, "out", 1), (twice, "out", 1), (NOW - timedelta(days=10), "out", 1)]
+    whole = stored(events)
+    assert whole.email_ab == 3 and len(loads(whole.recent_ab)) == 2
+    moment = NOW - timedelta(days=50)
+    then = as_of(whole, moment, DEFAULT)
+    expected = stored(events[:2])
+    assert then is not None and then.email_ab == 2
+    assert then.ab_warm == pytest.approx(expected.ab_warm, rel=1e-9)
+    assert then.ab_history == pytest.approx(expected.ab_history, rel=1e-9)
+    assert tie(then, ME, moment).score == pytest.approx(tie(expected, ME, moment).score, abs=0.05)
+    # The stored row's trend: 90 days ago both emails were there, not one.
+    now_tie, replay = tie(whole, ME, NOW), tie(stored(events[:2]), ME, NOW - timedelta(days=90))
+    assert now_tie.score - now_tie.trend == pytest.approx(replay.score, abs=0.1)
+
+
+def test_twins_after_the_moment_are_not_counted_before_it() -> None:
+    """Twins kept once after the moment: the rest of the sums is theirs, dated after it, so
+    nothing is added to the past (it was, before the twins were dated)."""
+    first, twice = NOW - timedelta(days=300), NOW - timedelta(days=20)
+    events: Events = [(first, "in", 1), (twice, "out", 1), (twice, "out", 1)]
+    moment = NOW - timedelta(days=45)
+    then = as_of(stored(events), moment, DEFAULT)
+    expected = stored(events[:1])
+    assert then is not None and (then.email_ab, then.email_ba) == (0, 1)
+    assert then.ab_history == pytest.approx(0.0, abs=1e-6 * stored(events).ab_history)
+    assert tie(then, ME, moment).score == pytest.approx(tie(expected, ME, moment).score, abs=0.05)
