@@ -10,7 +10,7 @@ their SMTP addresses; a pair whose people the two stores resolved differently (a
 Exchange name learned only from later mail) is counted apart, not compared.
 
     python bench/past_accuracy.py [--data ../shared/data/enron] [--at 2001-06-01]
-                                  [--custodians 20]
+                                  [--custodians 75] [--firm-domain enron.com]
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -76,20 +76,27 @@ def copy_mail(source: Path, target: Path, until: datetime | None) -> tuple[int, 
     return written, undated
 
 
-def store(
-    url: str, folders: Sequence[Path], owners: Sequence[str] | None = None
-) -> tuple[Database, list[str]]:
-    """A store of ``folders``, one mailbox each; each mailbox's owner (given, or as the importer
-    tells it from the folder's sent mail: the earlier copy of a custodian may have none)."""
-    db = Database(url)
-    db.upgrade()
-    config = {"RAPPORT_FIRM_DOMAINS": "enron.com"}
-    found = []
-    for i, folder in enumerate(folders):
-        owner = owners[i] if owners else None
-        [result] = import_paths(db, config, [[folder]], mailbox=owner, quiet=True)
-        found.append(result.mailbox)
-    return db, found
+def stores(work: Path, copies: dict[str, list[Path]], firm: str) -> tuple[Database, Database, int]:
+    """The whole and the earlier store, one mailbox per custodian; the earlier copy takes its
+    owner from the whole one (it may hold no sent mail to tell by). A custodian whose mail
+    names no owner (an empty or unreadable export) is skipped, named on stderr and counted."""
+    whole, earlier = (
+        Database(f"sqlite:///{work / 'whole.db'}"),
+        Database(f"sqlite:///{work / 'earlier.db'}"),
+    )
+    whole.upgrade()
+    earlier.upgrade()
+    config = {"RAPPORT_FIRM_DOMAINS": firm}
+    skipped = 0
+    for all_mail, early_mail in zip(copies["whole"], copies["earlier"], strict=True):
+        try:
+            [result] = import_paths(whole, config, [[all_mail]], quiet=True)
+        except ValueError as error:
+            print(f"skipped custodian {all_mail.name}: {error}", file=sys.stderr)
+            skipped += 1
+            continue
+        import_paths(earlier, config, [[early_mail]], mailbox=result.mailbox, quiet=True)
+    return whole, earlier, skipped
 
 
 def addresses(session: Session) -> dict[int, set[str]]:
@@ -120,9 +127,14 @@ def matched(whole: Session, earlier: Session) -> tuple[Names, Names]:
 
 
 def keyed(rows: Iterable[PairRow], people: Names) -> dict[tuple[str, str], PairRow]:
-    return {
-        (people[r.a_id], people[r.b_id]): r for r in rows if r.a_id in people and r.b_id in people
-    }
+    """Rows by their two people's names, in name order (ids order them differently in each
+    store)."""
+    found = {}
+    for r in rows:
+        if r.a_id in people and r.b_id in people:
+            one, other = sorted((people[r.a_id], people[r.b_id]))
+            found[(one, other)] = r
+    return found
 
 
 def side(row: PairRow, people: Names, address: str) -> int:
@@ -168,10 +180,10 @@ def main() -> None:
                 written[which] += count
                 undated += skipped if which == "whole" else 0
                 copies[which].append(target)
-        whole, owners = store(f"sqlite:///{work / 'whole.db'}", copies["whole"])
-        earlier, _ = store(f"sqlite:///{work / 'earlier.db'}", copies["earlier"], owners)
+        whole, earlier, skipped = stores(work, copies, args.firm_domain)
         print(
-            f"moment {moment.date()}, {len(folders)} custodians: {written['whole']:,} dated"
+            f"moment {moment.date()}, {len(folders) - skipped} custodians"
+            f"{f' ({skipped} skipped)' if skipped else ''}: {written['whole']:,} dated"
             f" messages in the whole store, {written['earlier']:,} up to the moment in the"
             f" earlier one ({undated} undated left out of both)"
         )
@@ -186,7 +198,7 @@ def compare(whole: Database, earlier: Database, moment: datetime) -> None:
         w_names, e_names = matched(w, e)
         w_rows = keyed(w.scalars(select(Relationship)), w_names)
         e_rows = keyed(e.scalars(select(Relationship)), e_names)
-        later_only = 0
+        later_only = 0  # pairs whose people the whole store resolved differently
         compared = exact = counts_off = last_off = 0
         errors: dict[bool, list[float]] = {False: [], True: []}  # by busy after the moment
         for key, truth in e_rows.items():
@@ -266,7 +278,8 @@ def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=SHARED / "enron")
     parser.add_argument("--at", default="2001-06-01")
-    parser.add_argument("--custodians", type=int, default=20)
+    parser.add_argument("--custodians", type=int, default=75)
+    parser.add_argument("--firm-domain", default="enron.com")
     return parser.parse_args()
 
 
