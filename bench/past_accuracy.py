@@ -196,9 +196,11 @@ def compare(whole: Database, earlier: Database, moment: datetime) -> None:
     with whole.read_sessions() as w, earlier.read_sessions() as e:
         weights = load_weights(w)
         w_names, e_names = matched(w, e)
-        w_rows = keyed(w.scalars(select(Relationship)), w_names)
-        e_rows = keyed(e.scalars(select(Relationship)), e_names)
         later_only = 0  # pairs whose people the whole store resolved differently
+        w_rows = keyed(w.scalars(select(Relationship)), w_names)
+        every = list(e.scalars(select(Relationship)))
+        e_rows = keyed(every, e_names)
+        later_only += len(every) - len(e_rows)  # a person the whole store merged with another
         compared = exact = counts_off = last_off = 0
         errors: dict[bool, list[float]] = {False: [], True: []}  # by busy after the moment
         for key, truth in e_rows.items():
@@ -239,7 +241,7 @@ def compare(whole: Database, earlier: Database, moment: datetime) -> None:
                 same = False
             exact += same
         print(
-            f"pairs of the earlier store: {len(e_rows):,}; compared {compared:,};"
+            f"pairs of the earlier store: {len(every):,}; compared {compared:,};"
             f" people resolved differently by later mail: {later_only:,}"
         )
         print(
