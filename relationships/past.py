@@ -39,6 +39,7 @@ from relationships.recent import (
     minute_of,
     newest_before,
     past_class,
+    scales,
 )
 from relationships.strength import Weights, growth
 from relationships.ties import PairRow
@@ -237,7 +238,7 @@ def _past_sums(
         np.maximum(0.0, s - np.where(present, g, 0.0).sum(axis=1))
         for s, g in zip(stored, growths, strict=True)
     ]
-    short, long = (0, 1) if h[0] <= h[1] else (1, 0)
+    short, long = scales(h)
     # Twins (recent._with_twins): the rest of the sums, before the moment or after it as the
     # long half-life's rest per twin dates it.
     mean_weight = kept.weights.sum(axis=1) / n

@@ -264,6 +264,11 @@ def past_class(
     return PastClass(_capped(sums, start, half_lives), later, counted=False)
 
 
+def scales(half_lives: tuple[float, float]) -> tuple[int, int]:
+    """(index of the short half-life, index of the long one)."""
+    return (0, 1) if half_lives[0] <= half_lives[1] else (1, 0)
+
+
 def _with_twins(
     events: list[RecentEvent],
     twins: int,
@@ -280,7 +285,7 @@ def _with_twins(
         max(0.0, total - sum(e.weight * _growth(e.minute, h) for e in events))
         for total, h in zip(stored, half_lives, strict=True)
     ]
-    long = 0 if half_lives[0] >= half_lives[1] else 1
+    _, long = scales(half_lives)
     mean = sum(e.weight for e in events) / len(events) if events else 1.0
     each = rest[long] / (twins * mean)
     earlier = each > 0 and half_lives[long] * math.log2(each) * MINUTES_PER_DAY <= start
@@ -301,7 +306,7 @@ def _capped(
     a remainder as large as their rounding and a run's assumed pace are wrong; the long
     half-life barely grows, so its remainder is the trustworthy one, and this keeps the short
     one's error from reading as recent mail (Enron: 56 points off without it)."""
-    short, long = (0, 1) if half_lives[0] <= half_lives[1] else (1, 0)
+    short, long = scales(half_lives)
     cap = sums[long] * _growth(start, half_lives[short]) / _growth(start, half_lives[long])
     capped = list(sums)
     capped[short] = min(capped[short], cap)
@@ -325,7 +330,7 @@ def _bounded(
         max(0.0, total - sum(e.weight * _growth(e.minute, h) for e in events))
         for total, h in zip(stored, half_lives, strict=True)
     ]
-    short, long = (0, 1) if half_lives[0] <= half_lives[1] else (1, 0)
+    short, long = scales(half_lives)
     ratio = _growth(oldest, half_lives[short]) / _growth(oldest, half_lives[long])
     dropped[short] = min(dropped[short], dropped[long] * ratio)
     kept = [
