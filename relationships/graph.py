@@ -353,9 +353,9 @@ def build(session: Session, now: datetime) -> Graph:
 
 def build_past(session: Session, moment: datetime) -> Graph:
     """Every pair as it stood at ``moment`` (``?at=``): the pairs whose mail all predates it
-    scored from their sums as for `build`, the pairs with mail after it read whole and taken
-    back to the moment one by one (``relationships.past.as_of``, O(``KEEP``) each), the
-    pairs first met after it left out."""
+    scored from their sums as for `build`, the pairs with mail after it taken back to the
+    moment with their newest-event lists (``relationships.past.past_block``, the arithmetic of
+    ``as_of`` in NumPy), the pairs first met after it left out."""
     store = _Store.read(session)
     settled = _scored(session, store, moment, settled_by=moment)
     later = _scored_later(session, store, moment)
@@ -449,7 +449,7 @@ def _scored(
         cursor.execute(PAIRS_SQL[dialect] + SETTLED_BY[dialect], (moment,))
     else:
         cursor.execute(PAIRS_SQL[dialect])
-    return _kept(iter(lambda: cursor.fetchmany(CHUNK), []), store, now, keep_all=keep_all)
+    return _strengths(iter(lambda: cursor.fetchmany(CHUNK), []), store, now, keep_all=keep_all)
 
 
 def _scored_later(session: Session, store: _Store, moment: datetime) -> tuple[Ids, Ids, Strengths]:
@@ -465,10 +465,10 @@ def _scored_later(session: Session, store: _Store, moment: datetime) -> tuple[Id
         past_block(batch, moment, store.weights)
         for batch in iter(lambda: cursor.fetchmany(CHUNK), [])
     )
-    return _kept(blocks, store, moment, keep_all=False)
+    return _strengths(blocks, store, moment, keep_all=False)
 
 
-def _kept(
+def _strengths(
     batches: Iterable[Sequence[Sequence[float]] | npt.NDArray[np.float64]],
     store: _Store,
     now: datetime,
