@@ -132,11 +132,11 @@ def _dumps(events: list[RecentEvent], start: int) -> str | None:
     )
 
 
-def rows_at(rows: Mapping[Key, Pair], graph: Graph) -> dict[Key, PairRow]:
+def rows_at(rows: Mapping[Key, Pair], graph: Graph) -> Mapping[Key, PairRow]:
     """Loaded rows as they stood at ``graph``'s moment when it is a past one, those that
-    existed then; else as they are."""
+    existed then; else the rows themselves."""
     if not graph.past:
-        return dict(rows)
+        return rows
     found = {key: as_of(row, graph.built_at, graph.weights) for key, row in rows.items()}
     return {key: row for key, row in found.items() if row is not None}
 

@@ -25,6 +25,8 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from relationships.settings import rebuild_due
 from storage.db import Database
 from storage.handover import claim, extend, finish, record, release
@@ -82,17 +84,39 @@ class Claims:
     def __init__(self, db: Database, coalescer: Coalescer, lease: float = LEASE) -> None:
         self.db, self.lease = db, max(MIN_POLL, lease)
         self.holder = uuid.uuid4().hex
+        # What this process claimed and has not seen deleted: every delta run of the
+        # coalescer reports here, and only these need a write to the store.
+        self._held: set[Work] = set()
+        self._lock = threading.Lock()
         coalescer.on_run(lambda key, started: self.finished((HandoverKind.DELTA, key), started))
+
+    def claim(self, session: Session) -> list[Work]:
+        """Extend this process's leases and claim what nobody holds, in ``session``."""
+        extend(session, self.holder, self.lease)
+        work = claim(session, self.holder, self.lease)
+        with self._lock:
+            self._held.update(work)
+        return work
 
     def finished(self, item: Work, started: datetime) -> None:
         """The work ``item`` asks for ran from ``started``: its row, if this process holds it
-        and nobody asked again since, goes."""
+        and nobody asked again since, goes (a row asked for again stays held until a later
+        run's end deletes it, or the process releases it)."""
+        with self._lock:
+            if item not in self._held:
+                return
         with self.db.transaction() as session:
-            finish(session, self.holder, item, started)
+            deleted = finish(session, self.holder, item, started)
+        if deleted:
+            with self._lock:
+                self._held.discard(item)
 
     def release(self) -> int:
         with self.db.transaction() as session:
-            return release(session, self.holder)
+            released = release(session, self.holder)
+        with self._lock:
+            self._held.clear()
+        return released
 
 
 def dispatch(
@@ -183,8 +207,7 @@ def take(
     """Extend this process's leases, claim every handed-over item nobody holds (or whose
     holder stopped extending its lease) and queue it; the number claimed."""
     with claims.db.transaction() as session:
-        extend(session, claims.holder, claims.lease)
-        work = claim(session, claims.holder, claims.lease)
+        work = claims.claim(session)
         dispatch(
             work,
             scheduler,

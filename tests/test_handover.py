@@ -4,13 +4,16 @@ and claimable again when its holder dies, stops, or someone asks for it again.""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from storage.db import Database
 from storage.handover import claim, extend, finish, record, release
 from storage.models import Handover, HandoverKind
 from storage.types import utcnow
+from sync.handover import Claims
+from sync.scheduler import Coalescer
 
 DELTA, RENEW = HandoverKind.DELTA, HandoverKind.RENEW
 LEASE = 60.0  # seconds
@@ -75,3 +78,26 @@ def test_a_stopping_holder_releases_what_it_holds(db: Database) -> None:
         claim(session, "a", LEASE, now)
         assert release(session, "a") == 2
         assert claim(session, "b", LEASE, now) == [(DELTA, 1), (DELTA, 2)]  # at once
+
+
+def test_a_process_writes_only_for_the_rows_it_claimed(db: Database) -> None:
+    """Every delta run of a sync worker reports to its claims; a run nobody handed over
+    (the periodic pass, a webhook the process received itself) costs no statement, and a
+    claimed one deletes its row."""
+    claims = Claims(db, Coalescer(lambda: None, "test.", lambda key: True, 60))
+    statements: list[str] = []
+
+    def seen(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        claims.finished((DELTA, 7), utcnow())  # never claimed here
+        assert statements == []
+        with db.transaction() as session:
+            record(session, [(DELTA, 7)])
+            assert claims.claim(session) == [(DELTA, 7)]
+        claims.finished((DELTA, 7), utcnow())
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert rows(db) == {}
