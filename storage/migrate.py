@@ -4,8 +4,10 @@ Every process upgrades at start-up, and gunicorn starts its workers together: on
 the upgrade holds an advisory lock, so one process runs the migrations and the others, once
 it is done, find the schema at head and do nothing (without it, the others failed on the
 first migration's tables and gunicorn stopped: ``tests/test_migrations.py``). SQLite needs
-no lock: a migration's first write takes the database's write lock, and a process that waited
-for it reads the version again.
+no lock of ours: the whole upgrade is one transaction (``migrations/env.py``) that begins with
+``BEGIN IMMEDIATE``, so the other processes wait for its commit and then read the version at
+head. Alembic would otherwise commit after each migration on SQLite, and a process could read
+the version between two of them and run a migration a second time.
 """
 
 from __future__ import annotations

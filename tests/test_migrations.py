@@ -33,7 +33,7 @@ def test_upgrade_twice_is_harmless(database: Database) -> None:
     database.upgrade()
 
 
-STARTS = 4  # API workers starting at once, as gunicorn starts them
+STARTS = 6  # API workers starting at once, as gunicorn starts them
 
 
 def test_processes_starting_at_once_upgrade_an_empty_store_once(
