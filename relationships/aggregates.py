@@ -20,6 +20,7 @@ from relationships import recent
 from relationships.strength import (
     DEFAULT,
     LARGE_AUDIENCE,
+    LARGE_MEETING,
     Weights,
     email_weight,
     growth,
@@ -30,7 +31,6 @@ from relationships.strength import (
 # reference formula (shared/reference/relationship-intel-and-data.md 1.3) zeroes emails with
 # more than 20 addressees and meetings with more than 25 attendees (town halls, webinars).
 LARGE_EMAIL_AUDIENCE = LARGE_AUDIENCE  # 20; the follow-up term reads the same rule
-LARGE_MEETING = 25
 EMAIL_RECIPIENT_ROLES = frozenset({"to", "cc", "bcc"})
 MEETING_ROLES = frozenset({"organizer", "attendee"})
 

@@ -104,6 +104,9 @@ def evidence(t: Tie, me: str, other: str) -> str:
         said = f"meetings together: {count_words(meetings, 'meeting')} {window}."
     else:
         said = "only group mail or large meetings, which do not count towards strength."
+    if t.unanswered:
+        reply = f"{me} never wrote back to {other} and there was no meeting"
+        said += " " + _capitalized(f"{reply}: this counts little toward strength.")
     return _capitalized(said)
 
 
@@ -155,6 +158,7 @@ def details(t: Tie, me: str, other: str) -> dict[str, Any]:
         "first_contact": _iso(t.first_at),
         "last_sent": _iso(t.last_sent_at),
         "last_received": _iso(t.last_received_at),
+        "unanswered": t.unanswered,
     }
 
 

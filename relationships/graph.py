@@ -68,14 +68,15 @@ PAST_WAIT = timedelta(seconds=30)
 # The pair key, then the columns in the order relationships.strength.scores_now takes them,
 # by dialect: the six sums, then each side's newest message in days since strength.EPOCH
 # (2000-01-01: Julian day 2451544.5, Unix day 10957; NULL, read as NaN, when that side never
-# wrote), computed by the database so the rows stay plain numbers.
+# wrote), computed by the database so the rows stay plain numbers, then the three counters.
 PAIRS_SQL = {
     "sqlite": "SELECT a_id, b_id, ab_warm, ab_history, ba_warm, ba_history, mtg_warm,"
-    " mtg_history, julianday(last_ab_at) - 2451544.5, julianday(last_ba_at) - 2451544.5"
-    " FROM relationships",
+    " mtg_history, julianday(last_ab_at) - 2451544.5, julianday(last_ba_at) - 2451544.5,"
+    " email_ab, email_ba, meetings FROM relationships",
     "postgresql": "SELECT a_id, b_id, ab_warm, ab_history, ba_warm, ba_history, mtg_warm,"
     " mtg_history, extract(epoch FROM last_ab_at)::float8 / 86400 - 10957,"
-    " extract(epoch FROM last_ba_at)::float8 / 86400 - 10957 FROM relationships",
+    " extract(epoch FROM last_ba_at)::float8 / 86400 - 10957, email_ab, email_ba, meetings"
+    " FROM relationships",
 }
 CHANGED_SINCE = {  # appended to PAIRS_SQL by a refresh (index ix_relationships_changed_at)
     "sqlite": " WHERE changed_at >= ?",
@@ -86,9 +87,8 @@ SETTLED_BY = {  # appended to PAIRS_SQL for a past moment: the pairs with no mai
     "postgresql": " WHERE last_at <= %s",
 }
 # A past moment's pairs with mail after it (met by then): PAIRS_SQL's columns, then the
-# newest-event lists to take that mail out with and the counters that tell whether each list
-# is whole (relationships.past.past_block).
-LISTS = ", recent_ab, recent_ba, recent_mtg, email_ab, email_ba, meetings FROM relationships"
+# newest-event lists to take that mail out with (relationships.past.past_block).
+LISTS = ", recent_ab, recent_ba, recent_mtg FROM relationships"
 PAST_SQL = {
     "sqlite": PAIRS_SQL["sqlite"].replace(" FROM relationships", LISTS)
     + " WHERE last_at > ? AND first_at <= ?",

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from relationships.graph import Graph
 
 CLASSES = ("ab", "ba", "mtg")
+PAIR_COLUMNS = 13  # the key and ``relationships.strength.scores_now``'s columns
 
 
 @dataclass(slots=True)
@@ -149,21 +150,24 @@ Columns = npt.NDArray[np.float64]
 def past_block(rows: Sequence[Sequence[Any]], moment: datetime, weights: Weights) -> Columns:
     """`as_of` for many rows at once, as the graph reads them: each row is the key, the six
     sums, each side's newest message in days since ``EPOCH`` (None: never wrote), the three
-    newest-event lists and the three counters (``relationships.graph.PAST_SQL``); the result
-    has the first ten
-    columns as they were at ``moment`` (``relationships.strength.scores_now``'s layout). The
-    same arithmetic as `as_of` on arrays: a 3,000,000-pair store has a million pairs with
-    mail in the last 90 days, at 80 us each in Python."""
-    numbers = np.array([row[:10] for row in rows], dtype=np.float64)  # None reads as NaN
-    totals = np.array([row[13:16] for row in rows], dtype=np.int64).reshape(-1, 3)
-    lists = [_kept_arrays([row[10 + i] for row in rows], totals[:, i]) for i in range(3)]
+    counters, then the three newest-event lists (``relationships.graph.PAST_SQL``); the
+    result has the first thirteen columns as they were at ``moment``
+    (``relationships.strength.scores_now``'s layout). The same arithmetic as `as_of` on
+    arrays: a 3,000,000-pair store has a million pairs with mail in the last 90 days, at
+    80 us each in Python."""
+    numbers = np.array([row[:PAIR_COLUMNS] for row in rows], dtype=np.float64)  # None: NaN
+    totals = numbers[:, 10:13].astype(np.int64)
+    lists = [_kept_arrays([row[PAIR_COLUMNS + i] for row in rows], totals[:, i]) for i in range(3)]
     h = weights.half_lives
     start = float(minute_of(moment))
     block = numbers.copy()
     histories = []
     for i, kept in enumerate(lists):
-        warm, history = _past_sums(kept, numbers[:, 2 + 2 * i], numbers[:, 3 + 2 * i], start, h)
+        warm, history, later = _past_sums(
+            kept, numbers[:, 2 + 2 * i], numbers[:, 3 + 2 * i], start, h
+        )
         block[:, 2 + 2 * i], block[:, 3 + 2 * i] = warm, history
+        block[:, 10 + i] = np.maximum(0, totals[:, i] - np.round(later))  # as `as_of` counts
         histories.append(history)
     for i in range(2):  # each side's newest message then (the follow-up term)
         kept = lists[i]
@@ -219,8 +223,8 @@ def _growth(minutes: Columns | float, half_life_days: float) -> Columns:
 
 def _past_sums(
     kept: _Kept, warm: Columns, history: Columns, start: float, h: tuple[float, float]
-) -> tuple[Columns, Columns]:
-    """`relationships.recent.past_class`'s sums for many rows."""
+) -> tuple[Columns, Columns, Columns]:
+    """`relationships.recent.past_class`'s sums and later events for many rows."""
     present = ~np.isnan(kept.minutes)
     minutes = np.where(present, kept.minutes, start)
     before = present & (minutes <= start)
@@ -284,9 +288,21 @@ def _past_sums(
     taken[short] = np.minimum(
         taken[short], taken[long] * _growth(start, h[short]) / _growth(start, h[long])
     )
+    counted = after.sum(axis=1).astype(np.float64)
+    run_later = counted + pace * (oldest - begin) / MINUTES_PER_DAY
+    later = np.where(
+        kept.whole,
+        counted,
+        np.where(
+            kept.twins > 0,
+            counted + np.where(earlier, 0, kept.twins),
+            np.where(reaches | (kept.counts < 2), counted, run_later),
+        ),
+    )
     return (
         np.where(kept.whole, summed[0], taken[0]),
         np.where(kept.whole, summed[1], taken[1]),
+        later,
     )
 
 

@@ -42,8 +42,10 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "r0_per_day": (0.001, 10.0),
     "follow_up": (0.0, 1.0),
     "follow_up_half_life_days": (1, 365),
+    "unanswered": (0.0, 1.0),
+    "unanswered_after": (1, 1000),
 }
-INTEGERS = frozenset({"max_email_audience", "max_meeting"})
+INTEGERS = frozenset({"max_email_audience", "max_meeting", "unanswered_after"})
 
 
 class InvalidWeights(ValueError):
@@ -66,6 +68,8 @@ def flat(weights: Weights) -> dict[str, float]:
         "r0_per_day": weights.r0_per_day,
         "follow_up": weights.follow_up,
         "follow_up_half_life_days": weights.follow_up_half_life,
+        "unanswered": weights.unanswered,
+        "unanswered_after": weights.unanswered_after,
     }
 
 
@@ -86,6 +90,8 @@ def from_flat(values: Mapping[str, float]) -> Weights:
         r0_per_day=float(values["r0_per_day"]),
         follow_up=float(values["follow_up"]),
         follow_up_half_life=float(values["follow_up_half_life_days"]),
+        unanswered=float(values["unanswered"]),
+        unanswered_after=int(values["unanswered_after"]),
     )
 
 

@@ -15,19 +15,21 @@ from relationships.recent import (
     Count,
     Recent,
     RecentEvent,
-    before,
     count_since,
     loads,
     median,
     newest_before,
+    past_class,
 )
 from relationships.strength import (
     DEFAULT,
     TREND_WINDOW,
+    Counts,
     StoredSums,
     Weights,
     contributions,
     growth,
+    is_unanswered,
     rate,
     score_from_rate,
     stored_score,
@@ -82,6 +84,9 @@ class Tie:
     reply_hours: tuple[float | None, float | None]  # typical answer time: mine, theirs
     replies: tuple[int, int]  # answers seen (newest events only): mine, theirs
     strongest: str  # what weighs most: out, in, mtg, mutual (both ways); "" when nothing
+    # ``me`` never answered the other's mail nor met them: the score counts
+    # ``Weights.unanswered`` times (relationships.strength.is_unanswered)
+    unanswered: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,13 +123,14 @@ def count_after(
 
 
 def side_sums(row: PairRow, me: int) -> StoredSums:
+    counts = Counts(row.email_ab, row.email_ba, row.meetings)
     if row.a_id == me:
         out, back = (row.ab_warm, row.ab_history), (row.ba_warm, row.ba_history)
         sent_at = row.last_ab_at
     else:
         out, back = (row.ba_warm, row.ba_history), (row.ab_warm, row.ab_history)
-        sent_at = row.last_ba_at
-    return StoredSums(out, back, (row.mtg_warm, row.mtg_history), sent_at)
+        sent_at, counts = row.last_ba_at, counts.flipped()
+    return StoredSums(out, back, (row.mtg_warm, row.mtg_history), sent_at, counts)
 
 
 def side_recent(row: PairRow, me: int) -> Recent:
@@ -140,16 +146,25 @@ def side_recent(row: PairRow, me: int) -> Recent:
 
 
 def past_sums(sums: StoredSums, events: Recent, moment: datetime, weights: Weights) -> StoredSums:
-    """The stored sums without the events after ``moment``: the sums as they were then, and
-    this side's newest message then (``relationships.recent.newest_before``)."""
+    """The stored sums without the events after ``moment``: the sums as they were then, this
+    side's newest message then (``relationships.recent.newest_before``) and the counters then
+    (as ``relationships.past.as_of`` takes them back)."""
     h = weights.half_lives
-    out = before(events.sent, sums.out, moment, h)
-    earlier = out[1] / growth(moment, h[1])
+    sent = past_class(events.sent, sums.out, moment, h)
+    received = past_class(events.received, sums.inbound, moment, h)
+    met = past_class(events.meetings, sums.meetings, moment, h)
+    earlier = sent.sums[1] / growth(moment, h[1])
+    totals = sums.counts
     return StoredSums(
-        out,
-        before(events.received, sums.inbound, moment, h),
-        before(events.meetings, sums.meetings, moment, h),
+        sent.sums,
+        received.sums,
+        met.sums,
         newest_before(events.sent, sums.sent_at, moment, earlier),
+        Counts(
+            max(0, totals.sent - round(sent.later)),
+            max(0, totals.received - round(received.later)),
+            max(0, totals.met - round(met.later)),
+        ),
     )
 
 
@@ -159,11 +174,15 @@ def tie(row: PairRow, me: int, now: datetime, weights: Weights = DEFAULT) -> Tie
     mine_is_a = row.a_id == me
     sums = side_sums(row, me)
     decayed = sums.at(now, weights)
-    value = score_from_rate(rate(decayed, weights, sent_days=sums.sent_days(now)), weights)
+    sent_days = sums.sent_days(now)
+    value = score_from_rate(
+        rate(decayed, weights, sent_days=sent_days, counts=sums.counts), weights
+    )
     events = side_recent(row, me)
     then = now - TREND_WINDOW
     before = _past_score(row, sums, events, then, weights)
-    strongest = _strongest(contributions(decayed, weights, sent_days=sums.sent_days(now)), weights)
+    parts = contributions(decayed, weights, sent_days=sent_days, counts=sums.counts)
+    strongest = _strongest(parts, weights)
     mine, theirs = events.reply_hours()
     typical_mine, typical_theirs = median(mine), median(theirs)
     recently, years = now - RECENT, now - YEARS
@@ -198,6 +217,7 @@ def tie(row: PairRow, me: int, now: datetime, weights: Weights = DEFAULT) -> Tie
         reply_hours=(typical_mine, typical_theirs),
         replies=(len(mine), len(theirs)),
         strongest=strongest,
+        unanswered=is_unanswered(sums.counts, weights) and weights.unanswered < 1,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -16,7 +17,7 @@ from api.tokens import issue_dev_token
 from relationships.aggregate_store import rebuild
 from relationships.graph import build
 from relationships.recent import KEEP, loads
-from relationships.strength import Event, StoredSums, score, stored_score
+from relationships.strength import DEFAULT, Event, StoredSums, score, stored_score
 from relationships.ties import side_sums
 from storage.db import Database
 from storage.models import Colleague, Relationship
@@ -133,7 +134,7 @@ def test_the_graph_scores_every_pair_as_its_row_does(
     (pair,) = [r for r in rows if {r.a_id, r.b_id} == {firm["alice"], firm["client"]}]
     sums = side_sums(pair, firm["alice"])
     assert sums.sent_at == T0 + timedelta(days=5)
-    no_follow_up = StoredSums(sums.out, sums.inbound, sums.meetings, None)
+    no_follow_up = StoredSums(sums.out, sums.inbound, sums.meetings, None, sums.counts)
     assert 100 * graph.strength(pair.a_id, pair.b_id) > stored_score(no_follow_up, now) + 0.5
 
 
@@ -325,3 +326,45 @@ def test_a_pair_purged_since_the_graph_was_built_is_left_out(
     assert CAROL not in {c["colleague"]["name"] for c in body["connectors"]}
     assert body["connectors"][0]["colleague"]["name"] == ALICE
     assert client.get(coverage, headers=auth).status_code == 200
+
+
+VENDOR = "dana@vendor.example"
+
+
+def connector_of(
+    client: FlaskClient, auth: dict[str, str], person: int, at: datetime, name: str
+) -> Any:
+    url = f"/api/v1/people/{person}/connectors?at={quote(at.isoformat())}"
+    body = client.get(url, headers=auth).get_json()
+    return next(c for c in body["connectors"] if c["colleague"]["name"] == name)
+
+
+def test_mail_a_colleague_never_answered_counts_little_until_answered(
+    db: Database, client: FlaskClient, auth: dict[str, str], firm: dict[str, int]
+) -> None:
+    """Dana wrote to Carol three times and Carol never wrote back nor met her: the tie counts a
+    tenth (relationships.strength.Weights.unanswered) and says why; Carol's reply lifts it,
+    and the view of a moment before the reply is damped again."""
+    carol = mailbox(db, CAROL)
+    pitches = [email(VENDOR, [CAROL], at=T0 + timedelta(days=d)) for d in (1, 8, 15)]
+    run(db, carol, {INBOX: pitches})
+    with db.transaction() as session:
+        dana = person_of(session, VENDOR)
+    at = T0 + timedelta(days=20)
+    received = [Event(m.sent_at, "in", 1) for m in pitches]
+    damped = connector_of(client, auth, dana, at, CAROL)
+    assert damped["explanation"]["unanswered"] is True
+    assert "never wrote back to" in damped["explanation"]["evidence"]
+    assert damped["score"] == pytest.approx(score(received, at), abs=0.05)
+    full = score(received, at, replace(DEFAULT, unanswered=1.0))
+    assert damped["score"] == pytest.approx(full / 10, abs=0.1)  # below saturation: a tenth
+
+    reply = email(CAROL, [VENDOR], at=T0 + timedelta(days=18))
+    run(db, carol, {SENT: [reply]})
+    answered = connector_of(client, auth, dana, at, CAROL)
+    assert answered["explanation"]["unanswered"] is False
+    assert answered["score"] > 5 * damped["score"]
+    then = T0 + timedelta(days=16)
+    before_reply = connector_of(client, auth, dana, then, CAROL)
+    assert before_reply["explanation"]["unanswered"] is True
+    assert before_reply["score"] == pytest.approx(score(received, then), abs=0.05)

@@ -11,8 +11,10 @@ import pytest
 
 from relationships.strength import (
     DEFAULT,
+    Counts,
     Event,
     StoredSums,
+    counts_of,
     days_since_sent,
     decayed_sums,
     follow_up_rate,
@@ -38,7 +40,8 @@ def test_one_email_today_by_hand() -> None:
     #      = 0.0069315 + 0.0003798 + 0.0023105 = 0.0096218 per day;
     # score = 100 * (1 - exp(-0.0096218 * 14)) = 12.60.
     sent = [Event(NOW, "out", 1)]
-    assert rate(decayed_sums(sent, NOW), sent_days=0.0) == pytest.approx(0.0096218, rel=1e-4)
+    value = rate(decayed_sums(sent, NOW), sent_days=0.0, counts=counts_of(sent, NOW))
+    assert value == pytest.approx(0.0096218, rel=1e-4)
     assert score(sent, NOW) == pytest.approx(12.60, abs=0.01)
 
 
@@ -80,15 +83,17 @@ def test_stored_and_vectorised_scores_equal_the_replay_with_the_follow_up() -> N
     h = DEFAULT.half_lives
     ab = (sum(growth(t, h[0]) for t in sent), sum(growth(t, h[1]) for t in sent))
     ba = (sum(growth(t, h[0]) for t in received), sum(growth(t, h[1]) for t in received))
-    mine = StoredSums(ab, ba, (0.0, 0.0), sent[-1])
-    theirs = StoredSums(ba, ab, (0.0, 0.0), received[-1])
+    counts = Counts(2, 1, 0)
+    mine = StoredSums(ab, ba, (0.0, 0.0), sent[-1], counts)
+    theirs = StoredSums(ba, ab, (0.0, 0.0), received[-1], counts.flipped())
     assert stored_score(mine, NOW) == pytest.approx(score(events, NOW), abs=1e-9)
     epoch_days = [(t - datetime(2000, 1, 1, tzinfo=UTC)).total_seconds() / 86400 for t in sent]
-    row = np.array([[*ab, *ba, 0.0, 0.0, epoch_days[-1], np.nan]])
+    row = np.array([[*ab, *ba, 0.0, 0.0, epoch_days[-1], np.nan, 2, 1, 0]])
     assert scores_now(row, NOW, DEFAULT)[0] == pytest.approx(stored_score(mine, NOW), abs=1e-9)
     b_side = scores_now(row, NOW, DEFAULT, from_a=np.array([False]))[0]
     # Seen from b, who never wrote a message the graph knows of (NaN): no follow-up term.
-    assert b_side == pytest.approx(stored_score(StoredSums(ba, ab, (0.0, 0.0), None), NOW))
+    unknown = StoredSums(ba, ab, (0.0, 0.0), None, counts.flipped())
+    assert b_side == pytest.approx(stored_score(unknown, NOW))
     assert b_side < stored_score(theirs, NOW)
 
 
@@ -149,8 +154,50 @@ def test_mail_the_colleague_writes_counts_more_than_mail_received() -> None:
     written = [Event(days_ago(d), "out", 1) for d in (3, 10, 20)]
     received = [Event(days_ago(d), "in", 1) for d in (3, 10, 20)]
     # (The follow-up term, the written side's newest message, is left out of both.)
-    rate_received = rate(decayed_sums(received, NOW), sent_days=None)
-    assert rate_received == pytest.approx(rate(decayed_sums(written, NOW), sent_days=None) * 0.5)
+    # Two emails received, so the unanswered factor (3 or more) does not apply either.
+    received = received[:2]
+    written = written[:2]
+    rate_received = rate(decayed_sums(received, NOW), sent_days=None, counts=Counts(0, 2, 0))
+    rate_written = rate(decayed_sums(written, NOW), sent_days=None, counts=Counts(2, 0, 0))
+    assert rate_received == pytest.approx(rate_written * 0.5)
     both = [Event(days_ago(d), c, 1) for d in (3, 10, 20) for c in ("out", "in")]
     six_written = written + [Event(days_ago(d + 1), "out", 1) for d in (3, 10, 20)]
     assert score(both, NOW) > score(six_written, NOW) > score(received + received, NOW)
+
+
+def test_mail_never_answered_counts_a_tenth_by_hand() -> None:
+    # Three To emails from the person, 10, 20 and 30 days ago, never answered, no meeting:
+    # A_in(60) = 2^(-1/6) + 2^(-1/3) + 2^(-1/2) = 0.89090 + 0.79370 + 0.70711 = 2.39171,
+    # A_in(730) = 2^(-10/730) + 2^(-20/730) + 2^(-30/730) = 2.94431;
+    # rate = 0.5 * (0.6 * ln2/60 * 2.39171 + 0.4 * ln2/730 * 2.94431) = 0.0088505 per day,
+    # a tenth of it unanswered: 0.00088505; score = 100 * (1 - exp(-0.00088505 * 14)) = 1.23.
+    received = [Event(days_ago(d), "in", 1) for d in (10, 20, 30)]
+    assert counts_of(received, NOW) == Counts(0, 3, 0)
+    assert score(received, NOW) == pytest.approx(1.23, abs=0.01)
+    assert score(received, NOW, DEFAULT.without("unanswered")) == pytest.approx(11.66, abs=0.01)
+    # Two emails are not yet "unanswered"; one reply, or one meeting, lifts the factor.
+    assert score(received[:2], NOW) > 5 * score(received, NOW)
+    answered = [*received, Event(days_ago(400), "out", 1)]
+    assert score(answered, NOW) > 9 * score(received, NOW)
+    met = [*received, Event(days_ago(400), "mtg", 2)]
+    assert score(met, NOW) > 9 * score(received, NOW)
+    # A reply to a group of 21 is no reply to the person (no counter), as ingest counts it.
+    assert counts_of([*received, Event(days_ago(1), "out", 21)], NOW) == Counts(0, 3, 0)
+    # Seen from the person, who wrote and was never answered: nothing is damped.
+    flipped = [Event(e.at, "out", 1) for e in received]
+    assert score(flipped, NOW) > score(received, NOW, DEFAULT.without("unanswered"))
+
+
+def test_the_vectorised_score_applies_the_unanswered_factor_from_either_side() -> None:
+    at = [days_ago(d) for d in (10, 20, 30)]
+    h = DEFAULT.half_lives
+    ba = (sum(growth(t, h[0]) for t in at), sum(growth(t, h[1]) for t in at))
+    epoch_days = (at[0] - datetime(2000, 1, 1, tzinfo=UTC)).total_seconds() / 86400
+    row = np.array([[0.0, 0.0, *ba, 0.0, 0.0, np.nan, epoch_days, 0, 3, 0]])
+    a_side = StoredSums((0.0, 0.0), ba, (0.0, 0.0), None, Counts(0, 3, 0))
+    b_side = StoredSums(ba, (0.0, 0.0), (0.0, 0.0), at[0], Counts(3, 0, 0))
+    assert scores_now(row, NOW, DEFAULT)[0] == pytest.approx(stored_score(a_side, NOW))
+    assert stored_score(a_side, NOW) == pytest.approx(1.23, abs=0.01)
+    from_b = scores_now(row, NOW, DEFAULT, from_a=np.array([False]))[0]
+    assert from_b == pytest.approx(stored_score(b_side, NOW))
+    assert from_b > 10 * stored_score(a_side, NOW)
