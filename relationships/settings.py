@@ -42,6 +42,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "r0_per_day": (0.001, 10.0),
     "follow_up": (0.0, 1.0),
     "follow_up_half_life_days": (1, 365),
+    "follow_up_received": (0.0, 1.0),
     "unanswered": (0.0, 1.0),
     "unanswered_after": (1, 1000),
 }
@@ -68,6 +69,7 @@ def flat(weights: Weights) -> dict[str, float]:
         "r0_per_day": weights.r0_per_day,
         "follow_up": weights.follow_up,
         "follow_up_half_life_days": weights.follow_up_half_life,
+        "follow_up_received": weights.follow_up_received,
         "unanswered": weights.unanswered,
         "unanswered_after": weights.unanswered_after,
     }
@@ -90,6 +92,7 @@ def from_flat(values: Mapping[str, float]) -> Weights:
         r0_per_day=float(values["r0_per_day"]),
         follow_up=float(values["follow_up"]),
         follow_up_half_life=float(values["follow_up_half_life_days"]),
+        follow_up_received=float(values["follow_up_received"]),
         unanswered=float(values["unanswered"]),
         unanswered_after=int(values["unanswered_after"]),
     )

@@ -27,11 +27,10 @@ from relationships.strength import (
     Counts,
     StoredSums,
     Weights,
-    contributions,
     growth,
     is_unanswered,
-    rate,
     score_from_rate,
+    stored_rate,
     stored_score,
     tier,
 )
@@ -126,11 +125,11 @@ def side_sums(row: PairRow, me: int) -> StoredSums:
     counts = Counts(row.email_ab, row.email_ba, row.meetings)
     if row.a_id == me:
         out, back = (row.ab_warm, row.ab_history), (row.ba_warm, row.ba_history)
-        sent_at = row.last_ab_at
+        sent_at, received_at = row.last_ab_at, row.last_ba_at
     else:
         out, back = (row.ba_warm, row.ba_history), (row.ab_warm, row.ab_history)
-        sent_at, counts = row.last_ba_at, counts.flipped()
-    return StoredSums(out, back, (row.mtg_warm, row.mtg_history), sent_at, counts)
+        sent_at, received_at, counts = row.last_ba_at, row.last_ab_at, counts.flipped()
+    return StoredSums(out, back, (row.mtg_warm, row.mtg_history), sent_at, received_at, counts)
 
 
 def side_recent(row: PairRow, me: int) -> Recent:
@@ -146,20 +145,21 @@ def side_recent(row: PairRow, me: int) -> Recent:
 
 
 def past_sums(sums: StoredSums, events: Recent, moment: datetime, weights: Weights) -> StoredSums:
-    """The stored sums without the events after ``moment``: the sums as they were then, this
+    """The stored sums without the events after ``moment``: the sums as they were then, each
     side's newest message then (``relationships.recent.newest_before``) and the counters then
     (as ``relationships.past.as_of`` takes them back)."""
     h = weights.half_lives
     sent = past_class(events.sent, sums.out, moment, h)
     received = past_class(events.received, sums.inbound, moment, h)
     met = past_class(events.meetings, sums.meetings, moment, h)
-    earlier = sent.sums[1] / growth(moment, h[1])
+    long = growth(moment, h[1])
     totals = sums.counts
     return StoredSums(
         sent.sums,
         received.sums,
         met.sums,
-        newest_before(events.sent, sums.sent_at, moment, earlier),
+        newest_before(events.sent, sums.sent_at, moment, sent.sums[1] / long),
+        newest_before(events.received, sums.received_at, moment, received.sums[1] / long),
         Counts(
             max(0, totals.sent - round(sent.later)),
             max(0, totals.received - round(received.later)),
@@ -173,15 +173,11 @@ def tie(row: PairRow, me: int, now: datetime, weights: Weights = DEFAULT) -> Tie
     explanation says (a listing that shows only score, tier and trend: ``standing``)."""
     mine_is_a = row.a_id == me
     sums = side_sums(row, me)
-    decayed = sums.at(now, weights)
-    sent_days = sums.sent_days(now)
-    value = score_from_rate(
-        rate(decayed, weights, sent_days=sent_days, counts=sums.counts), weights
-    )
+    parts = stored_rate(sums, now, weights)
+    value = score_from_rate(sum(parts.values()), weights)
     events = side_recent(row, me)
     then = now - TREND_WINDOW
     before = _past_score(row, sums, events, then, weights)
-    parts = contributions(decayed, weights, sent_days=sent_days, counts=sums.counts)
     strongest = _strongest(parts, weights)
     mine, theirs = events.reply_hours()
     typical_mine, typical_theirs = median(mine), median(theirs)
@@ -251,15 +247,16 @@ BALANCED = 0.25  # email is "both ways" when the quieter side wrote at least thi
 
 def _strongest(parts: dict[str, float], weights: Weights) -> str:
     """Meetings when they weigh more than all email; else email both ways when balanced; else
-    the direction that weighs more. The follow-up term is this side's own email: it counts
-    with "out"."""
+    the direction that weighs more. The follow-up terms are each side's own email: they
+    count with "out" and "in"."""
     written = parts["out"] + parts["follow_up"]
-    email = written + parts["in"] + parts["mutual"]
+    email = written + parts["in"] + parts["follow_up_in"] + parts["mutual"]
     if not email and not parts["mtg"]:
         return ""
     if parts["mtg"] > email:
         return "mtg"
     received = parts["in"] / weights.inbound if weights.inbound else 0.0
+    received += parts["follow_up_in"]
     if min(written, received) >= BALANCED * max(written, received):
         return "mutual"
-    return "out" if written >= parts["in"] else "in"
+    return "out" if written >= parts["in"] + parts["follow_up_in"] else "in"

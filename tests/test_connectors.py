@@ -134,7 +134,7 @@ def test_the_graph_scores_every_pair_as_its_row_does(
     (pair,) = [r for r in rows if {r.a_id, r.b_id} == {firm["alice"], firm["client"]}]
     sums = side_sums(pair, firm["alice"])
     assert sums.sent_at == T0 + timedelta(days=5)
-    no_follow_up = StoredSums(sums.out, sums.inbound, sums.meetings, None, sums.counts)
+    no_follow_up = StoredSums(sums.out, sums.inbound, sums.meetings, None, None, sums.counts)
     assert 100 * graph.strength(pair.a_id, pair.b_id) > stored_score(no_follow_up, now) + 0.5
 
 

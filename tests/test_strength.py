@@ -40,9 +40,21 @@ def test_one_email_today_by_hand() -> None:
     #      = 0.0069315 + 0.0003798 + 0.0023105 = 0.0096218 per day;
     # score = 100 * (1 - exp(-0.0096218 * 14)) = 12.60.
     sent = [Event(NOW, "out", 1)]
-    value = rate(decayed_sums(sent, NOW), sent_days=0.0, counts=counts_of(sent, NOW))
+    sums = decayed_sums(sent, NOW)
+    value = rate(sums, sent_days=0.0, received_days=None, counts=counts_of(sent, NOW))
     assert value == pytest.approx(0.0096218, rel=1e-4)
     assert score(sent, NOW) == pytest.approx(12.60, abs=0.01)
+
+
+def test_the_follow_up_on_the_persons_newest_email_by_hand() -> None:
+    # One email received 15 days ago, To, one addressee, seen from the colleague:
+    # 0.5 * (0.6 * ln2/60 * 2^(-15/60) + 0.4 * ln2/730 * 2^(-15/730)) = 0.0031015
+    # plus 0.1 * ln2/30 * 2^(-15/30) = 0.0016338: 0.0047353 per day, 6.41 points.
+    received = [Event(days_ago(15), "in", 1)]
+    assert days_since_sent(received, NOW, "in") == pytest.approx(15.0)
+    assert score(received, NOW) == pytest.approx(6.41, abs=0.01)
+    without = score(received, NOW, DEFAULT.without("follow-up-received"))
+    assert without == pytest.approx(100 * (1 - math.exp(-0.0031015 * 14)), abs=0.01)
 
 
 def test_follow_up_by_hand() -> None:
@@ -84,15 +96,16 @@ def test_stored_and_vectorised_scores_equal_the_replay_with_the_follow_up() -> N
     ab = (sum(growth(t, h[0]) for t in sent), sum(growth(t, h[1]) for t in sent))
     ba = (sum(growth(t, h[0]) for t in received), sum(growth(t, h[1]) for t in received))
     counts = Counts(2, 1, 0)
-    mine = StoredSums(ab, ba, (0.0, 0.0), sent[-1], counts)
-    theirs = StoredSums(ba, ab, (0.0, 0.0), received[-1], counts.flipped())
+    mine = StoredSums(ab, ba, (0.0, 0.0), sent[-1], received[-1], counts)
+    theirs = StoredSums(ba, ab, (0.0, 0.0), received[-1], sent[-1], counts.flipped())
     assert stored_score(mine, NOW) == pytest.approx(score(events, NOW), abs=1e-9)
     epoch_days = [(t - datetime(2000, 1, 1, tzinfo=UTC)).total_seconds() / 86400 for t in sent]
     row = np.array([[*ab, *ba, 0.0, 0.0, epoch_days[-1], np.nan, 2, 1, 0]])
+    mine = StoredSums(ab, ba, (0.0, 0.0), sent[-1], None, counts)  # as the row says: b never wrote
     assert scores_now(row, NOW, DEFAULT)[0] == pytest.approx(stored_score(mine, NOW), abs=1e-9)
     b_side = scores_now(row, NOW, DEFAULT, from_a=np.array([False]))[0]
     # Seen from b, who never wrote a message the graph knows of (NaN): no follow-up term.
-    unknown = StoredSums(ba, ab, (0.0, 0.0), None, counts.flipped())
+    unknown = StoredSums(ba, ab, (0.0, 0.0), None, sent[-1], counts.flipped())
     assert b_side == pytest.approx(stored_score(unknown, NOW))
     assert b_side < stored_score(theirs, NOW)
 
@@ -131,8 +144,10 @@ def test_a_recent_thread_beats_an_old_one_of_the_same_size() -> None:
 
 
 def test_cc_counts_less_than_to() -> None:
-    to = score([Event(days_ago(3), "in", 2, "to")], NOW)
-    cc = score([Event(days_ago(3), "in", 2, "cc")], NOW)
+    # (The follow-up term on the person's newest email is unweighted: left out here.)
+    weights = DEFAULT.without("follow-up-received")
+    to = score([Event(days_ago(3), "in", 2, "to")], NOW, weights)
+    cc = score([Event(days_ago(3), "in", 2, "cc")], NOW, weights)
     assert cc == pytest.approx(to * 0.4, rel=0.05)  # nearly linear below saturation
 
 
@@ -157,8 +172,13 @@ def test_mail_the_colleague_writes_counts_more_than_mail_received() -> None:
     # Two emails received, so the unanswered factor (3 or more) does not apply either.
     received = received[:2]
     written = written[:2]
-    rate_received = rate(decayed_sums(received, NOW), sent_days=None, counts=Counts(0, 2, 0))
-    rate_written = rate(decayed_sums(written, NOW), sent_days=None, counts=Counts(2, 0, 0))
+    # (The follow-up terms are left out of both.)
+    rate_received = rate(
+        decayed_sums(received, NOW), sent_days=None, received_days=None, counts=Counts(0, 2, 0)
+    )
+    rate_written = rate(
+        decayed_sums(written, NOW), sent_days=None, received_days=None, counts=Counts(2, 0, 0)
+    )
     assert rate_received == pytest.approx(rate_written * 0.5)
     both = [Event(days_ago(d), c, 1) for d in (3, 10, 20) for c in ("out", "in")]
     six_written = written + [Event(days_ago(d + 1), "out", 1) for d in (3, 10, 20)]
@@ -169,12 +189,14 @@ def test_mail_never_answered_counts_a_tenth_by_hand() -> None:
     # Three To emails from the person, 10, 20 and 30 days ago, never answered, no meeting:
     # A_in(60) = 2^(-1/6) + 2^(-1/3) + 2^(-1/2) = 0.89090 + 0.79370 + 0.70711 = 2.39171,
     # A_in(730) = 2^(-10/730) + 2^(-20/730) + 2^(-30/730) = 2.94431;
-    # rate = 0.5 * (0.6 * ln2/60 * 2.39171 + 0.4 * ln2/730 * 2.94431) = 0.0088505 per day,
-    # a tenth of it unanswered: 0.00088505; score = 100 * (1 - exp(-0.00088505 * 14)) = 1.23.
+    # rate = 0.5 * (0.6 * ln2/60 * 2.39171 + 0.4 * ln2/730 * 2.94431) = 0.0088480 per day,
+    # plus the person's newest email 10 days ago, 0.1 * ln2/30 * 2^(-1/3) = 0.0018338:
+    # 0.0106819; a tenth of it unanswered: 0.00106819;
+    # score = 100 * (1 - exp(-0.00106819 * 14)) = 1.48 (13.89 without the factor).
     received = [Event(days_ago(d), "in", 1) for d in (10, 20, 30)]
     assert counts_of(received, NOW) == Counts(0, 3, 0)
-    assert score(received, NOW) == pytest.approx(1.23, abs=0.01)
-    assert score(received, NOW, DEFAULT.without("unanswered")) == pytest.approx(11.66, abs=0.01)
+    assert score(received, NOW) == pytest.approx(1.48, abs=0.01)
+    assert score(received, NOW, DEFAULT.without("unanswered")) == pytest.approx(13.89, abs=0.01)
     # Two emails are not yet "unanswered"; one reply, or one meeting, lifts the factor.
     assert score(received[:2], NOW) > 5 * score(received, NOW)
     answered = [*received, Event(days_ago(400), "out", 1)]
@@ -194,10 +216,10 @@ def test_the_vectorised_score_applies_the_unanswered_factor_from_either_side() -
     ba = (sum(growth(t, h[0]) for t in at), sum(growth(t, h[1]) for t in at))
     epoch_days = (at[0] - datetime(2000, 1, 1, tzinfo=UTC)).total_seconds() / 86400
     row = np.array([[0.0, 0.0, *ba, 0.0, 0.0, np.nan, epoch_days, 0, 3, 0]])
-    a_side = StoredSums((0.0, 0.0), ba, (0.0, 0.0), None, Counts(0, 3, 0))
-    b_side = StoredSums(ba, (0.0, 0.0), (0.0, 0.0), at[0], Counts(3, 0, 0))
+    a_side = StoredSums((0.0, 0.0), ba, (0.0, 0.0), None, at[0], Counts(0, 3, 0))
+    b_side = StoredSums(ba, (0.0, 0.0), (0.0, 0.0), at[0], None, Counts(3, 0, 0))
     assert scores_now(row, NOW, DEFAULT)[0] == pytest.approx(stored_score(a_side, NOW))
-    assert stored_score(a_side, NOW) == pytest.approx(1.23, abs=0.01)
+    assert stored_score(a_side, NOW) == pytest.approx(1.48, abs=0.01)
     from_b = scores_now(row, NOW, DEFAULT, from_a=np.array([False]))[0]
     assert from_b == pytest.approx(stored_score(b_side, NOW))
     assert from_b > 10 * stored_score(a_side, NOW)
