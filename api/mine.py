@@ -24,6 +24,7 @@ from relationships.past import as_of as pair_as_of
 from relationships.settings import load_weights
 from relationships.ties import tie
 from storage.models import (
+    Colleague,
     EmailAddress,
     Exclusion,
     Interaction,
@@ -68,7 +69,8 @@ def get_strength(person_id: int) -> dict[str, Any]:
     row = stored if stored is None or "at" not in request.args else pair_as_of(stored, at, weights)
     if row is None or person.id == me:
         return {"score": 0, "tier": "none", "trend": 0.0, "last_contact": None, "explanation": None}
-    seen = tie(row, me, at, weights)
+    clock = db.scalar(select(Colleague.last_sent_at).where(Colleague.person_id == me))
+    seen = tie(row, me, at, weights, clock)
     return {
         "score": seen.score,
         "tier": seen.tier,

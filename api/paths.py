@@ -118,6 +118,9 @@ def _edge_side(
     a, b = hop
     firm = graph.colleagues | graph.opted_out
     if (a in firm) != (b in firm):
-        return tie(row, a if a in firm else b, at, weights)
-    stronger = max((a, b), key=lambda side: stored_score(side_sums(row, side), at, weights))
-    return tie(row, stronger, at, weights)
+        colleague = a if a in firm else b
+        return tie(row, colleague, at, weights, graph.clock(colleague))
+    stronger = max(
+        (a, b), key=lambda side: stored_score(side_sums(row, side, graph.clock(side)), at, weights)
+    )
+    return tie(row, stronger, at, weights, graph.clock(stronger))

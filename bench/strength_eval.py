@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from relationships.strength import (  # noqa: E402
     ABLATIONS,
     DEFAULT,
+    LARGE_AUDIENCE,
     Event,
     Weights,
     score,
@@ -78,6 +79,10 @@ class Pair:
     events: tuple[Event, ...]
     raw: tuple[tuple[datetime, str], ...]
     label: bool
+    # The custodian's newest email to anyone before the split that counts for a pair (at
+    # most LARGE_AUDIENCE addressees), as ``colleagues.last_sent_at`` keeps it: the quiet
+    # factor's clock.
+    clock: datetime | None = None
 
 
 # --- loading ----------------------------------------------------------------------------------
@@ -162,16 +167,30 @@ def _bucket(custodian: Custodian, email: str, firm: FirmDomains) -> dict[str, li
 # --- candidates, scorers, metrics -------------------------------------------------------------
 
 
+def clock_of(custodian: Custodian, split: datetime) -> datetime | None:
+    """The custodian's newest email before ``split`` to anyone, inside or outside the firm,
+    of at most ``LARGE_AUDIENCE`` addressees (what ``colleagues.last_sent_at`` keeps)."""
+    sent = [
+        e.at
+        for book in (custodian.external, custodian.internal)
+        for events in book.values()
+        for e in events
+        if e.cls == "out" and e.at < split and e.audience <= LARGE_AUDIENCE
+    ]
+    return max(sent) if sent else None
+
+
 def candidates(custodians: Sequence[Custodian], split: datetime) -> list[Pair]:
     pairs = []
     for c in custodians:
+        clock = clock_of(c, split)
         for person, events in c.external.items():
             before = tuple(e for e in events if e.at < split)
             if not any(split - HISTORY <= e.at for e in before):
                 continue
             raw = tuple(r for r in c.raw[person] if r[0] < split)
             after = {d for at, d in c.raw[person] if split <= at < split + FUTURE}
-            pairs.append(Pair(c.name, person, before, raw, after == {"out", "in"}))
+            pairs.append(Pair(c.name, person, before, raw, after == {"out", "in"}, clock))
     return pairs
 
 
@@ -179,7 +198,7 @@ Scorer = Callable[[Pair, datetime], float]
 
 
 def ours(weights: Weights) -> Scorer:
-    return lambda pair, split: score(pair.events, split, weights)
+    return lambda pair, split: score(pair.events, split, weights, clock=pair.clock)
 
 
 def raw_count(pair: Pair, split: datetime) -> float:

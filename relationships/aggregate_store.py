@@ -5,7 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, func, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    bindparam,
+    case,
+    delete,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -20,6 +30,7 @@ from relationships.recent import KEEP
 from relationships.settings import load_weights, mark_rebuilt
 from storage.bulk import execute_many
 from storage.models import (
+    Colleague,
     EmailAddress,
     Interaction,
     Participant,
@@ -95,8 +106,33 @@ def apply(session: Session, deltas: PairDeltas) -> int:
         },
     )
     execute_many(session, statement, list(rows), key="upsert relationships")
+    _advance_clocks(session, rows)
     bump_version(session)
     return len(rows)
+
+
+def _advance_clocks(session: Session, rows: list[dict[str, object]]) -> None:
+    """Move each colleague's ``last_sent_at`` up to their newest email in ``rows`` (people
+    who are not colleagues match no row): a maximum, so pages may come in any order."""
+    newest: dict[int, datetime] = {}
+    for row in rows:
+        for person, sent in ((row["a_id"], row["last_ab_at"]), (row["b_id"], row["last_ba_at"])):
+            if not isinstance(person, int) or not isinstance(sent, datetime):
+                continue
+            if person not in newest or newest[person] < sent:
+                newest[person] = sent
+    if not newest:
+        return
+    table = table_of(Colleague)
+    sent_at = bindparam("sent_at", type_=table.c.last_sent_at.type)
+    later = or_(table.c.last_sent_at.is_(None), table.c.last_sent_at < sent_at)
+    statement = (
+        update(table)
+        .where(table.c.person_id == bindparam("person"))
+        .values(last_sent_at=case((later, sent_at), else_=table.c.last_sent_at))
+    )
+    params = [{"person": p, "sent_at": at} for p, at in sorted(newest.items())]
+    session.execute(statement, params)
 
 
 def bump_version(session: Session) -> None:
@@ -126,12 +162,15 @@ def rebuild(session: Session, person_ids: Iterable[int] | None = None) -> int:
     """
     only = frozenset(person_ids) if person_ids is not None else None
     table = table_of(Relationship)
+    clocks = update(table_of(Colleague)).values(last_sent_at=None)  # kept again by `apply`
     if only is None:
         deleted = session.execute(delete(table))
+        session.execute(clocks)
     else:
         ids = sorted(only)
         where = or_(table.c.a_id.in_(ids), table.c.b_id.in_(ids))
         deleted = session.execute(delete(table).where(where))
+        session.execute(clocks.where(table_of(Colleague).c.person_id.in_(ids)))
     if deleted.rowcount:  # type: ignore[attr-defined]
         rows_deleted(session)
     weights = load_weights(session)

@@ -104,10 +104,20 @@ def evidence(t: Tie, me: str, other: str) -> str:
         said = f"meetings together: {count_words(meetings, 'meeting')} {window}."
     else:
         said = "only group mail or large meetings, which do not count towards strength."
+    if t.quiet_days is not None:
+        months = max(1, round(t.quiet_days / 30.4))
+        span = "a month" if months == 1 else f"{months} months"
+        quiet = f"kept writing to others for {span} after the last contact with {other}"
+        said += f" {_subject(me)} {quiet}: this counts for less."
     if t.unanswered:
-        reply = f"{me} never wrote back to {other} and there was no meeting"
-        said += " " + _capitalized(f"{reply}: this counts little toward strength.")
+        reply = f"never wrote back to {other} and there was no meeting"
+        said += f" {_subject(me)} {reply}: this counts little toward strength."
     return _capitalized(said)
+
+
+def _subject(name: str) -> str:
+    """A name opening a sentence: "You" for "you"; a name stays as written (an address)."""
+    return "You" if name == "you" else name
 
 
 def _capitalized(sentence: str) -> str:
@@ -159,6 +169,7 @@ def details(t: Tie, me: str, other: str) -> dict[str, Any]:
         "last_sent": _iso(t.last_sent_at),
         "last_received": _iso(t.last_received_at),
         "unanswered": t.unanswered,
+        "quiet_days": None if t.quiet_days is None else round(t.quiet_days),
     }
 
 

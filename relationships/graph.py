@@ -30,7 +30,7 @@ import functools
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 
 from relationships.aggregate_store import EPOCH_KEY, VERSION_KEY
 from relationships.settings import load_weights
-from relationships.strength import DEFAULT, Weights, scores_now
+from relationships.strength import DEFAULT, EPOCH, Weights, scores_now
 from storage.bulk import sqlite_datetime
 from storage.models import Colleague, Setting
 from storage.types import utcnow
@@ -61,6 +61,14 @@ CHUNK = 200_000  # relationship rows read per batch while building
 # when it writes them (its clock, relationships.aggregate_store.apply) and commits after; an
 # ingest page's transaction lasts well under a second, hosts' clocks agree to NTP's accuracy.
 CHANGE_SLACK = timedelta(minutes=5)
+# A colleague's clock (their newest email to anyone, ``colleagues.last_sent_at``) that moved
+# less than this since their pairs were scored keeps the clock those scores used until the
+# next full build (``MAX_AGE``): a day's move changes the quiet factor by at most 1 %
+# ((1 - quiet_floor) / (4 * quiet_width) per day). One that moved more (a colleague back
+# from a pause, a mailbox whose sync resumed) has every pair read again at the next refresh.
+CLOCK_SLACK = timedelta(days=1)
+# More colleagues than this with a moved clock: a full build instead.
+CLOCKS_MOVED_MAX = 200
 PAST_KEPT = 2  # graphs for past moments a process keeps (``PastGraphs``)
 # How long a request for another moment waits while this process builds one (``PastGraphs``):
 # longer than a full build at 3,000,000 pairs (11 s), short of a proxy's usual 60 s timeout.
@@ -68,15 +76,16 @@ PAST_WAIT = timedelta(seconds=30)
 # The pair key, then the columns in the order relationships.strength.scores_now takes them,
 # by dialect: the six sums, then each side's newest message in days since strength.EPOCH
 # (2000-01-01: Julian day 2451544.5, Unix day 10957; NULL, read as NaN, when that side never
-# wrote), computed by the database so the rows stay plain numbers, then the three counters.
+# wrote), computed by the database so the rows stay plain numbers, then the three counters
+# and the pair's newest event (days since the epoch).
 PAIRS_SQL = {
     "sqlite": "SELECT a_id, b_id, ab_warm, ab_history, ba_warm, ba_history, mtg_warm,"
     " mtg_history, julianday(last_ab_at) - 2451544.5, julianday(last_ba_at) - 2451544.5,"
-    " email_ab, email_ba, meetings FROM relationships",
+    " email_ab, email_ba, meetings, julianday(last_at) - 2451544.5 FROM relationships",
     "postgresql": "SELECT a_id, b_id, ab_warm, ab_history, ba_warm, ba_history, mtg_warm,"
     " mtg_history, extract(epoch FROM last_ab_at)::float8 / 86400 - 10957,"
-    " extract(epoch FROM last_ba_at)::float8 / 86400 - 10957, email_ab, email_ba, meetings"
-    " FROM relationships",
+    " extract(epoch FROM last_ba_at)::float8 / 86400 - 10957, email_ab, email_ba, meetings,"
+    " extract(epoch FROM last_at)::float8 / 86400 - 10957 FROM relationships",
 }
 CHANGED_SINCE = {  # appended to PAIRS_SQL by a refresh (index ix_relationships_changed_at)
     "sqlite": " WHERE changed_at >= ?",
@@ -87,12 +96,19 @@ SETTLED_BY = {  # appended to PAIRS_SQL for a past moment: the pairs with no mai
     "postgresql": " WHERE last_at <= %s",
 }
 # A past moment's pairs with mail after it (met by then): PAIRS_SQL's columns, then the
-# newest-event lists to take that mail out with (relationships.past.past_block).
-LISTS = ", recent_ab, recent_ba, recent_mtg FROM relationships"
+# newest-event lists to take that mail out with and the first contact
+# (relationships.past.past_block).
 PAST_SQL = {
-    "sqlite": PAIRS_SQL["sqlite"].replace(" FROM relationships", LISTS)
+    "sqlite": PAIRS_SQL["sqlite"].replace(
+        " FROM relationships",
+        ", recent_ab, recent_ba, recent_mtg, julianday(first_at) - 2451544.5 FROM relationships",
+    )
     + " WHERE last_at > ? AND first_at <= ?",
-    "postgresql": PAIRS_SQL["postgresql"].replace(" FROM relationships", LISTS)
+    "postgresql": PAIRS_SQL["postgresql"].replace(
+        " FROM relationships",
+        ", recent_ab, recent_ba, recent_mtg, extract(epoch FROM first_at)::float8 / 86400"
+        " - 10957 FROM relationships",
+    )
     + " WHERE last_at > %s AND first_at <= %s",
 }
 
@@ -208,6 +224,13 @@ class Graph:
     # A past moment's graph (``?at=``): each pair as it stood at ``built_at``, mail after it
     # taken out (``relationships.past``); listings read their rows the same way.
     past: bool = False
+    # Each colleague's newest email to anyone (``colleagues.last_sent_at``) when the rows
+    # were read: the clock a colleague's side of a pair is scored against
+    # (relationships.strength.Weights.quiet_after); listings read it here too.
+    clocks: Mapping[int, datetime] = dataclasses.field(default_factory=dict)
+
+    def clock(self, person: int) -> datetime | None:
+        return self.clocks.get(person)
 
     @classmethod
     def from_edges(
@@ -293,6 +316,7 @@ def _csr(
     full_at: datetime | None = None,
     changed: int | None = None,
     past: bool = False,
+    clocks: Mapping[int, datetime] | None = None,
 ) -> Graph:
     firm = np.array(sorted(colleagues | opted_out), dtype=np.int32)
     inside = np.isin(a, firm) & np.isin(b, firm)
@@ -311,6 +335,7 @@ def _csr(
         full_at,
         changed,
         past,
+        clocks or {},
     )
 
 
@@ -325,20 +350,36 @@ class _Store:
     weights: Weights
     colleagues: frozenset[int]
     opted_out: frozenset[int]
+    clocks: Mapping[int, datetime]  # colleagues.last_sent_at
 
     @classmethod
     def read(cls, session: Session) -> _Store:
         version, epoch = current_version(session), current_epoch(session)
         read_at = utcnow()
-        flags = session.execute(select(Colleague.person_id, Colleague.opted_out)).tuples().all()
+        query = select(Colleague.person_id, Colleague.opted_out, Colleague.last_sent_at)
+        flags = session.execute(query).tuples().all()
         return cls(
             version,
             epoch,
             read_at,
             load_weights(session),
-            frozenset(pid for pid, out in flags if not out),
-            frozenset(pid for pid, out in flags if out),
+            frozenset(pid for pid, out, _ in flags if not out),
+            frozenset(pid for pid, out, _ in flags if out),
+            {pid: at for pid, _, at in flags if at is not None},
         )
+
+    @functools.cached_property
+    def clock_days(self) -> npt.NDArray[np.float64]:
+        """`clocks` by person id, in days since ``EPOCH`` (NaN: no clock)."""
+        size = max(self.clocks, default=-1) + 1
+        days = np.full(size + 1, np.nan)  # the last slot: every id beyond the table
+        for person, at in self.clocks.items():
+            days[person] = (at - EPOCH).total_seconds() / 86400
+        return days
+
+    def clocks_of(self, ids: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        table = self.clock_days
+        return table[np.minimum(ids.astype(np.int64), len(table) - 1)]
 
     @property
     def firm(self) -> npt.NDArray[np.int64]:
@@ -382,7 +423,15 @@ def refresh(
         or now - graph.full_at >= MAX_AGE
     ):
         return build(session, now)
-    a, b, s = _scored(session, store, now, since=graph.read_at - slack, keep_all=True)
+    moved = _moved(graph.clocks, store.clocks)
+    if len(moved) > CLOCKS_MOVED_MAX:
+        return build(session, now)
+    # Scores use the clocks the graph's other scores used, but for the colleagues that moved.
+    kept = {p: at for p, at in graph.clocks.items() if p not in moved}
+    scoring = {**kept, **{p: store.clocks[p] for p in moved if p in store.clocks}}
+    store = dataclasses.replace(store, clocks=scoring)
+    since = graph.read_at - slack
+    a, b, s = _scored(session, store, now, since=since, keep_all=True, moved=sorted(moved))
     firm = store.firm
     inside = np.isin(a, firm) & np.isin(b, firm)
     return Graph(
@@ -397,7 +446,19 @@ def refresh(
         store.read_at,
         graph.full_at,
         changed=len(a),
+        clocks=scoring,
     )
+
+
+def _moved(scored: Mapping[int, datetime], current: Mapping[int, datetime]) -> set[int]:
+    """Colleagues whose clock moved more than ``CLOCK_SLACK`` from the one their pairs were
+    scored with (or appeared, or went)."""
+    moved = {p for p in scored if p not in current}
+    for person, at in current.items():
+        before = scored.get(person)
+        if before is None or abs(at - before) > CLOCK_SLACK:
+            moved.add(person)
+    return moved
 
 
 def _graph(
@@ -423,6 +484,7 @@ def _graph(
         read_at=store.read_at,
         full_at=full_at,
         changed=changed,
+        clocks=store.clocks,
     )
 
 
@@ -434,6 +496,7 @@ def _scored(
     since: datetime | None = None,
     settled_by: datetime | None = None,
     keep_all: bool = False,
+    moved: Sequence[int] = (),
 ) -> tuple[Ids, Ids, Strengths]:
     """(a, b, strength / 100) of every pair, or of those changed since ``since``, or of those
     whose newest event is at or before ``settled_by``; only those that weigh anything unless
@@ -443,7 +506,13 @@ def _scored(
     cursor = session.connection().connection.cursor()
     if since is not None:
         moment = sqlite_datetime(since) if dialect == "sqlite" else since
-        cursor.execute(PAIRS_SQL[dialect] + CHANGED_SINCE[dialect], (moment,))
+        # With the pairs of every colleague whose clock moved (``refresh``).
+        mark = "?" if dialect == "sqlite" else "%s"
+        marks = ", ".join([mark] * len(moved))
+        theirs = f" OR a_id IN ({marks}) OR b_id IN ({marks})" if moved else ""
+        cursor.execute(
+            PAIRS_SQL[dialect] + CHANGED_SINCE[dialect] + theirs, (moment, *moved, *moved)
+        )
     elif settled_by is not None:
         moment = sqlite_datetime(settled_by) if dialect == "sqlite" else settled_by
         cursor.execute(PAIRS_SQL[dialect] + SETTLED_BY[dialect], (moment,))
@@ -481,7 +550,7 @@ def _strengths(
     parts: list[tuple[Ids, Ids, Strengths]] = []
     for batch in batches:
         block = np.array(batch, dtype=np.float64)
-        scores = edge_scores(block, firm, now, store.weights)
+        scores = edge_scores(block, firm, now, store.weights, store.clocks_of)
         keep = scores > MIN_SCORE
         if keep_all:
             keep[:] = True
@@ -504,12 +573,18 @@ def edge_scores(
     firm: npt.NDArray[np.int64],
     now: datetime,
     weights: Weights,
+    clocks_of: Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]] | None = None,
 ) -> npt.NDArray[np.float64]:
     """One strength per pair (rows of a_id, b_id, then the columns of ``scores_now``): the
     colleague's side of a colleague-contact pair (mail the colleague writes counts more), else
-    the stronger side."""
-    from_a = scores_now(block[:, 2:], now, weights)
-    from_b = scores_now(block[:, 2:], now, weights, from_a=np.zeros(len(block), dtype=bool))
+    the stronger side. ``clocks_of``: each person's newest email to anyone in days since
+    ``EPOCH``, NaN for people who are not colleagues."""
+    clocks_a = clocks_of(block[:, 0]) if clocks_of else None
+    clocks_b = clocks_of(block[:, 1]) if clocks_of else None
+    from_a = scores_now(block[:, 2:], now, weights, clocks=clocks_a)
+    from_b = scores_now(
+        block[:, 2:], now, weights, from_a=np.zeros(len(block), dtype=bool), clocks=clocks_b
+    )
     a_in, b_in = np.isin(block[:, 0], firm), np.isin(block[:, 1], firm)
     stronger = np.maximum(from_a, from_b)
     return np.where(a_in & ~b_in, from_a, np.where(b_in & ~a_in, from_b, stronger))

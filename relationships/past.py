@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from relationships.graph import Graph
 
 CLASSES = ("ab", "ba", "mtg")
-PAIR_COLUMNS = 13  # the key and ``relationships.strength.scores_now``'s columns
+PAIR_COLUMNS = 14  # the key and ``relationships.strength.scores_now``'s columns
 
 
 @dataclass(slots=True)
@@ -150,8 +150,9 @@ Columns = npt.NDArray[np.float64]
 def past_block(rows: Sequence[Sequence[Any]], moment: datetime, weights: Weights) -> Columns:
     """`as_of` for many rows at once, as the graph reads them: each row is the key, the six
     sums, each side's newest message in days since ``EPOCH`` (None: never wrote), the three
-    counters, then the three newest-event lists (``relationships.graph.PAST_SQL``); the
-    result has the first thirteen columns as they were at ``moment``
+    counters, the pair's newest event, then the three newest-event lists and the first contact
+    (``relationships.graph.PAST_SQL``); the result has the first fourteen columns as they were
+    at ``moment``
     (``relationships.strength.scores_now``'s layout). The same arithmetic as `as_of` on
     arrays: a 3,000,000-pair store has a million pairs with mail in the last 90 days, at
     80 us each in Python."""
@@ -169,10 +170,22 @@ def past_block(rows: Sequence[Sequence[Any]], moment: datetime, weights: Weights
         block[:, 2 + 2 * i], block[:, 3 + 2 * i] = warm, history
         block[:, 10 + i] = np.maximum(0, totals[:, i] - np.round(later))  # as `as_of` counts
         histories.append(history)
-    for i in range(2):  # each side's newest message then (the follow-up term)
+    newest = []
+    for i in range(3):  # each side's newest message then (the follow-up terms), a meeting's
         kept = lists[i]
         earlier = histories[i] / _growth(start, h[1])
-        block[:, 8 + i] = _newest_days(kept, numbers[:, 8 + i], start, earlier)
+        if i < 2:
+            stored = numbers[:, 8 + i]
+        else:  # every meeting enters its list, so the newest is kept
+            last = kept.minutes[np.arange(len(kept.counts)), np.maximum(kept.counts, 1) - 1]
+            stored = np.where(kept.counts > 0, last / MINUTES_PER_DAY, np.nan)
+        newest.append(_newest_days(kept, stored, start, earlier))
+    block[:, 8], block[:, 9] = newest[0], newest[1]
+    stacked = np.stack(newest, axis=1)
+    known = np.asarray(~np.isnan(stacked).all(axis=1))
+    first = np.array([row[PAIR_COLUMNS + 3] for row in rows], dtype=np.float64)
+    latest = np.nanmax(np.where(known[:, None], stacked, 0.0), axis=1)
+    block[:, 13] = np.where(known, latest, first)  # as `as_of`: the first contact, if none
     return block
 
 

@@ -45,6 +45,9 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "follow_up_received": (0.0, 1.0),
     "unanswered": (0.0, 1.0),
     "unanswered_after": (1, 1000),
+    "quiet_after_days": (7, 3650),
+    "quiet_width_days": (1, 365),
+    "quiet_floor": (0.0, 1.0),
 }
 INTEGERS = frozenset({"max_email_audience", "max_meeting", "unanswered_after"})
 
@@ -72,6 +75,9 @@ def flat(weights: Weights) -> dict[str, float]:
         "follow_up_received": weights.follow_up_received,
         "unanswered": weights.unanswered,
         "unanswered_after": weights.unanswered_after,
+        "quiet_after_days": weights.quiet_after,
+        "quiet_width_days": weights.quiet_width,
+        "quiet_floor": weights.quiet_floor,
     }
 
 
@@ -95,6 +101,9 @@ def from_flat(values: Mapping[str, float]) -> Weights:
         follow_up_received=float(values["follow_up_received"]),
         unanswered=float(values["unanswered"]),
         unanswered_after=int(values["unanswered_after"]),
+        quiet_after=float(values["quiet_after_days"]),
+        quiet_width=float(values["quiet_width_days"]),
+        quiet_floor=float(values["quiet_floor"]),
     )
 
 

@@ -89,6 +89,18 @@ class Weights:
     # of its subset trials instead of 39.5 %, on every bootstrap seed).
     unanswered: float = 0.1  # factor on the rate
     unanswered_after: int = 3  # emails from the other side
+    # Quiet: a pair that fell silent long before the colleague's own newest email to anyone
+    # (``colleagues.last_sent_at``) has cooled, whatever the decay says: the colleague kept
+    # writing, not to this person. The rate counts `quiet_floor + (1 - quiet_floor) /
+    # (1 + exp((g - quiet_after) / quiet_width))` times, g the days from the pair's newest
+    # event to the colleague's newest email (none for a side that is not a colleague's).
+    # Read against the colleague's clock, not the calendar, a mailbox whose sync paused
+    # (or a colleague on leave) does not make every one of its pairs look cold. 150 days,
+    # 15 days and 0.4 chosen on the first half of Enron's custodians (docs/strength.md,
+    # "Tuning, fifth round" and "sixth round").
+    quiet_after: float = 150.0  # days
+    quiet_width: float = 15.0  # days
+    quiet_floor: float = 0.4  # factor, at the longest silences
     # r0 (events per day) sets the saturation: one reciprocated 1:1 exchange every two weeks
     # in steady state scores about 63 (reference 1.3).
     r0_per_day: float = 1 / 14
@@ -106,6 +118,7 @@ class Weights:
             "follow-up": {"follow_up": 0.0},
             "follow-up-received": {"follow_up_received": 0.0},
             "unanswered": {"unanswered": 1.0},
+            "quiet": {"quiet_floor": 1.0},
         }
         if component not in changes:
             raise ValueError(f"unknown component {component!r}")
@@ -124,6 +137,7 @@ ABLATIONS = (
     "follow-up",
     "follow-up-received",
     "unanswered",
+    "quiet",
 )
 
 # Tiers (reference 1.3): strong >= 60, medium 30-59, weak 10-29, dormant below 10 with history.
@@ -179,6 +193,18 @@ def decayed_sums(
     return sums
 
 
+def newest_counted(events: Iterable[Event], at: datetime) -> datetime | None:
+    """The newest event up to ``at`` that the stored ``last_at`` keeps (emails of at most
+    ``LARGE_AUDIENCE`` addressees, meetings of 2 to ``LARGE_MEETING`` attendees)."""
+    kept = [
+        e.at
+        for e in events
+        if e.at <= at
+        and (2 <= e.audience <= LARGE_MEETING if e.cls == "mtg" else e.audience <= LARGE_AUDIENCE)
+    ]
+    return max(kept) if kept else None
+
+
 def days_since_sent(events: Iterable[Event], at: datetime, cls: str = "out") -> float | None:
     """Days from the newest email of class ``cls`` (``out``, or ``in`` for the other side's)
     before ``at`` that counts for the pair (at most ``LARGE_AUDIENCE`` addressees, as ingest
@@ -208,6 +234,24 @@ class Counts:
 def is_unanswered(counts: Counts, weights: Weights = DEFAULT) -> bool:
     """Whether this side never answered the other's mail (`Weights.unanswered`)."""
     return counts.sent == 0 and counts.met == 0 and counts.received >= weights.unanswered_after
+
+
+def quiet_factor(gap_days: float | None, weights: Weights = DEFAULT) -> float:
+    """The factor on the rate of a pair whose newest event came ``gap_days`` before the
+    colleague's newest email to anyone (`Weights.quiet_after`); None: no such clock."""
+    if gap_days is None:
+        return 1.0
+    z = min((gap_days - weights.quiet_after) / weights.quiet_width, 700.0)  # exp stays finite
+    return weights.quiet_floor + (1 - weights.quiet_floor) / (1 + math.exp(z))
+
+
+def quiet_gap(newest: datetime | None, clock: datetime | None, at: datetime) -> float | None:
+    """Days from a pair's newest event to the colleague's newest email to anyone as it was at
+    ``at`` (a clock later than ``at`` reads as ``at``: the colleague's own mail at that time
+    is not known, and an active colleague writes every day); None without both."""
+    if newest is None or clock is None:
+        return None
+    return (min(clock, at) - newest).total_seconds() / 86400
 
 
 def counts_of(events: Iterable[Event], at: datetime) -> Counts:
@@ -244,13 +288,19 @@ def rate(
     sent_days: float | None,
     received_days: float | None,
     counts: Counts,
+    quiet_days: float | None = None,
 ) -> float:
     """Steady-state weighted events per day, mixed over the half-lives, seen from the side
     whose mail is ``out``; ``sent_days`` and ``received_days``: the age of that side's newest
     message and of the other side's (the follow-up terms); ``counts``: the pair's counters
-    from that side (`is_unanswered`)."""
+    from that side (`is_unanswered`); ``quiet_days``: `quiet_gap` for a colleague's side."""
     parts = contributions(
-        sums, weights, sent_days=sent_days, received_days=received_days, counts=counts
+        sums,
+        weights,
+        sent_days=sent_days,
+        received_days=received_days,
+        counts=counts,
+        quiet_days=quiet_days,
     )
     return sum(parts.values())
 
@@ -262,10 +312,12 @@ def contributions(
     sent_days: float | None,
     received_days: float | None,
     counts: Counts,
+    quiet_days: float | None = None,
 ) -> dict[str, float]:
     """The rate split by its parts ("out", "in", "mtg", "mutual", "follow_up" and
     "follow_up_in"; warmth and history summed), each times `Weights.unanswered` when this
-    side never answered: the explanation names the largest one as the strongest evidence."""
+    side never answered and times `quiet_factor`: the explanation names the largest one as
+    the strongest evidence."""
     parts = dict.fromkeys(("out", "in", "mtg", "mutual"), 0.0)
     parts["follow_up"] = follow_up_rate(sent_days, weights)
     parts["follow_up_in"] = follow_up_rate(received_days, weights, weights.follow_up_received)
@@ -277,9 +329,10 @@ def contributions(
         parts["in"] += per_day * weights.inbound * inbound
         parts["mtg"] += per_day * meetings
         parts["mutual"] += per_day * weights.reciprocity * mutual
+    factor = quiet_factor(quiet_days, weights)
     if is_unanswered(counts, weights):
-        return {name: value * weights.unanswered for name, value in parts.items()}
-    return parts
+        factor *= weights.unanswered
+    return {name: value * factor for name, value in parts.items()}
 
 
 # Emails with more addressees count for identity only: no sum, no ``last_ab_at``, no counter
@@ -304,7 +357,9 @@ class StoredSums:
     """The growth-form sums of one pair as the aggregates keep them, seen from one side:
     ``out`` is what this side wrote, ``inbound`` what the other side wrote; ``sent_at`` and
     ``received_at`` are this side's newest message and the other side's (the follow-up
-    terms), None if it never wrote; ``counts`` the pair's counters from this side."""
+    terms), None if it never wrote; ``counts`` the pair's counters from this side;
+    ``newest`` the pair's newest event and ``clock`` this side's newest email to anyone, when
+    this side is a colleague's (`quiet_gap`)."""
 
     out: tuple[float, float]
     inbound: tuple[float, float]
@@ -312,6 +367,8 @@ class StoredSums:
     sent_at: datetime | None
     received_at: datetime | None
     counts: Counts
+    newest: datetime | None = None
+    clock: datetime | None = None
 
     def sent_days(self, now: datetime) -> float | None:
         return _days(self.sent_at, now)
@@ -343,6 +400,7 @@ def stored_rate(sums: StoredSums, now: datetime, weights: Weights = DEFAULT) -> 
         sent_days=sums.sent_days(now),
         received_days=sums.received_days(now),
         counts=sums.counts,
+        quiet_days=quiet_gap(sums.newest, sums.clock, now),
     )
 
 
@@ -355,7 +413,14 @@ def score_from_rate(value: float, weights: Weights = DEFAULT) -> float:
     return 100.0 * (1.0 - math.exp(-value / weights.r0_per_day))
 
 
-def score(events: Iterable[Event], at: datetime, weights: Weights = DEFAULT) -> float:
+def score(
+    events: Iterable[Event],
+    at: datetime,
+    weights: Weights = DEFAULT,
+    clock: datetime | None = None,
+) -> float:
+    """A replay of the pair's ``events`` up to ``at``, seen from the side whose mail is
+    ``out``; ``clock``: that side's newest email to anyone, when it is a colleague's."""
     listed = list(events)
     sums = decayed_sums(listed, at, weights)
     value = rate(
@@ -364,6 +429,7 @@ def score(events: Iterable[Event], at: datetime, weights: Weights = DEFAULT) -> 
         sent_days=days_since_sent(listed, at),
         received_days=days_since_sent(listed, at, "in"),
         counts=counts_of(listed, at),
+        quiet_days=quiet_gap(newest_counted(listed, at), clock, at),
     )
     return score_from_rate(value, weights)
 
@@ -380,11 +446,14 @@ def scores_now(
     now: datetime,
     weights: Weights,
     from_a: npt.NDArray[np.bool_] | None = None,
+    clocks: npt.NDArray[np.float64] | None = None,
 ) -> npt.NDArray[np.float64]:
     """``relationships.strength.stored_score`` for many pairs at once; the columns are
     ab_warm, ab_history, ba_warm, ba_history, mtg_warm, mtg_history, then last_ab_at and
     last_ba_at in days since ``EPOCH`` (NaN when that side never wrote), then the counters
-    email_ab, email_ba and meetings. Each row is scored
+    email_ab, email_ba and meetings, then last_at in days since ``EPOCH``. ``clocks``: the
+    scored side's newest email to anyone in days since ``EPOCH``, NaN where it is not a
+    colleague's (`quiet_gap`; a clock after ``now`` reads as ``now``). Each row is scored
     from the side of ``a`` (its mail is ``out``) where ``from_a`` is true or missing, else from
     the side of ``b``."""
     age = (now - EPOCH).total_seconds() / 86400
@@ -407,6 +476,11 @@ def scores_now(
     written, received = _sides(sums[:, 8], sums[:, 9], from_a)
     unanswered = (written == 0) & (sums[:, 10] == 0) & (received >= weights.unanswered_after)
     total *= np.where(unanswered, weights.unanswered, 1.0)
+    if clocks is not None:
+        gap = np.minimum(clocks, age) - sums[:, 11]
+        z = np.minimum((gap - weights.quiet_after) / weights.quiet_width, 700.0)
+        quiet = weights.quiet_floor + (1 - weights.quiet_floor) / (1 + np.exp(z))
+        total *= np.where(np.isnan(gap), 1.0, quiet)
     return np.asarray(100.0 * (1.0 - np.exp(-total / weights.r0_per_day)))
 
 

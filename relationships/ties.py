@@ -29,6 +29,8 @@ from relationships.strength import (
     Weights,
     growth,
     is_unanswered,
+    quiet_factor,
+    quiet_gap,
     score_from_rate,
     stored_rate,
     stored_score,
@@ -86,6 +88,9 @@ class Tie:
     # ``me`` never answered the other's mail nor met them: the score counts
     # ``Weights.unanswered`` times (relationships.strength.is_unanswered)
     unanswered: bool = False
+    # Days ``me`` kept writing to others after the pair's newest event, when that weighs on
+    # the score (relationships.strength.quiet_factor); None otherwise.
+    quiet_days: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +126,9 @@ def count_after(
     return count_since(events, moment)
 
 
-def side_sums(row: PairRow, me: int) -> StoredSums:
+def side_sums(row: PairRow, me: int, clock: datetime | None = None) -> StoredSums:
+    """``row``'s sums seen from ``me``; ``clock``: ``me``'s newest email to anyone when ``me``
+    is a colleague (``colleagues.last_sent_at``, the quiet factor)."""
     counts = Counts(row.email_ab, row.email_ba, row.meetings)
     if row.a_id == me:
         out, back = (row.ab_warm, row.ab_history), (row.ba_warm, row.ba_history)
@@ -129,7 +136,8 @@ def side_sums(row: PairRow, me: int) -> StoredSums:
     else:
         out, back = (row.ba_warm, row.ba_history), (row.ab_warm, row.ab_history)
         sent_at, received_at, counts = row.last_ba_at, row.last_ab_at, counts.flipped()
-    return StoredSums(out, back, (row.mtg_warm, row.mtg_history), sent_at, received_at, counts)
+    meetings = (row.mtg_warm, row.mtg_history)
+    return StoredSums(out, back, meetings, sent_at, received_at, counts, row.last_at, clock)
 
 
 def side_recent(row: PairRow, me: int) -> Recent:
@@ -144,7 +152,9 @@ def side_recent(row: PairRow, me: int) -> Recent:
     return stored if row.a_id == me else stored.flipped()
 
 
-def past_sums(sums: StoredSums, events: Recent, moment: datetime, weights: Weights) -> StoredSums:
+def past_sums(
+    sums: StoredSums, events: Recent, moment: datetime, weights: Weights, first_at: datetime
+) -> StoredSums:
     """The stored sums without the events after ``moment``: the sums as they were then, each
     side's newest message then (``relationships.recent.newest_before``) and the counters then
     (as ``relationships.past.as_of`` takes them back)."""
@@ -154,25 +164,38 @@ def past_sums(sums: StoredSums, events: Recent, moment: datetime, weights: Weigh
     met = past_class(events.meetings, sums.meetings, moment, h)
     long = growth(moment, h[1])
     totals = sums.counts
+    sent_at = newest_before(events.sent, sums.sent_at, moment, sent.sums[1] / long)
+    received_at = newest_before(events.received, sums.received_at, moment, received.sums[1] / long)
+    last_meeting = events.meetings[-1].at if events.meetings else None
+    met_at = newest_before(events.meetings, last_meeting, moment, met.sums[1] / long)
+    known = [at for at in (sent_at, received_at, met_at) if at is not None]
     return StoredSums(
         sent.sums,
         received.sums,
         met.sums,
-        newest_before(events.sent, sums.sent_at, moment, sent.sums[1] / long),
-        newest_before(events.received, sums.received_at, moment, received.sums[1] / long),
+        sent_at,
+        received_at,
         Counts(
             max(0, totals.sent - round(sent.later)),
             max(0, totals.received - round(received.later)),
             max(0, totals.met - round(met.later)),
         ),
+        max(known) if known else first_at,
+        sums.clock,
     )
 
 
-def tie(row: PairRow, me: int, now: datetime, weights: Weights = DEFAULT) -> Tie:
+def tie(
+    row: PairRow,
+    me: int,
+    now: datetime,
+    weights: Weights = DEFAULT,
+    clock: datetime | None = None,
+) -> Tie:
     """``row`` seen from person ``me`` (one of its two ends) at ``now``, with everything an
     explanation says (a listing that shows only score, tier and trend: ``standing``)."""
     mine_is_a = row.a_id == me
-    sums = side_sums(row, me)
+    sums = side_sums(row, me, clock)
     parts = stored_rate(sums, now, weights)
     value = score_from_rate(sum(parts.values()), weights)
     events = side_recent(row, me)
@@ -214,13 +237,20 @@ def tie(row: PairRow, me: int, now: datetime, weights: Weights = DEFAULT) -> Tie
         replies=(len(mine), len(theirs)),
         strongest=strongest,
         unanswered=is_unanswered(sums.counts, weights) and weights.unanswered < 1,
+        quiet_days=_quiet(sums, now, weights),
     )
 
 
-def standing(row: PairRow, me: int, now: datetime, weights: Weights = DEFAULT) -> Standing:
+def standing(
+    row: PairRow,
+    me: int,
+    now: datetime,
+    weights: Weights = DEFAULT,
+    clock: datetime | None = None,
+) -> Standing:
     """``row`` seen from person ``me`` at ``now``: score, tier, trend and last contact, the same
     as ``tie`` gives, without the counts and the strongest part a listing does not show."""
-    sums = side_sums(row, me)
+    sums = side_sums(row, me, clock)
     value = stored_score(sums, now, weights)
     then = now - TREND_WINDOW
     past = _past_score(row, sums, side_recent(row, me), then, weights)
@@ -239,7 +269,18 @@ def _past_score(
     """The side's score at ``then`` (the trend's base): none before the first contact."""
     if row.first_at > then:
         return 0.0
-    return stored_score(past_sums(sums, events, then, weights), then, weights)
+    return stored_score(past_sums(sums, events, then, weights, row.first_at), then, weights)
+
+
+# The explanation mentions the quiet factor once it takes a tenth or more off the score's rate.
+QUIET_SAID = 0.9
+
+
+def _quiet(sums: StoredSums, now: datetime, weights: Weights) -> float | None:
+    """Days the colleague kept writing to others after the pair's newest event, when that
+    silence weighs on the score (`QUIET_SAID`); else None."""
+    gap = quiet_gap(sums.newest, sums.clock, now)
+    return gap if gap is not None and quiet_factor(gap, weights) < QUIET_SAID else None
 
 
 BALANCED = 0.25  # email is "both ways" when the quieter side wrote at least this share

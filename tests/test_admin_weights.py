@@ -95,6 +95,9 @@ def test_admin_only(app: Flask, client: FlaskClient, people: dict[str, int]) -> 
         ({"max_meeting": 2.5}, "whole number"),
         ({"follow_up": 1.5}, "outside"),
         ({"follow_up_half_life_days": 0}, "outside"),
+        ({"quiet_floor": 1.5}, "outside"),
+        ({"quiet_width_days": 0}, "outside"),
+        ({"unanswered_after": 2.5}, "whole number"),
         ({}, "JSON object"),
     ],
 )

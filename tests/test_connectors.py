@@ -21,6 +21,7 @@ from relationships.strength import DEFAULT, Event, StoredSums, score, stored_sco
 from relationships.ties import side_sums
 from storage.db import Database
 from storage.models import Colleague, Relationship
+from sync.items import Folder, FolderKind
 from tests.factories import INBOX, SENT, T0, email, meeting
 from tests.test_engine import ALICE, BOB, CLIENT, mailbox, person_of, run
 
@@ -114,22 +115,31 @@ def test_the_graph_scores_every_pair_as_its_row_does(
     db: Database, firm: dict[str, int], days_later: int
 ) -> None:
     # The graph reads the sums and each side's newest message in SQL (PAIRS_SQL, per
-    # dialect); a tie reads them from the row: the same score, follow-up term included.
+    # dialect); a tie reads them from the row: the same score, follow-up term included, and
+    # the quiet factor read against the colleague's clock (Alice's old client, 300 days
+    # before her newest email, is damped).
+    older = Folder("Sent Items (older)", FolderKind.SENT)
+    run(db, mailbox(db, ALICE), {older: [email(ALICE, [OLD_CLIENT], at=T0 - timedelta(300))]})
     now = T0 + timedelta(days=days_later)
     with db.transaction() as session:
         graph = build(session, now)
         rows = session.scalars(select(Relationship)).all()
+        old = person_of(session, OLD_CLIENT)
     firm_ids = graph.colleagues | graph.opted_out
+
+    def seen(row: Relationship, side: int) -> float:
+        return stored_score(side_sums(row, side, graph.clock(side)), now)
+
     for row in rows:
         ends = (row.a_id, row.b_id)
         inside = [p for p in ends if p in firm_ids]
-        side = (
-            inside[0]
-            if len(inside) == 1
-            else max(ends, key=lambda p: stored_score(side_sums(row, p), now))
-        )
-        expected = stored_score(side_sums(row, side), now)
-        assert 100 * graph.strength(*ends) == pytest.approx(expected, abs=1e-3)
+        side = inside[0] if len(inside) == 1 else max(ends, key=lambda p: seen(row, p))
+        assert 100 * graph.strength(*ends) == pytest.approx(seen(row, side), abs=1e-3)
+    (quiet,) = [r for r in rows if old in (r.a_id, r.b_id)]
+    assert graph.clock(firm["alice"]) == T0 + timedelta(days=5)
+    undamped = stored_score(side_sums(quiet, firm["alice"]), now)
+    # 305 days of silence before her clock: 0.4 + 0.6 / (1 + e^((305 - 150) / 15)) = 0.40002
+    assert 100 * graph.strength(quiet.a_id, quiet.b_id) < 0.45 * undamped
     # Alice's pair with the client: her newest message adds to the graph's strength.
     (pair,) = [r for r in rows if {r.a_id, r.b_id} == {firm["alice"], firm["client"]}]
     sums = side_sums(pair, firm["alice"])
@@ -329,6 +339,7 @@ def test_a_pair_purged_since_the_graph_was_built_is_left_out(
 
 
 VENDOR = "dana@vendor.example"
+OLD_CLIENT = "old.client@example.org"
 
 
 def connector_of(
@@ -368,3 +379,26 @@ def test_mail_a_colleague_never_answered_counts_little_until_answered(
     before_reply = connector_of(client, auth, dana, then, CAROL)
     assert before_reply["explanation"]["unanswered"] is True
     assert before_reply["score"] == pytest.approx(score(received, then), abs=0.05)
+
+
+def test_a_colleague_who_kept_writing_to_others_explains_the_quiet_tie(
+    db: Database, client: FlaskClient, auth: dict[str, str], firm: dict[str, int]
+) -> None:
+    """Alice's last email to an old client came 305 days before her newest email to anyone:
+    the tie counts about 0.4 of its rate (the quiet factor) and says why."""
+    older = Folder("Sent Items (older)", FolderKind.SENT)
+    sent = email(ALICE, [OLD_CLIENT], at=T0 - timedelta(300))
+    run(db, mailbox(db, ALICE), {older: [sent]})
+    with db.transaction() as session:
+        old = person_of(session, OLD_CLIENT)
+    at = T0 + timedelta(days=30)
+    found = connector_of(client, auth, old, at, ALICE)
+    assert found["explanation"]["quiet_days"] == 305
+    assert (
+        f"{ALICE} kept writing to others for 10 months after the last contact with"
+        in (found["explanation"]["evidence"])
+    )
+    clock = T0 + timedelta(days=5)  # Alice's newest email in the firm fixture
+    events = [Event(sent.sent_at, "out", 1)]
+    assert found["score"] == pytest.approx(score(events, at, clock=clock), abs=0.05)
+    assert found["score"] < 0.45 * score(events, at)

@@ -68,3 +68,44 @@ def test_processes_starting_at_once_upgrade_an_empty_store_once(
     finally:
         if url.startswith("postgresql"):
             drop_database(url)
+
+
+def test_the_colleague_clock_is_filled_from_the_stored_pairs(
+    database: Database, tmp_path: Path
+) -> None:
+    """Migration 0012 adds ``colleagues.last_sent_at`` to a store that already holds pairs: it
+    is each colleague's newest email of their side over their pairs (an internal one too)."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from storage.migrate import downgrade, upgrade
+    from storage.models import Colleague
+    from tests.factories import INBOX, SENT, T0, email
+    from tests.test_engine import ALICE, BOB, CLIENT, mailbox, run
+
+    if database.engine.dialect.name == "postgresql":
+        url = database.url.rsplit("/", 1)[0] + f"/test_clock_{os.getpid()}"
+        recreate_database(url)
+    else:
+        url = f"sqlite:///{tmp_path / 'clock.db'}"
+    store = Database(url)
+    try:
+        store.upgrade()
+        box = mailbox(store, ALICE)
+        sent = [
+            email(ALICE, [CLIENT], at=T0 + timedelta(2)),
+            email(ALICE, [BOB], at=T0 + timedelta(9)),
+        ]
+        run(store, box, {SENT: sent, INBOX: [email(CLIENT, [ALICE], at=T0 + timedelta(20))]})
+        downgrade(store.engine, "0011")
+        upgrade(store.engine)
+        with store.transaction() as session:
+            found = session.execute(select(Colleague.email, Colleague.last_sent_at)).all()
+            clocks = dict(found)
+        assert clocks[ALICE] == T0 + timedelta(9)  # the client's later email is not hers
+        assert clocks[BOB] is None  # Bob never wrote
+    finally:
+        store.dispose()
+        if url.startswith("postgresql"):
+            drop_database(url)

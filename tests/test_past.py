@@ -221,9 +221,11 @@ def graph_tuple(row: Pair) -> tuple[Any, ...]:
         row.email_ab,
         row.email_ba,
         row.meetings,
+        days(row.last_at),
         row.recent_ab,
         row.recent_ba,
         row.recent_mtg,
+        days(row.first_at),
     )
 
 
@@ -257,10 +259,11 @@ def test_the_past_graph_takes_many_rows_back_as_one_row_is(seed: int) -> None:
             then.email_ab,
             then.email_ba,
             then.meetings,
+            days(then.last_at),
         ]
         # Taking the later events off a growth-form sum cancels most of it: the order of the
         # additions (NumPy's against Python's) shows at 1e-15 of the stored sum.
-        slack = [1e-12 * getattr(row, name) for name in SUMS] + [0.0] * 5
+        slack = [1e-12 * getattr(row, name) for name in SUMS] + [0.0] * 6
         assert all(
             abs(g - w) <= a + 1e-9 * abs(w) or (math.isnan(g) and math.isnan(w))
             for g, w, a in zip(got[2:], want, slack, strict=True)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from api.tokens import issue_dev_token
 from relationships.aggregate_store import apply, bump_version, rebuild
@@ -304,10 +304,18 @@ def test_a_refresh_reads_only_the_changed_pairs_and_equals_a_full_build(
             .where(Relationship.changed_at >= first.read_at)
         )
         total = session.scalar(select(func.count()).select_from(Relationship))
+        # Bob's clock (his newest email to anyone) moved by more than CLOCK_SLACK: every pair
+        # of his is read again, as its quiet factor reads that clock.
+        bobs = session.scalar(
+            select(func.count())
+            .select_from(Relationship)
+            .where(or_(Relationship.a_id == firm["bob"], Relationship.b_id == firm["bob"]))
+        )
         refreshed = refresh(session, first, now, slack=timedelta(0))
         full = build(session, now)
     assert changed == 2 and total is not None and total > changed  # Bob-target, Bob-newcomer
-    assert refreshed.changed == changed and refreshed.full_at == first.full_at
+    assert bobs is not None and total > bobs > changed
+    assert refreshed.changed == bobs and refreshed.full_at == first.full_at
     assert refreshed.edges == first.edges + 1 == full.edges
     assert same_graph(refreshed, full) and refreshed.version == full.version != first.version
     assert refreshed.strength(firm["bob"], firm["target"]) > first.strength(
@@ -325,7 +333,8 @@ def test_a_refresh_reads_mail_a_writer_committed_after_the_last_read(
         first = build(session, now)
     with db.transaction() as writer:
         deltas = PairDeltas(weights=load_weights(writer))
-        roles = [("from", firm["bob"], None), ("to", firm["target"], None)]
+        # The target writes (Bob's clock, his newest email to anyone, stays where it was).
+        roles = [("from", firm["target"], None), ("to", firm["bob"], None)]
         add_interaction(deltas, "email", now - timedelta(days=1), roles)
         apply(writer, deltas)
         with db.read_sessions() as session:

@@ -19,6 +19,8 @@ from relationships.strength import (
     decayed_sums,
     follow_up_rate,
     growth,
+    quiet_factor,
+    quiet_gap,
     rate,
     score,
     scores_now,
@@ -223,3 +225,28 @@ def test_the_vectorised_score_applies_the_unanswered_factor_from_either_side() -
     from_b = scores_now(row, NOW, DEFAULT, from_a=np.array([False]))[0]
     assert from_b == pytest.approx(stored_score(b_side, NOW))
     assert from_b > 10 * stored_score(a_side, NOW)
+
+
+def test_a_pair_silent_long_before_the_colleagues_own_newest_email_counts_less() -> None:
+    # One To email sent 400 days ago; the colleague's newest email to anyone was 100 days
+    # ago, so the pair fell silent 300 days before it:
+    # factor = 0.4 + 0.6 / (1 + e^((300 - 150) / 15)) = 0.4 + 0.6 / (1 + e^10) = 0.400027.
+    sent = [Event(days_ago(400), "out", 1)]
+    clock = days_ago(100)
+    assert quiet_factor(300.0) == pytest.approx(0.400027, abs=1e-6)
+    assert quiet_factor(150.0) == pytest.approx(0.7)  # halfway at `quiet_after`
+    assert quiet_factor(0.0) == pytest.approx(1.0, abs=1e-4)
+    assert quiet_factor(-30.0) == pytest.approx(1.0, abs=1e-4)  # mail after the clock
+    assert quiet_factor(1e9) == pytest.approx(0.4)  # no overflow
+    assert quiet_factor(None) == 1.0  # not a colleague's side: no clock
+    free = score(sent, NOW)
+    r_free = -math.log(1 - free / 100) / 14
+    assert score(sent, NOW, clock=clock) == pytest.approx(
+        100 * (1 - math.exp(-r_free * 0.400027 * 14)), abs=1e-4
+    )
+    # The clock is the colleague's, not the calendar's: a mailbox idle since the pair's
+    # last email (clock = that email) damps nothing, however old.
+    assert score(sent, NOW, clock=days_ago(400)) == pytest.approx(free, abs=1e-3)
+    # A clock later than the moment scored reads as the moment (``quiet_gap``).
+    assert quiet_gap(days_ago(400), NOW + timedelta(days=50), NOW) == pytest.approx(400.0)
+    assert score(sent, NOW, DEFAULT.without("quiet"), clock=clock) == pytest.approx(free)

@@ -85,6 +85,11 @@ class Colleague(Base):
     tenant_id: Mapped[str | None] = mapped_column(String(64))
     object_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The colleague's newest email to anyone that counts for a pair (at most 20 addressees):
+    # the latest ``last_ab_at``/``last_ba_at`` of their side over their pairs, kept by the
+    # aggregates' upsert (relationships.aggregate_store). Strength reads a pair's silence
+    # against it (relationships.strength.Weights.quiet_after).
+    last_sent_at: Mapped[datetime | None] = mapped_column()
 
 
 Index("ix_people_display_name", Person.display_name)
