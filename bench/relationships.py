@@ -100,6 +100,9 @@ def generate(pairs: int, seed: int = 7) -> dict[str, np.ndarray]:
     ba = np.round(count * (1 - share)).astype(np.int64)
     minutes = ((now - EPOCH).total_seconds() / 60 - days_ago * 1440).astype(np.int64)
     return {
+        # Each colleague's newest email to anyone (colleagues.last_sent_at): a firm's people
+        # write every working day or so.
+        "clock_days": rng.exponential(1.0, COLLEAGUES),
         "a": a,
         "b": b,
         "company": company,
@@ -225,12 +228,17 @@ def load(url: str, data: dict[str, np.ndarray]) -> float:
             7,
         )
         many(
-            "INSERT INTO colleagues (id, person_id, email, opted_out, is_admin, created_at) VALUES",
+            "INSERT INTO colleagues (id, person_id, email, opted_out, is_admin, created_at,"
+            " last_sent_at) VALUES",
             [
-                (i, i, f"colleague{i}@firm.example", False, i == 1, ts)
-                for i in range(1, COLLEAGUES + 1)
+                (i, i, f"colleague{i}@firm.example", False, i == 1, ts, stamp(clock))
+                for i, clock in zip(
+                    range(1, COLLEAGUES + 1),
+                    (now - timedelta(days=float(d)) for d in data["clock_days"]),
+                    strict=True,
+                )
             ],
-            6,
+            7,
         )
         many(
             "INSERT INTO relationships (a_id, b_id, email_ab, email_ba, meetings, first_at,"

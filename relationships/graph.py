@@ -64,9 +64,10 @@ CHANGE_SLACK = timedelta(minutes=5)
 # A colleague's clock (their newest email to anyone, ``colleagues.last_sent_at``) that moved
 # less than this since their pairs were scored keeps the clock those scores used until the
 # next full build (``MAX_AGE``): a day's move changes the quiet factor by at most 1 %
-# ((1 - quiet_floor) / (4 * quiet_width) per day). One that moved more (a colleague back
-# from a pause, a mailbox whose sync resumed) has every pair read again at the next refresh.
-CLOCK_SLACK = timedelta(days=1)
+# ((1 - quiet_floor) / (4 * quiet_width) per day), a weekend's by 3 %. One that moved more
+# (a colleague back from leave, a mailbox whose sync resumed) has every pair read again at
+# the next refresh.
+CLOCK_SLACK = timedelta(days=7)
 # More colleagues than this with a moved clock: a full build instead.
 CLOCKS_MOVED_MAX = 200
 PAST_KEPT = 2  # graphs for past moments a process keeps (``PastGraphs``)
