@@ -9,8 +9,10 @@ gate: one-way history is common (short backfills, unsynced folders, replies from
 addresses), so the harmonic mean of ``out`` and ``in`` is *added* as a bonus instead of
 multiplying the rest by it. Mail the colleague writes weighs more than mail they receive, so a
 pair's score depends on the side it is seen from (``StoredSums`` names the sides). Two
-half-lives mix warmth (60 days) and history (2 years); a third, short one follows only the
-colleague's newest message (a conversation in flight); the rate saturates to 0-100.
+half-lives mix warmth (60 days) and history (2 years); a third, short one follows only each
+side's newest message (a conversation in flight). Mail a colleague never answered counts a
+tenth, and a pair gone quiet long before the colleague's own newest email to anyone counts
+less; the rate saturates to 0-100.
 
 Everything here is a pure function of plain data, so the same code scores a pair from stored
 aggregates at query time, replays history in ``bench/strength_eval.py``, and explains itself.
