@@ -32,18 +32,18 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
 from relationships.aggregate_store import EPOCH_KEY, VERSION_KEY
 from relationships.settings import load_weights
 from relationships.strength import DEFAULT, EPOCH, Weights, scores_now
 from storage.bulk import sqlite_datetime
-from storage.models import Colleague, Setting
+from storage.models import Colleague, Relationship, Setting
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -399,11 +399,39 @@ def build_past(session: Session, moment: datetime) -> Graph:
     moment with their newest-event lists (``relationships.past.past_block``, the arithmetic of
     ``as_of`` in NumPy), the pairs first met after it left out."""
     store = _Store.read(session)
+    store = dataclasses.replace(store, clocks=_clocks_at(session, store, moment))
     settled = _scored(session, store, moment, settled_by=moment)
     later = _scored_later(session, store, moment)
     a, b, s = (np.concatenate([settled[i], later[i]]) for i in range(3))
     graph = _graph(a, b, s, store, moment, full_at=moment)
     return dataclasses.replace(graph, past=True)
+
+
+def _clocks_at(session: Session, store: _Store, moment: datetime) -> dict[int, datetime]:
+    """Each colleague's newest email to anyone at ``moment``, as near as the pairs tell: the
+    newest of their side's last emails that are not later than ``moment`` (a pair they wrote
+    to again after it tells nothing of before). Not ``min(clock, moment)``: a mailbox that
+    was idle before the moment (Enron's have gaps of months) would read as active then."""
+    r = Relationship.__table__.c
+    sides = union_all(
+        select(r.a_id.label("person"), func.max(r.last_ab_at).label("sent"))
+        .where(r.last_ab_at <= moment)
+        .group_by(r.a_id),
+        select(r.b_id.label("person"), func.max(r.last_ba_at).label("sent"))
+        .where(r.last_ba_at <= moment)
+        .group_by(r.b_id),
+    ).subquery()
+    query = select(sides.c.person, func.max(sides.c.sent)).group_by(sides.c.person)
+    firm = store.colleagues | store.opted_out
+    found = session.execute(query.where(sides.c.person.in_(sorted(firm)))).tuples().all()
+    return {person: _aware(sent) for person, sent in found if sent is not None}
+
+
+def _aware(at: datetime | str) -> datetime:
+    """A timestamp from an aggregate over a UTCDateTime column: SQLite hands back its text."""
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def refresh(

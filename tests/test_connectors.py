@@ -15,7 +15,7 @@ from sqlalchemy import delete, select, update
 
 from api.tokens import issue_dev_token
 from relationships.aggregate_store import rebuild
-from relationships.graph import build
+from relationships.graph import build, build_past
 from relationships.recent import KEEP, loads
 from relationships.strength import DEFAULT, Event, StoredSums, score, stored_score
 from relationships.ties import side_sums
@@ -402,3 +402,17 @@ def test_a_colleague_who_kept_writing_to_others_explains_the_quiet_tie(
     events = [Event(sent.sent_at, "out", 1)]
     assert found["score"] == pytest.approx(score(events, at, clock=clock), abs=0.05)
     assert found["score"] < 0.45 * score(events, at)
+
+
+def test_a_past_graph_reads_each_colleagues_clock_as_it_was_then(
+    db: Database, firm: dict[str, int]
+) -> None:
+    """At an earlier moment a colleague's clock is their newest email up to it (Alice's on
+    day 5), not the moment itself: a mailbox idle then does not read as active."""
+    later = Folder("Sent Items (later)", FolderKind.SENT)
+    run(db, mailbox(db, ALICE), {later: [email(ALICE, [OLD_CLIENT], at=T0 + timedelta(200))]})
+    with db.transaction() as session:
+        now = build(session, T0 + timedelta(days=201))
+        then = build_past(session, T0 + timedelta(days=100))
+    assert now.clock(firm["alice"]) == T0 + timedelta(days=200)
+    assert then.clock(firm["alice"]) == T0 + timedelta(days=5)
