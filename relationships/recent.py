@@ -16,7 +16,7 @@ From these lists, in O(``KEEP``) per pair and without reading any interaction:
 - counts in the last 90 days, exact while fewer than ``KEEP`` events of a class fall in them;
 - the decayed sums as they were at an earlier moment (for the trend): the stored sums minus the
   events since then (estimated for a busy pair with more than ``KEEP`` events of one class
-  since then, see ``before``), and a side's newest message then (``newest_before``).
+  since then, see ``past_class``), and a side's newest message then (``newest_before``).
 """
 
 from __future__ import annotations
@@ -191,17 +191,6 @@ def count_since(events: list[RecentEvent], moment: datetime) -> Count:
     return Count(found, exact=found < len(events) or is_whole(events))
 
 
-def before(
-    events: list[RecentEvent],
-    stored: tuple[float, float],
-    moment: datetime,
-    half_lives: tuple[float, float],
-) -> tuple[float, float]:
-    """A class's growth-form sums (warm and history half-lives) as they were at ``moment``
-    (`past_class`)."""
-    return past_class(events, stored, moment, half_lives).sums
-
-
 @dataclass(frozen=True, slots=True)
 class PastClass:
     sums: tuple[float, float]  # growth form, as they were at the moment
@@ -351,13 +340,13 @@ def newest_before(
 ) -> datetime | None:
     """A class's newest event at or before ``moment``, from its newest event of all
     (``newest``, the stored ``last_ab_at``/``last_ba_at``) and the kept list; ``earlier`` is the
-    class's history sum as it was at ``moment`` (``before``), decayed to ``moment``.
+    class's history sum as it was at ``moment`` (``past_class``), decayed to ``moment``.
 
     Exact while the list reaches back to ``moment``: the kept event before it, or none when
     the list holds the whole class. When the list is full and every kept event is later (more
     than ``KEEP`` since ``moment``), the dropped ones are unknown: if the past sum shows
     earlier mail, the newest is taken half the list's mean gap before ``moment``, as for a
-    pair writing at the list's pace (``before`` assumes the same run); otherwise none.
+    pair writing at the list's pace (``past_class`` assumes the same run); otherwise none.
     """
     if newest is None or newest <= moment:
         return newest

@@ -102,7 +102,7 @@ def test_the_colleague_clock_is_filled_from_the_stored_pairs(
         upgrade(store.engine)
         with store.transaction() as session:
             found = session.execute(select(Colleague.email, Colleague.last_sent_at)).all()
-            clocks = dict(found)
+            clocks = {str(row[0]): row[1] for row in found}
         assert clocks[ALICE] == T0 + timedelta(9)  # the client's later email is not hers
         assert clocks[BOB] is None  # Bob never wrote
     finally:
