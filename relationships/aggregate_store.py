@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     ColumnElement,
@@ -14,6 +14,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -28,6 +29,7 @@ from relationships.aggregates import (
 )
 from relationships.recent import KEEP
 from relationships.settings import load_weights, mark_rebuilt
+from storage.addressbook import chunks
 from storage.bulk import execute_many
 from storage.models import (
     Colleague,
@@ -135,6 +137,54 @@ def _advance_clocks(session: Session, rows: list[dict[str, object]]) -> None:
     session.execute(statement, params)
 
 
+def clocks_from_pairs(
+    session: Session, people: Iterable[int], moment: datetime | None = None
+) -> dict[int, datetime]:
+    """The newest of each person's side's last emails over their pairs (not later than
+    ``moment`` when given): what ``colleagues.last_sent_at`` keeps, read from the rows."""
+    r = table_of(Relationship).c
+    ab, ba = r.last_ab_at, r.last_ba_at
+    wanted = sorted(set(people))
+    found: dict[int, datetime] = {}
+    for part in chunks(wanted):
+        a_side = select(r.a_id.label("person"), func.max(ab).label("sent")).where(r.a_id.in_(part))
+        b_side = select(r.b_id.label("person"), func.max(ba).label("sent")).where(r.b_id.in_(part))
+        if moment is not None:
+            a_side, b_side = a_side.where(ab <= moment), b_side.where(ba <= moment)
+        sides = union_all(a_side.group_by(r.a_id), b_side.group_by(r.b_id)).subquery()
+        query = select(sides.c.person, func.max(sides.c.sent)).group_by(sides.c.person)
+        for person, sent in session.execute(query).tuples():
+            if sent is not None:
+                found[person] = _aware(sent)
+    return found
+
+
+def _aware(at: datetime | str) -> datetime:
+    """A timestamp from an aggregate over a UTCDateTime column: SQLite hands back its text."""
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def settle_clocks(session: Session, people: Iterable[int]) -> None:
+    """Set the clock (``colleagues.last_sent_at``) of those of ``people`` who are colleagues
+    to what their pairs now hold: after rows were deleted or recomputed, the newest email a
+    clock counted may be gone (a removal, a purge), which `_advance_clocks`, a maximum, never
+    takes back."""
+    table = table_of(Colleague)
+    firm = set(session.scalars(select(table.c.person_id)))  # a firm's size, not its contacts'
+    colleagues = sorted(firm.intersection(people))
+    if not colleagues:
+        return
+    clocks = clocks_from_pairs(session, colleagues)
+    statement = (
+        update(table)
+        .where(table.c.person_id == bindparam("person"))
+        .values(last_sent_at=bindparam("sent_at", type_=table.c.last_sent_at.type))
+    )
+    session.execute(statement, [{"person": p, "sent_at": clocks.get(p)} for p in colleagues])
+
+
 def bump_version(session: Session) -> None:
     """Tell every API worker's in-memory graph (relationships.graph) that pairs changed."""
     _stamp(session, VERSION_KEY)
@@ -162,15 +212,17 @@ def rebuild(session: Session, person_ids: Iterable[int] | None = None) -> int:
     """
     only = frozenset(person_ids) if person_ids is not None else None
     table = table_of(Relationship)
-    clocks = update(table_of(Colleague)).values(last_sent_at=None)  # kept again by `apply`
+    touched: set[int] = set()  # the people whose pairs are deleted and written again
     if only is None:
         deleted = session.execute(delete(table))
-        session.execute(clocks)
+        session.execute(update(table_of(Colleague)).values(last_sent_at=None))  # `apply` keeps it
     else:
         ids = sorted(only)
         where = or_(table.c.a_id.in_(ids), table.c.b_id.in_(ids))
+        touched = set(ids)
+        for a, b in session.execute(select(table.c.a_id, table.c.b_id).where(where)).tuples():
+            touched.update((a, b))
         deleted = session.execute(delete(table).where(where))
-        session.execute(clocks.where(table_of(Colleague).c.person_id.in_(ids)))
     if deleted.rowcount:  # type: ignore[attr-defined]
         rows_deleted(session)
     weights = load_weights(session)
@@ -179,7 +231,9 @@ def rebuild(session: Session, person_ids: Iterable[int] | None = None) -> int:
         add_interaction(deltas, kind, at, roles)
     if only is None:
         mark_rebuilt(session, weights)
-    return apply(session, deltas)
+    written = apply(session, deltas)
+    settle_clocks(session, touched)
+    return written
 
 
 def rebuild_stale(session: Session) -> int:

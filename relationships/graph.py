@@ -32,18 +32,18 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import func, select, union_all
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from relationships.aggregate_store import EPOCH_KEY, VERSION_KEY
+from relationships.aggregate_store import EPOCH_KEY, VERSION_KEY, clocks_from_pairs
 from relationships.settings import load_weights
 from relationships.strength import DEFAULT, EPOCH, Weights, scores_now
 from storage.bulk import sqlite_datetime
-from storage.models import Colleague, Relationship, Setting
+from storage.models import Colleague, Setting
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -412,26 +412,7 @@ def _clocks_at(session: Session, store: _Store, moment: datetime) -> dict[int, d
     newest of their side's last emails that are not later than ``moment`` (a pair they wrote
     to again after it tells nothing of before). Not ``min(clock, moment)``: a mailbox that
     was idle before the moment (Enron's have gaps of months) would read as active then."""
-    r = Relationship.__table__.c
-    sides = union_all(
-        select(r.a_id.label("person"), func.max(r.last_ab_at).label("sent"))
-        .where(r.last_ab_at <= moment)
-        .group_by(r.a_id),
-        select(r.b_id.label("person"), func.max(r.last_ba_at).label("sent"))
-        .where(r.last_ba_at <= moment)
-        .group_by(r.b_id),
-    ).subquery()
-    query = select(sides.c.person, func.max(sides.c.sent)).group_by(sides.c.person)
-    firm = store.colleagues | store.opted_out
-    found = session.execute(query.where(sides.c.person.in_(sorted(firm)))).tuples().all()
-    return {person: _aware(sent) for person, sent in found if sent is not None}
-
-
-def _aware(at: datetime | str) -> datetime:
-    """A timestamp from an aggregate over a UTCDateTime column: SQLite hands back its text."""
-    if isinstance(at, str):
-        at = datetime.fromisoformat(at)
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
+    return clocks_from_pairs(session, store.colleagues | store.opted_out, moment)
 
 
 def refresh(

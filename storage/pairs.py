@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Table, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from relationships.aggregate_store import apply, rebuild, rows_deleted
+from relationships.aggregate_store import apply, rebuild, rows_deleted, settle_clocks
 from relationships.aggregates import PairDeltas, Role, add_interaction
 from relationships.settings import load_weights
 from storage.addressbook import chunks
@@ -42,6 +42,7 @@ def recompute_pairs(session: Session, pairs: Iterable[tuple[int, int]]) -> None:
         session.execute(delete(table).where(_keyed(table, part)))
     rows_deleted(session)  # ``wanted`` rows exist: they were deleted
     apply(session, deltas)
+    settle_clocks(session, people)
 
 
 def _keyed(table: Table, keys: Sequence[tuple[int, int]]) -> ColumnElement[bool]:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import (
+    Colleague,
     Company,
     EmailAddress,
     Interaction,
@@ -64,5 +65,10 @@ def snapshot(session: Session) -> dict[str, Any]:
                 r.last_at.isoformat(),
             )
             for r in session.scalars(select(Relationship))
+        ),
+        # Each colleague's newest email to anyone (the quiet factor's clock).
+        "clocks": sorted(
+            (person.get(c.person_id, ()), c.last_sent_at.isoformat() if c.last_sent_at else "")
+            for c in session.scalars(select(Colleague))
         ),
     }

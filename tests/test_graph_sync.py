@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from storage.db import Database
-from storage.models import Interaction, Mailbox, Relationship, Sighting, SyncCursor
+from storage.models import Colleague, Interaction, Mailbox, Relationship, Sighting, SyncCursor
 from sync.graph import discovery, run_mailbox
 from sync.graph.auth import forget_tokens
 from sync.scheduler import InProcessScheduler, schedule_graph_sync
@@ -217,6 +217,28 @@ def test_a_resync_drops_what_was_deleted_while_the_token_had_expired(
     (fresh,) = configure(db, config, graph, ALICE, calendar=False)
     assert run_mailbox(db, config, fresh).status == "ok"
     assert state(db) == swept
+
+
+def test_deleting_the_newest_sent_message_takes_the_colleagues_clock_back(
+    db: Database, config: dict[str, Any], graph: GraphEmulator, alice: int
+) -> None:
+    """Alice's clock (her newest email to anyone) is "Reply 0", sent just before NOW; once she
+    deletes it, the clock is her next newest, "Reply 1", an hour earlier, as a rebuild would
+    say. (The emulator sends a message 5 seconds before it is received.)"""
+    ids = seed(graph)
+    assert run_mailbox(db, config, alice).status == "ok"
+    assert clock_of(db, ALICE) == NOW - timedelta(seconds=5)
+    graph.delete_message(ids[23])  # Reply 0
+
+    run = run_mailbox(db, config, alice)
+
+    assert run.stats is not None and run.stats.removed == 1
+    assert clock_of(db, ALICE) == NOW - timedelta(hours=1, seconds=5)
+
+
+def clock_of(db: Database, address: str) -> datetime | None:
+    with db.transaction() as session:
+        return session.scalar(select(Colleague.last_sent_at).where(Colleague.email == address))
 
 
 def test_two_mailboxes_that_saw_one_message_share_one_interaction(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -21,7 +21,7 @@ from api.tokens import issue_dev_token
 from relationships.aggregate_store import rebuild
 from storage.db import Database
 from storage.merge import merge_people
-from storage.models import AuditEvent, Interaction, Person, Relationship, Sighting
+from storage.models import AuditEvent, Colleague, Interaction, Person, Relationship, Sighting
 from sync.items import Folder, FolderKind, MailItem
 from sync.keys import item_keys
 from tests.factories import INBOX, SENT, T0, email
@@ -361,11 +361,19 @@ def aggregates(db: Database) -> dict[tuple[int, int], dict[str, Any]]:
         }
 
 
+def clocks(db: Database) -> dict[str, datetime | None]:
+    """Each colleague's clock (newest email to anyone, ``colleagues.last_sent_at``)."""
+    with db.transaction() as session:
+        return dict(session.execute(select(Colleague.email, Colleague.last_sent_at)).tuples().all())
+
+
 def assert_aggregates_equal_a_rebuild(db: Database) -> None:
-    """What a purge left must be exactly what recomputing everything from scratch gives."""
-    after_purge = aggregates(db)
+    """What a purge left must be exactly what recomputing everything from scratch gives, the
+    colleagues' clocks included (a purged newest email takes a clock back)."""
+    after_purge, clocks_after_purge = aggregates(db), clocks(db)
     with db.transaction() as session:
         rebuild(session)
+    assert clocks(db) == clocks_after_purge
     rebuilt = aggregates(db)
     assert rebuilt.keys() == after_purge.keys()
     for key, row in rebuilt.items():
