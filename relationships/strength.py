@@ -290,7 +290,7 @@ def rate(
     sent_days: float | None,
     received_days: float | None,
     counts: Counts,
-    quiet_days: float | None = None,
+    quiet_days: float | None,
 ) -> float:
     """Steady-state weighted events per day, mixed over the half-lives, seen from the side
     whose mail is ``out``; ``sent_days`` and ``received_days``: the age of that side's newest
@@ -314,7 +314,7 @@ def contributions(
     sent_days: float | None,
     received_days: float | None,
     counts: Counts,
-    quiet_days: float | None = None,
+    quiet_days: float | None,
 ) -> dict[str, float]:
     """The rate split by its parts ("out", "in", "mtg", "mutual", "follow_up" and
     "follow_up_in"; warmth and history summed), each times `Weights.unanswered` when this

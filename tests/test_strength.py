@@ -43,7 +43,9 @@ def test_one_email_today_by_hand() -> None:
     # score = 100 * (1 - exp(-0.0096218 * 14)) = 12.60.
     sent = [Event(NOW, "out", 1)]
     sums = decayed_sums(sent, NOW)
-    value = rate(sums, sent_days=0.0, received_days=None, counts=counts_of(sent, NOW))
+    value = rate(
+        sums, sent_days=0.0, received_days=None, counts=counts_of(sent, NOW), quiet_days=None
+    )
     assert value == pytest.approx(0.0096218, rel=1e-4)
     assert score(sent, NOW) == pytest.approx(12.60, abs=0.01)
 
@@ -176,10 +178,18 @@ def test_mail_the_colleague_writes_counts_more_than_mail_received() -> None:
     written = written[:2]
     # (The follow-up terms are left out of both.)
     rate_received = rate(
-        decayed_sums(received, NOW), sent_days=None, received_days=None, counts=Counts(0, 2, 0)
+        decayed_sums(received, NOW),
+        sent_days=None,
+        received_days=None,
+        counts=Counts(0, 2, 0),
+        quiet_days=None,
     )
     rate_written = rate(
-        decayed_sums(written, NOW), sent_days=None, received_days=None, counts=Counts(2, 0, 0)
+        decayed_sums(written, NOW),
+        sent_days=None,
+        received_days=None,
+        counts=Counts(2, 0, 0),
+        quiet_days=None,
     )
     assert rate_received == pytest.approx(rate_written * 0.5)
     both = [Event(days_ago(d), c, 1) for d in (3, 10, 20) for c in ("out", "in")]
