@@ -51,6 +51,7 @@ PACE = 0.01
 # incremental_refresh: ingest pages of 100 emails between two refreshes (a firm of 1,000 sends
 # some 50,000 emails a day, about 20 per refresh interval: this is fifty times that).
 PAGES = 10
+REMOVED = 20  # people whose pairs a removal deletes before the refresh is timed
 INDEX_PAGES = 50  # index_cost: pages per measurement, ROUNDS times with and without the index
 ROUNDS = 3
 
@@ -99,10 +100,15 @@ def generate(pairs: int, seed: int = 7) -> dict[str, np.ndarray]:
     ab = np.round(count * share).astype(np.int64)
     ba = np.round(count * (1 - share)).astype(np.int64)
     minutes = ((now - EPOCH).total_seconds() / 60 - days_ago * 1440).astype(np.int64)
+    # Each colleague's newest email to anyone (colleagues.last_sent_at): as the engine keeps
+    # it, the newest of their side's last emails over their pairs (each side's last email is
+    # the pair's last contact, the other side's a minute before it). NaN: never wrote.
+    clock = np.full(COLLEAGUES + 1, np.inf)
+    wrote_a, wrote_b = (ab > 0) & (a <= COLLEAGUES), (ba > 0) & (b <= COLLEAGUES)
+    np.minimum.at(clock, a[wrote_a], days_ago[wrote_a])
+    np.minimum.at(clock, b[wrote_b], days_ago[wrote_b] + 1 / 1440)
     return {
-        # Each colleague's newest email to anyone (colleagues.last_sent_at): a firm's people
-        # write every working day or so.
-        "clock_days": rng.exponential(1.0, COLLEAGUES),
+        "clock_days": np.where(np.isinf(clock[1:]), np.nan, clock[1:]),
         "a": a,
         "b": b,
         "company": company,
@@ -169,6 +175,8 @@ def load(url: str, data: dict[str, np.ndarray]) -> float:
             int(m),
             stamp(now - timedelta(days=float(f))),
             stamp(now - timedelta(days=float(last))),
+            stamp(now - timedelta(days=float(last))) if ab else None,
+            stamp(now - timedelta(days=float(last) + 1 / 1440)) if ba else None,
             float(aw),
             float(ah),
             float(bw),
@@ -231,10 +239,13 @@ def load(url: str, data: dict[str, np.ndarray]) -> float:
             "INSERT INTO colleagues (id, person_id, email, opted_out, is_admin, created_at,"
             " last_sent_at) VALUES",
             [
-                (i, i, f"colleague{i}@firm.example", False, i == 1, ts, stamp(clock))
+                (i, i, f"colleague{i}@firm.example", False, i == 1, ts, clock)
                 for i, clock in zip(
                     range(1, COLLEAGUES + 1),
-                    (now - timedelta(days=float(d)) for d in data["clock_days"]),
+                    (
+                        None if np.isnan(d) else stamp(now - timedelta(days=float(d)))
+                        for d in data["clock_days"]
+                    ),
                     strict=True,
                 )
             ],
@@ -242,10 +253,10 @@ def load(url: str, data: dict[str, np.ndarray]) -> float:
         )
         many(
             "INSERT INTO relationships (a_id, b_id, email_ab, email_ba, meetings, first_at,"
-            " last_at, ab_warm, ab_history, ba_warm, ba_history, mtg_warm, mtg_history,"
-            " recent_ab, recent_ba) VALUES",
+            " last_at, last_ab_at, last_ba_at, ab_warm, ab_history, ba_warm, ba_history,"
+            " mtg_warm, mtg_history, recent_ab, recent_ba) VALUES",
             relationships,
-            15,
+            17,
         )
         raw.commit()
     finally:
@@ -428,7 +439,10 @@ def incremental_refresh(app: Any, data: dict[str, np.ndarray], label: str) -> No
     """What an API worker does every half minute while mail flows: refresh its graph from
     the pairs changed since its last read, against the baseline of a full build, after
     ``PAGES`` ingest pages of 100 emails each (a colleague writing to a person, through the
-    product's own aggregate upsert). Both are checked to give the same graph."""
+    product's own aggregate upsert) and the pairs of ``REMOVED`` people deleted (the product's
+    partial rebuild, as after a removal or a purge: the generated store holds no
+    interactions, so none is written back). Both are checked to give the same graph."""
+    from relationships.aggregate_store import rebuild
     from relationships.graph import build, refresh
 
     database = app.extensions["rapport.db"]
@@ -439,6 +453,8 @@ def incremental_refresh(app: Any, data: dict[str, np.ndarray], label: str) -> No
     with database.read_sessions() as session:
         before = build(session, now)
     ingest_pages(database, rng, externals, PAGES)
+    with database.transaction() as session:
+        removed = rebuild(session, rng.choice(externals, REMOVED, replace=False).tolist())
     with database.read_sessions() as session:
         incremental, incremental_cpu = timed(lambda: refresh(session, before, now))
         refreshed = refresh(session, before, now)
@@ -463,9 +479,15 @@ def incremental_refresh(app: Any, data: dict[str, np.ndarray], label: str) -> No
         same &= bool(not (apart & ~explained).any())
         if apart.any():
             largest = max(largest, float(np.abs(x.strengths - y.strengths)[apart].max()) * 100)
+    read = (
+        "a full build instead: too many clocks moved"
+        if refreshed.changed is None
+        else f"{refreshed.changed:,} pairs read again or taken out"
+    )
     print(
-        f"{label} graph refresh after {PAGES} pages of 100 emails ({refreshed.changed:,} pairs"
-        f" read again of {built.edges:,}): {incremental * 1000:.0f} ms wall"
+        f"{label} graph refresh after {PAGES} pages of 100 emails and the pairs of {REMOVED}"
+        f" people deleted ({read} of {built.edges:,}; {removed} written back):"
+        f" {incremental * 1000:.0f} ms wall"
         f" ({incremental_cpu * 1000:.0f} ms cpu) against a full build's {full:.1f} s"
         f" ({full_cpu:.1f} s cpu): {full / incremental:.0f}x less wall time;"
         f" same graph: {'yes' if same else 'NO'} (but the pairs of {len(drifted):,} colleagues"
@@ -506,8 +528,9 @@ def past_builds(app: Any, label: str) -> None:
 def refresh_stall(
     app: Any, get: Callable[[str], None], make: Callable[[], str], label: str, background: bool
 ) -> None:
-    """Connectors requests right after a full rebuild became due (rows deleted: a merge, a
-    purge; new mail alone is an incremental refresh, `incremental_refresh`): with the
+    """Connectors requests right after a full rebuild became due (every row deleted: a full
+    rebuild after a change of weights; new mail, removals and purges are an incremental
+    refresh, `incremental_refresh`): with the
     product's background rebuild (requests answer from the old copy meanwhile) or, as the
     baseline, an inline one (the request that finds the copy stale builds the new one, and
     waits)."""
@@ -519,7 +542,7 @@ def refresh_stall(
     app.extensions["rapport.graph"] = cache
     get(make())  # this cache's first copy
     with database.transaction() as session:
-        rows_deleted(session)  # as a merge or a purge does: the next copy is a full build
+        rows_deleted(session)  # as a full rebuild does: the next copy is a full build
     time.sleep(REFRESH.total_seconds() + 0.5)  # the copy is now due for a look
     walls: list[float] = []
     started = time.perf_counter()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
     ColumnElement,
@@ -11,6 +11,8 @@ from sqlalchemy import (
     case,
     delete,
     func,
+    insert,
+    literal,
     literal_column,
     or_,
     select,
@@ -37,6 +39,7 @@ from storage.models import (
     Interaction,
     Participant,
     Relationship,
+    RelationshipDeletion,
     Setting,
     StaleAggregate,
 )
@@ -44,9 +47,13 @@ from storage.models.base import table_of
 from storage.types import utcnow
 
 VERSION_KEY = "relationships.version"  # relationships.graph reads it
-# Bumped when rows are deleted (a rebuild, a purge): a worker's graph cannot follow a deletion
-# from the changed rows alone, so it builds anew (relationships.graph.refresh).
+# Bumped when every row is deleted (a full rebuild): a worker's graph builds anew
+# (relationships.graph.refresh). Rows deleted a few at a time (a partial rebuild, a purge)
+# are logged in ``relationship_deletions`` instead, which a refresh reads like changed rows.
 EPOCH_KEY = "relationships.epoch"
+# How long a deleted pair stays in that log: longer than a worker's copy lives between full
+# builds (relationships.graph.MAX_AGE, 6 hours), so no refresh can miss one.
+KEEP_DELETIONS = timedelta(days=1)
 
 
 def _earliest(dialect: str, a: ColumnElement[object], b: ColumnElement[object]) -> object:
@@ -191,9 +198,25 @@ def bump_version(session: Session) -> None:
 
 
 def rows_deleted(session: Session) -> None:
-    """Tell every API worker's graph that pairs were deleted (it must build anew)."""
+    """Tell every API worker's graph that every pair was deleted (it must build anew)."""
     _stamp(session, EPOCH_KEY)
     _stamp(session, VERSION_KEY)
+
+
+def delete_pairs(session: Session, where: ColumnElement[bool]) -> int:
+    """Delete the pair rows matching ``where``, each logged in ``relationship_deletions`` for
+    the workers' next refresh (log entries older than ``KEEP_DELETIONS`` go); returns the rows
+    deleted."""
+    now = utcnow()
+    rows, log = table_of(Relationship), table_of(RelationshipDeletion)
+    stamp = literal(now, type_=log.c.deleted_at.type)
+    gone = select(rows.c.a_id, rows.c.b_id, stamp).where(where)
+    session.execute(insert(log).from_select(["a_id", "b_id", "deleted_at"], gone))
+    deleted = int(session.execute(delete(rows).where(where)).rowcount)  # type: ignore[attr-defined]
+    session.execute(delete(log).where(log.c.deleted_at < now - KEEP_DELETIONS))
+    if deleted:
+        bump_version(session)
+    return deleted
 
 
 def _stamp(session: Session, key: str) -> None:
@@ -214,17 +237,17 @@ def rebuild(session: Session, person_ids: Iterable[int] | None = None) -> int:
     table = table_of(Relationship)
     touched: set[int] = set()  # the people whose pairs are deleted and written again
     if only is None:
-        deleted = session.execute(delete(table))
+        session.execute(delete(table))
+        session.execute(delete(table_of(RelationshipDeletion)))  # every graph builds anew
         session.execute(update(table_of(Colleague)).values(last_sent_at=None))  # `apply` keeps it
+        rows_deleted(session)
     else:
         ids = sorted(only)
         where = or_(table.c.a_id.in_(ids), table.c.b_id.in_(ids))
         touched = set(ids)
         for a, b in session.execute(select(table.c.a_id, table.c.b_id).where(where)).tuples():
             touched.update((a, b))
-        deleted = session.execute(delete(table).where(where))
-    if deleted.rowcount:  # type: ignore[attr-defined]
-        rows_deleted(session)
+        delete_pairs(session, where)
     weights = load_weights(session)
     deltas = PairDeltas(only, weights)
     for kind, at, roles in _interactions(session, only):

@@ -13,12 +13,14 @@ A worker renews its copy when the ingest engine has bumped the ``relationships.v
 setting (every page that changed aggregates does, in the page's own transaction) and its
 copy is older than ``REFRESH``. Usually that is a `refresh`: only the rows whose
 ``changed_at`` (stamped by the upsert) is newer than the copy's last read, less
-``CHANGE_SLACK``, are read, scored and patched into the arrays (`Adjacency.patched`): at
-3,000,000 pairs some milliseconds instead of the 7-11 s of a full build (docs/scale.md). A
-full `build` runs when the changed rows cannot tell what changed: rows were deleted (a
-rebuild, a purge: the ``relationships.epoch`` setting), a colleague joined, the weights
-changed, or the last full build is ``MAX_AGE`` old (scores decay with time even without new
-mail). Either runs in a background thread while requests keep answering from the old copy
+``CHANGE_SLACK``, are read, scored and patched into the arrays (`Adjacency.patched`), and
+the pairs deleted since then (``relationship_deletions``: a partial rebuild after a removal
+or a merge, a purge) that were not written again are taken out: at 3,000,000 pairs some
+milliseconds instead of the 10-15 s of a full build (docs/scale.md). A full `build` runs when
+the changed rows cannot tell what changed: a full rebuild deleted every row (the
+``relationships.epoch`` setting), a colleague joined, the weights changed, or the last full
+build is ``MAX_AGE`` old (scores decay with time even without new mail). Either runs in a
+background thread while requests keep answering from the old copy
 (``GraphCache``). Graphs for a past moment (``?at=``) are built on demand, one at a time, and
 the last few kept (``PastGraphs``).
 """
@@ -43,7 +45,7 @@ from relationships.aggregate_store import EPOCH_KEY, VERSION_KEY, clocks_from_pa
 from relationships.settings import load_weights
 from relationships.strength import DEFAULT, EPOCH, Weights, scores_now
 from storage.bulk import sqlite_datetime
-from storage.models import Colleague, Setting
+from storage.models import Colleague, RelationshipDeletion, Setting
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -442,6 +444,7 @@ def refresh(
     store = dataclasses.replace(store, clocks=scoring)
     since = graph.read_at - slack
     a, b, s = _scored(session, store, now, since=since, keep_all=True, moved=sorted(moved))
+    a, b, s = _with_deletions(session, since, a, b, s)
     firm = store.firm
     inside = np.isin(a, firm) & np.isin(b, firm)
     return Graph(
@@ -457,6 +460,27 @@ def refresh(
         graph.full_at,
         changed=len(a),
         clocks=scoring,
+    )
+
+
+def _with_deletions(
+    session: Session, since: datetime, a: Ids, b: Ids, s: Strengths
+) -> tuple[Ids, Ids, Strengths]:
+    """The changed pairs (a, b, s) and, with strength 0 (taken out by `Adjacency.patched`),
+    the pairs deleted since ``since`` (``relationship_deletions``) that were not written
+    again: a partial rebuild deletes a person's rows and writes most of them back."""
+    log = RelationshipDeletion.__table__.c
+    query = select(log.a_id, log.b_id).where(log.deleted_at >= since)
+    found = np.array(session.execute(query).tuples().all(), dtype=np.int64).reshape(-1, 2)
+    if not len(found):
+        return a, b, s
+    keys = np.unique((found[:, 0] << 32) | found[:, 1])
+    written = (a.astype(np.int64) << 32) | b.astype(np.int64)
+    gone = keys[~np.isin(keys, written)]
+    return (
+        np.concatenate([a, (gone >> 32).astype(np.int32)]),
+        np.concatenate([b, (gone & 0xFFFFFFFF).astype(np.int32)]),
+        np.concatenate([s, np.zeros(len(gone), dtype=np.float32)]),
     )
 
 

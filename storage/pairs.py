@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Table, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, Table, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from relationships.aggregate_store import apply, rebuild, rows_deleted, settle_clocks
+from relationships.aggregate_store import apply, delete_pairs, rebuild, settle_clocks
 from relationships.aggregates import PairDeltas, Role, add_interaction
 from relationships.settings import load_weights
 from storage.addressbook import chunks
@@ -39,8 +39,7 @@ def recompute_pairs(session: Session, pairs: Iterable[tuple[int, int]]) -> None:
     deltas.pairs = {key: delta for key, delta in deltas.pairs.items() if key in wanted}
     table = table_of(Relationship)
     for part in chunks(sorted(wanted)):
-        session.execute(delete(table).where(_keyed(table, part)))
-    rows_deleted(session)  # ``wanted`` rows exist: they were deleted
+        delete_pairs(session, _keyed(table, part))
     apply(session, deltas)
     settle_clocks(session, people)
 

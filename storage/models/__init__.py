@@ -9,6 +9,7 @@ from storage.models.mail import (
     InteractionKey,
     Participant,
     Relationship,
+    RelationshipDeletion,
     Sighting,
     StaleAggregate,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "PrivateThread",
     "Provider",
     "Relationship",
+    "RelationshipDeletion",
     "RunStatus",
     "Setting",
     "Sighting",

@@ -114,6 +114,21 @@ class Relationship(Base):
     changed_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
+class RelationshipDeletion(Base):
+    """A pair aggregate deleted without the whole table (a partial rebuild, a purge, a
+    removal): API workers take the pair out of their in-memory graph at their next refresh
+    (relationships.graph) unless it was written again, instead of building anew. Kept
+    ``relationships.aggregate_store.KEEP_DELETIONS``, longer than any copy lives between
+    full builds. No foreign keys: a log of pairs that are gone."""
+
+    __tablename__ = "relationship_deletions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    a_id: Mapped[int] = mapped_column(Integer)
+    b_id: Mapped[int] = mapped_column(Integer)
+    deleted_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class StaleAggregate(Base):
     """A person whose pair aggregates must be recomputed (after a merge moved addresses).
 
