@@ -45,6 +45,7 @@ from relationships.aggregate_store import EPOCH_KEY, VERSION_KEY, clocks_from_pa
 from relationships.settings import load_weights
 from relationships.strength import DEFAULT, EPOCH, Weights, scores_now
 from storage.bulk import sqlite_datetime
+from storage.float_copy import copy_floats
 from storage.models import Colleague, RelationshipDeletion, Setting
 from storage.types import utcnow
 
@@ -90,6 +91,17 @@ PAIRS_SQL = {
     " extract(epoch FROM last_ba_at)::float8 / 86400 - 10957, email_ab, email_ba, meetings,"
     " extract(epoch FROM last_at)::float8 / 86400 - 10957 FROM relationships",
 }
+# PAIRS_SQL for PostgreSQL's binary COPY (storage.float_copy): every column float8, a side
+# that never wrote NaN instead of NULL.
+PAIRS_FLOATS = (
+    "SELECT a_id::float8, b_id::float8, ab_warm::float8, ab_history::float8, ba_warm::float8,"
+    " ba_history::float8, mtg_warm::float8, mtg_history::float8,"
+    " coalesce(extract(epoch FROM last_ab_at)::float8 / 86400 - 10957, 'NaN'),"
+    " coalesce(extract(epoch FROM last_ba_at)::float8 / 86400 - 10957, 'NaN'),"
+    " email_ab::float8, email_ba::float8, meetings::float8,"
+    " extract(epoch FROM last_at)::float8 / 86400 - 10957 FROM relationships"
+)
+PAIR_WIDTH = 14
 CHANGED_SINCE = {  # appended to PAIRS_SQL by a refresh (index ix_relationships_changed_at)
     "sqlite": " WHERE changed_at >= ?",
     "postgresql": " WHERE changed_at >= %s",
@@ -538,20 +550,22 @@ def _scored(
     dialect = session.get_bind().dialect.name
     # The driver's own cursor: plain tuples straight into NumPy, no Row objects per pair.
     cursor = session.connection().connection.cursor()
+    where = ""
+    params: tuple[object, ...] = ()
     if since is not None:
         moment = sqlite_datetime(since) if dialect == "sqlite" else since
         # With the pairs of every colleague whose clock moved (``refresh``).
         mark = "?" if dialect == "sqlite" else "%s"
         marks = ", ".join([mark] * len(moved))
         theirs = f" OR a_id IN ({marks}) OR b_id IN ({marks})" if moved else ""
-        cursor.execute(
-            PAIRS_SQL[dialect] + CHANGED_SINCE[dialect] + theirs, (moment, *moved, *moved)
-        )
+        where, params = CHANGED_SINCE[dialect] + theirs, (moment, *moved, *moved)
     elif settled_by is not None:
         moment = sqlite_datetime(settled_by) if dialect == "sqlite" else settled_by
-        cursor.execute(PAIRS_SQL[dialect] + SETTLED_BY[dialect], (moment,))
-    else:
-        cursor.execute(PAIRS_SQL[dialect])
+        where, params = SETTLED_BY[dialect], (moment,)
+    if dialect == "postgresql":
+        batches = copy_floats(cursor, PAIRS_FLOATS + where, params, PAIR_WIDTH)
+        return _strengths(batches, store, now, keep_all=keep_all)
+    cursor.execute(PAIRS_SQL[dialect] + where, params)
     return _strengths(iter(lambda: cursor.fetchmany(CHUNK), []), store, now, keep_all=keep_all)
 
 
@@ -583,7 +597,7 @@ def _strengths(
     firm = store.firm
     parts: list[tuple[Ids, Ids, Strengths]] = []
     for batch in batches:
-        block = np.array(batch, dtype=np.float64)
+        block = np.asarray(batch, dtype=np.float64)
         scores = edge_scores(block, firm, now, store.weights, store.clocks_of)
         keep = scores > MIN_SCORE
         if keep_all:
