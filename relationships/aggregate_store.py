@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
@@ -173,23 +173,29 @@ def _aware(at: datetime | str) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-def settle_clocks(session: Session, people: Iterable[int]) -> None:
-    """Set the clock (``colleagues.last_sent_at``) of those of ``people`` who are colleagues
-    to what their pairs now hold: after rows were deleted or recomputed, the newest email a
-    clock counted may be gone (a removal, a purge), which `_advance_clocks`, a maximum, never
-    takes back."""
+def settle_clocks(session: Session, deleted: Mapping[int, datetime]) -> None:
+    """After rows were deleted and written again: the clock (``colleagues.last_sent_at``) of
+    each colleague whose newest email was in a deleted row (``deleted``: each person's side's
+    newest email among them, from `delete_pairs`) is set to what their pairs now hold. The
+    upsert keeps a clock as a maximum (`_advance_clocks`), which never takes a deleted email
+    back. Colleagues whose newest email lies elsewhere are not read: a removal of one email
+    to a client whom hundreds of colleagues know reads only the sender's pairs."""
     table = table_of(Colleague)
-    firm = set(session.scalars(select(table.c.person_id)))  # a firm's size, not its contacts'
-    colleagues = sorted(firm.intersection(people))
-    if not colleagues:
+    clocks = dict(session.execute(select(table.c.person_id, table.c.last_sent_at)).tuples().all())
+    stale = sorted(p for p, at in deleted.items() if p in clocks and _not_after(clocks[p], at))
+    if not stale:
         return
-    clocks = clocks_from_pairs(session, colleagues)
+    found = clocks_from_pairs(session, stale)
     statement = (
         update(table)
         .where(table.c.person_id == bindparam("person"))
         .values(last_sent_at=bindparam("sent_at", type_=table.c.last_sent_at.type))
     )
-    session.execute(statement, [{"person": p, "sent_at": clocks.get(p)} for p in colleagues])
+    session.execute(statement, [{"person": p, "sent_at": found.get(p)} for p in stale])
+
+
+def _not_after(clock: datetime | None, sent: datetime) -> bool:
+    return clock is None or clock <= sent
 
 
 def bump_version(session: Session) -> None:
@@ -203,12 +209,19 @@ def rows_deleted(session: Session) -> None:
     _stamp(session, VERSION_KEY)
 
 
-def delete_pairs(session: Session, where: ColumnElement[bool]) -> int:
+def delete_pairs(session: Session, where: ColumnElement[bool]) -> dict[int, datetime]:
     """Delete the pair rows matching ``where``, each logged in ``relationship_deletions`` for
-    the workers' next refresh (log entries older than ``KEEP_DELETIONS`` go); returns the rows
-    deleted."""
+    the workers' next refresh (log entries older than ``KEEP_DELETIONS`` go). Returns each
+    person's newest email among the deleted rows (their side's last email), for
+    `settle_clocks`."""
     now = utcnow()
     rows, log = table_of(Relationship), table_of(RelationshipDeletion)
+    newest: dict[int, datetime] = {}
+    sides = select(rows.c.a_id, rows.c.last_ab_at, rows.c.b_id, rows.c.last_ba_at).where(where)
+    for a, ab, b, ba in session.execute(sides).tuples():
+        for person, sent in ((a, ab), (b, ba)):
+            if sent is not None and (person not in newest or newest[person] < sent):
+                newest[person] = sent
     stamp = literal(now, type_=log.c.deleted_at.type)
     gone = select(rows.c.a_id, rows.c.b_id, stamp).where(where)
     session.execute(insert(log).from_select(["a_id", "b_id", "deleted_at"], gone))
@@ -216,7 +229,7 @@ def delete_pairs(session: Session, where: ColumnElement[bool]) -> int:
     session.execute(delete(log).where(log.c.deleted_at < now - KEEP_DELETIONS))
     if deleted:
         bump_version(session)
-    return deleted
+    return newest
 
 
 def _stamp(session: Session, key: str) -> None:
@@ -235,7 +248,7 @@ def rebuild(session: Session, person_ids: Iterable[int] | None = None) -> int:
     """
     only = frozenset(person_ids) if person_ids is not None else None
     table = table_of(Relationship)
-    touched: set[int] = set()  # the people whose pairs are deleted and written again
+    deleted: dict[int, datetime] = {}  # each person's newest email in the rows deleted
     if only is None:
         session.execute(delete(table))
         session.execute(delete(table_of(RelationshipDeletion)))  # every graph builds anew
@@ -243,11 +256,7 @@ def rebuild(session: Session, person_ids: Iterable[int] | None = None) -> int:
         rows_deleted(session)
     else:
         ids = sorted(only)
-        where = or_(table.c.a_id.in_(ids), table.c.b_id.in_(ids))
-        touched = set(ids)
-        for a, b in session.execute(select(table.c.a_id, table.c.b_id).where(where)).tuples():
-            touched.update((a, b))
-        delete_pairs(session, where)
+        deleted = delete_pairs(session, or_(table.c.a_id.in_(ids), table.c.b_id.in_(ids)))
     weights = load_weights(session)
     deltas = PairDeltas(only, weights)
     for kind, at, roles in _interactions(session, only):
@@ -255,7 +264,7 @@ def rebuild(session: Session, person_ids: Iterable[int] | None = None) -> int:
     if only is None:
         mark_rebuilt(session, weights)
     written = apply(session, deltas)
-    settle_clocks(session, touched)
+    settle_clocks(session, deleted)
     return written
 
 

@@ -38,10 +38,12 @@ def recompute_pairs(session: Session, pairs: Iterable[tuple[int, int]]) -> None:
         add_interaction(deltas, kind, at, roles)
     deltas.pairs = {key: delta for key, delta in deltas.pairs.items() if key in wanted}
     table = table_of(Relationship)
+    deleted: dict[int, datetime] = {}  # each person's newest email in the rows deleted
     for part in chunks(sorted(wanted)):
-        delete_pairs(session, _keyed(table, part))
+        for person, sent in delete_pairs(session, _keyed(table, part)).items():
+            deleted[person] = max(sent, deleted.get(person, sent))
     apply(session, deltas)
-    settle_clocks(session, people)
+    settle_clocks(session, deleted)
 
 
 def _keyed(table: Table, keys: Sequence[tuple[int, int]]) -> ColumnElement[bool]:
