@@ -75,7 +75,7 @@ CLOCK_SLACK = timedelta(days=7)
 CLOCKS_MOVED_MAX = 200
 PAST_KEPT = 2  # graphs for past moments a process keeps (``PastGraphs``)
 # How long a request for another moment waits while this process builds one (``PastGraphs``):
-# longer than a full build at 3,000,000 pairs (11 s), short of a proxy's usual 60 s timeout.
+# longer than a past graph takes at 3,000,000 pairs (15 s), short of a proxy's usual 60 s timeout.
 PAST_WAIT = timedelta(seconds=30)
 # The pair key, then the columns in the order relationships.strength.scores_now takes them,
 # by dialect: the six sums, then each side's newest message in days since strength.EPOCH
@@ -653,7 +653,7 @@ class GraphCache:
     that finds the copy stale (older than ``REFRESH``, with new mail in the store) starts one
     renewal (`refresh`, or a full `build`) in a background thread and answers from the copy,
     as do the requests after it, until the new copy replaces it: at 3,000,000 pairs a full
-    build takes 7-11 s (docs/scale.md), which no request then waits for. A copy older than
+    build takes 5-10 s (docs/scale.md), which no request then waits for. A copy older than
     ``ANSWER_WITHIN`` never answers (a worker that sat idle): that request waits for the new
     copy. Without ``sessions`` (a bare cache) a stale copy is renewed inline, by the request
     that finds it."""
