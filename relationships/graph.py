@@ -16,7 +16,7 @@ copy is older than ``REFRESH``. Usually that is a `refresh`: only the rows whose
 ``CHANGE_SLACK``, are read, scored and patched into the arrays (`Adjacency.patched`), and
 the pairs deleted since then (``relationship_deletions``: a partial rebuild after a removal
 or a merge, a purge) that were not written again are taken out: at 3,000,000 pairs some
-milliseconds instead of the 10-15 s of a full build (docs/scale.md). A full `build` runs when
+milliseconds instead of the 5-10 s of a full build (docs/scale.md). A full `build` runs when
 the changed rows cannot tell what changed: a full rebuild deleted every row (the
 ``relationships.epoch`` setting), a colleague joined, the weights changed, or the last full
 build is ``MAX_AGE`` old (scores decay with time even without new mail). Either runs in a
