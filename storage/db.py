@@ -57,9 +57,20 @@ def make_engine(url: str, *, autocommit: bool = False, **kwargs: Any) -> Engine:
         kwargs["isolation_level"] = AUTOCOMMIT
     if url.startswith("sqlite"):
         return _sqlite_engine(url, begin_immediate=not autocommit, **kwargs)
-    engine = create_engine(url, **kwargs)
+    engine = create_engine(with_driver(url), **kwargs)
     _ping_when_idle(engine)
     return engine
+
+
+def with_driver(url: str) -> str:
+    """A PostgreSQL URL without a driver (``postgresql://``, or ``postgres://`` as hosting
+    platforms write it) names psycopg 3, the driver installed; SQLAlchemy would reach for
+    psycopg2, which is not. The graph's full build reads pairs with psycopg 3's binary COPY
+    (``storage.float_copy``). Other URLs are left as they are."""
+    for bare in ("postgresql://", "postgres://"):
+        if url.startswith(bare):
+            return "postgresql+psycopg://" + url[len(bare) :]
+    return url
 
 
 def _ping_when_idle(engine: Engine) -> None:

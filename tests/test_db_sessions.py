@@ -93,3 +93,34 @@ def test_an_idle_connection_killed_by_the_server_is_replaced_not_handed_out(
     monkeypatch.setattr(db_module, "PING_AFTER_IDLE_S", 0.0)  # as if it had sat idle for long
 
     assert client.get(url, headers=auth).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgresql://rapport@db/rapport", "postgresql+psycopg://rapport@db/rapport"),
+        (
+            "postgres://rapport:pw@db:5432/rapport",
+            "postgresql+psycopg://rapport:pw@db:5432/rapport",
+        ),
+        ("postgresql+psycopg://rapport@db/rapport", "postgresql+psycopg://rapport@db/rapport"),
+        ("sqlite:///var/rapport.db", "sqlite:///var/rapport.db"),
+    ],
+)
+def test_a_postgresql_url_without_a_driver_names_psycopg_3(given: str, used: str) -> None:
+    assert db_module.with_driver(given) == used
+
+
+def test_a_bare_postgresql_url_connects_with_psycopg_3(db: Database) -> None:
+    """The store's own URL written as an operator might (``postgresql://``) reaches the same
+    server through the installed driver (SQLAlchemy's default, psycopg2, is not installed)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL URL needs the PostgreSQL server; this run is on SQLite")
+    bare = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    other = Database(bare)
+    try:
+        with other.engine.connect() as connection:
+            assert connection.scalar(text("select 1")) == 1
+        assert other.engine.dialect.driver == "psycopg"
+    finally:
+        other.dispose()
