@@ -19,10 +19,12 @@ from sqlalchemy.orm import Session
 from api.errors import BadRequest
 from api.params import as_of, bounded_int, iso
 from api.people import survivor
+from relationships.aggregate_store import clocks_from_pairs
 from relationships.explain import details
 from relationships.past import as_of as pair_as_of
 from relationships.settings import load_weights
-from relationships.ties import tie
+from relationships.strength import TREND_WINDOW
+from relationships.ties import Clocks, tie
 from storage.models import (
     Colleague,
     EmailAddress,
@@ -69,8 +71,13 @@ def get_strength(person_id: int) -> dict[str, Any]:
     row = stored if stored is None or "at" not in request.args else pair_as_of(stored, at, weights)
     if row is None or person.id == me:
         return {"score": 0, "tier": "none", "trend": 0.0, "last_contact": None, "explanation": None}
-    clock = db.scalar(select(Colleague.last_sent_at).where(Colleague.person_id == me))
-    seen = tie(row, me, at, weights, clock)
+    # My clock (the quiet factor's) now, or at the moment asked for, and at the trend's base.
+    if "at" in request.args:
+        clock = clocks_from_pairs(db, [me], at).get(me)
+    else:
+        clock = db.scalar(select(Colleague.last_sent_at).where(Colleague.person_id == me))
+    then = clocks_from_pairs(db, [me], at - TREND_WINDOW).get(me)
+    seen = tie(row, me, at, weights, Clocks(clock, then))
     return {
         "score": seen.score,
         "tier": seen.tier,

@@ -119,8 +119,8 @@ def _edge_side(
     firm = graph.colleagues | graph.opted_out
     if (a in firm) != (b in firm):
         colleague = a if a in firm else b
-        return tie(row, colleague, at, weights, graph.clock(colleague))
+        return tie(row, colleague, at, weights, graph.side_clocks(colleague))
     stronger = max(
         (a, b), key=lambda side: stored_score(side_sums(row, side, graph.clock(side)), at, weights)
     )
-    return tie(row, stronger, at, weights, graph.clock(stronger))
+    return tie(row, stronger, at, weights, graph.side_clocks(stronger))

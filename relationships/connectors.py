@@ -54,7 +54,7 @@ def connectors(
         if row is None or who.colleague_id is None:
             continue  # purged or removed since the graph was built
         email = who.email or ""
-        seen = tie(row, other, now, weights, graph.clock(other))
+        seen = tie(row, other, now, weights, graph.side_clocks(other))
         found.append(Connector(who.colleague_id, other, who.name or email, email, seen))
     # Scored afresh, a tie between two colleagues reads from the listed one's side.
     found.sort(key=lambda c: (-c.tie.score, c.person_id))

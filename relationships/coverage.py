@@ -176,7 +176,7 @@ def _company_ties(
         row = pairs.get((min(contact, colleague), max(contact, colleague)))
         if row is None:
             continue  # purged since the graph was built
-        seen = standing(row, colleague, graph.built_at, graph.weights, graph.clock(colleague))
+        seen = standing(row, colleague, graph.built_at, graph.weights, graph.side_clocks(colleague))
         who = ends[colleague]
         made[i] = CompanyTie(colleague, who.name or who.email or "", contact, seen)
     return made, ends

@@ -43,7 +43,8 @@ from sqlalchemy.orm import Session
 
 from relationships.aggregate_store import EPOCH_KEY, VERSION_KEY, clocks_from_pairs
 from relationships.settings import load_weights
-from relationships.strength import DEFAULT, EPOCH, Weights, scores_now
+from relationships.strength import DEFAULT, EPOCH, TREND_WINDOW, Weights, scores_now
+from relationships.ties import Clocks
 from storage.bulk import sqlite_datetime
 from storage.float_copy import copy_floats
 from storage.models import Colleague, RelationshipDeletion, Setting
@@ -243,9 +244,16 @@ class Graph:
     # were read: the clock a colleague's side of a pair is scored against
     # (relationships.strength.Weights.quiet_after); listings read it here too.
     clocks: Mapping[int, datetime] = dataclasses.field(default_factory=dict)
+    # Each colleague's clock ``TREND_WINDOW`` before ``built_at`` (as near as the pairs tell,
+    # `_Newest`): the trend's base is scored against it (a refresh keeps its full build's).
+    clocks_then: Mapping[int, datetime] = dataclasses.field(default_factory=dict)
 
     def clock(self, person: int) -> datetime | None:
         return self.clocks.get(person)
+
+    def side_clocks(self, person: int) -> Clocks:
+        """What a listing scores ``person``'s side of a pair with (relationships.ties)."""
+        return Clocks(self.clocks.get(person), self.clocks_then.get(person))
 
     @classmethod
     def from_edges(
@@ -332,6 +340,7 @@ def _csr(
     changed: int | None = None,
     past: bool = False,
     clocks: Mapping[int, datetime] | None = None,
+    clocks_then: Mapping[int, datetime] | None = None,
 ) -> Graph:
     firm = np.array(sorted(colleagues | opted_out), dtype=np.int32)
     inside = np.isin(a, firm) & np.isin(b, firm)
@@ -351,6 +360,7 @@ def _csr(
         changed,
         past,
         clocks or {},
+        clocks_then or {},
     )
 
 
@@ -403,8 +413,9 @@ class _Store:
 
 def build(session: Session, now: datetime) -> Graph:
     store = _Store.read(session)
-    a, b, s = _scored(session, store, now)
-    return _graph(a, b, s, store, now, full_at=now)
+    then = _Newest(store, now - TREND_WINDOW)
+    a, b, s = _scored(session, store, now, gather=then.add)
+    return _graph(a, b, s, store, now, full_at=now, clocks_then=then.clocks())
 
 
 def build_past(session: Session, moment: datetime) -> Graph:
@@ -417,7 +428,8 @@ def build_past(session: Session, moment: datetime) -> Graph:
     settled = _scored(session, store, moment, settled_by=moment)
     later = _scored_later(session, store, moment)
     a, b, s = (np.concatenate([settled[i], later[i]]) for i in range(3))
-    graph = _graph(a, b, s, store, moment, full_at=moment)
+    then = _clocks_at(session, store, moment - TREND_WINDOW)
+    graph = _graph(a, b, s, store, moment, full_at=moment, clocks_then=then)
     return dataclasses.replace(graph, past=True)
 
 
@@ -427,6 +439,36 @@ def _clocks_at(session: Session, store: _Store, moment: datetime) -> dict[int, d
     to again after it tells nothing of before). Not ``min(clock, moment)``: a mailbox that
     was idle before the moment (Enron's have gaps of months) would read as active then."""
     return clocks_from_pairs(session, store.colleagues | store.opted_out, moment)
+
+
+class _Newest:
+    """Each colleague's newest email not later than ``moment``, gathered from the rows a full
+    build reads anyway (their side's last email over their pairs, as `_clocks_at` reads it
+    with a query): the clocks of the trend's base, at no extra read."""
+
+    def __init__(self, store: _Store, moment: datetime) -> None:
+        self.limit = (moment - EPOCH).total_seconds() / 86400
+        self.firm = store.firm
+        self.in_firm = np.zeros(int(self.firm.max(initial=-1)) + 1, dtype=bool)
+        self.in_firm[self.firm] = True
+        self.days = np.full(len(self.in_firm), -np.inf)
+
+    def add(self, block: npt.NDArray[np.float64]) -> None:
+        """Rows laid out as `PAIRS_SQL` reads them: a_id, b_id, ..., a's and b's last email in
+        days since ``EPOCH`` (columns 8 and 9, NaN when that side never wrote)."""
+        for person, sent in ((block[:, 0], block[:, 8]), (block[:, 1], block[:, 9])):
+            ids = person.astype(np.int64)
+            mine = ids < len(self.in_firm)
+            mine[mine] = self.in_firm[ids[mine]]
+            mine &= sent <= self.limit  # NaN is never
+            np.maximum.at(self.days, ids[mine], sent[mine])
+
+    def clocks(self) -> dict[int, datetime]:
+        return {
+            int(p): EPOCH + timedelta(days=float(self.days[p]))
+            for p in self.firm
+            if np.isfinite(self.days[p])
+        }
 
 
 def refresh(
@@ -472,6 +514,7 @@ def refresh(
         graph.full_at,
         changed=len(a),
         clocks=scoring,
+        clocks_then=graph.clocks_then,
     )
 
 
@@ -518,6 +561,7 @@ def _graph(
     *,
     full_at: datetime,
     changed: int | None = None,
+    clocks_then: Mapping[int, datetime] | None = None,
 ) -> Graph:
     return _csr(
         a,
@@ -533,6 +577,7 @@ def _graph(
         full_at=full_at,
         changed=changed,
         clocks=store.clocks,
+        clocks_then=clocks_then,
     )
 
 
@@ -545,6 +590,7 @@ def _scored(
     settled_by: datetime | None = None,
     keep_all: bool = False,
     moved: Sequence[int] = (),
+    gather: Callable[[npt.NDArray[np.float64]], None] | None = None,
 ) -> tuple[Ids, Ids, Strengths]:
     """(a, b, strength / 100) of every pair, or of those changed since ``since``, or of those
     whose newest event is at or before ``settled_by``; only those that weigh anything unless
@@ -566,9 +612,10 @@ def _scored(
         where, params = SETTLED_BY[dialect], (moment,)
     if dialect == "postgresql":
         batches = copy_floats(cursor, PAIRS_FLOATS + where, params, PAIR_WIDTH)
-        return _strengths(batches, store, now, keep_all=keep_all)
+        return _strengths(batches, store, now, keep_all=keep_all, gather=gather)
     cursor.execute(PAIRS_SQL[dialect] + where, params)
-    return _strengths(iter(lambda: cursor.fetchmany(CHUNK), []), store, now, keep_all=keep_all)
+    rows = iter(lambda: cursor.fetchmany(CHUNK), [])
+    return _strengths(rows, store, now, keep_all=keep_all, gather=gather)
 
 
 def _scored_later(session: Session, store: _Store, moment: datetime) -> tuple[Ids, Ids, Strengths]:
@@ -593,13 +640,17 @@ def _strengths(
     now: datetime,
     *,
     keep_all: bool,
+    gather: Callable[[npt.NDArray[np.float64]], None] | None = None,
 ) -> tuple[Ids, Ids, Strengths]:
     """(a, b, strength / 100) of each batch's pairs (rows laid out as `PAIRS_SQL` reads them)
-    scored at ``now``; only those that weigh anything unless ``keep_all``."""
+    scored at ``now``; only those that weigh anything unless ``keep_all``. ``gather`` sees
+    every block (`_Newest`)."""
     firm = store.firm
     parts: list[tuple[Ids, Ids, Strengths]] = []
     for batch in batches:
         block = np.asarray(batch, dtype=np.float64)
+        if gather is not None:
+            gather(block)
         scores = edge_scores(block, firm, now, store.weights, store.clocks_of)
         keep = scores > MIN_SCORE
         if keep_all:

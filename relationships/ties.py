@@ -6,7 +6,7 @@ costs O(1) whatever the pair's history: no interaction is read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -59,6 +59,19 @@ class PairRow(Protocol):
     recent_ab: str | None
     recent_ba: str | None
     recent_mtg: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Clocks:
+    """A colleague's clock (their newest email to anyone, the quiet factor's) as it stood at
+    the moment scored and ``TREND_WINDOW`` before it, the trend's base. None: no clock (not
+    a colleague's side, or they had written nothing by then)."""
+
+    now: datetime | None = None
+    then: datetime | None = None
+
+
+NO_CLOCKS = Clocks()
 
 
 @dataclass(frozen=True)
@@ -190,17 +203,18 @@ def tie(
     me: int,
     now: datetime,
     weights: Weights = DEFAULT,
-    clock: datetime | None = None,
+    clocks: Clocks = NO_CLOCKS,
 ) -> Tie:
     """``row`` seen from person ``me`` (one of its two ends) at ``now``, with everything an
-    explanation says (a listing that shows only score, tier and trend: ``standing``)."""
+    explanation says (a listing that shows only score, tier and trend: ``standing``);
+    ``clocks``: ``me``'s when ``me`` is a colleague."""
     mine_is_a = row.a_id == me
-    sums = side_sums(row, me, clock)
+    sums = side_sums(row, me, clocks.now)
     parts = stored_rate(sums, now, weights)
     value = score_from_rate(sum(parts.values()), weights)
     events = side_recent(row, me)
     then = now - TREND_WINDOW
-    before = _past_score(row, sums, events, then, weights)
+    before = _past_score(row, sums, events, then, weights, clock=clocks.then)
     strongest = _strongest(parts, weights)
     mine, theirs = events.reply_hours()
     typical_mine, typical_theirs = median(mine), median(theirs)
@@ -246,14 +260,14 @@ def standing(
     me: int,
     now: datetime,
     weights: Weights = DEFAULT,
-    clock: datetime | None = None,
+    clocks: Clocks = NO_CLOCKS,
 ) -> Standing:
     """``row`` seen from person ``me`` at ``now``: score, tier, trend and last contact, the same
     as ``tie`` gives, without the counts and the strongest part a listing does not show."""
-    sums = side_sums(row, me, clock)
+    sums = side_sums(row, me, clocks.now)
     value = stored_score(sums, now, weights)
     then = now - TREND_WINDOW
-    past = _past_score(row, sums, side_recent(row, me), then, weights)
+    past = _past_score(row, sums, side_recent(row, me), then, weights, clock=clocks.then)
     return Standing(
         other_id=row.b_id if row.a_id == me else row.a_id,
         score=round(value, 1),
@@ -264,12 +278,20 @@ def standing(
 
 
 def _past_score(
-    row: PairRow, sums: StoredSums, events: Recent, then: datetime, weights: Weights
+    row: PairRow,
+    sums: StoredSums,
+    events: Recent,
+    then: datetime,
+    weights: Weights,
+    *,
+    clock: datetime | None,
 ) -> float:
-    """The side's score at ``then`` (the trend's base): none before the first contact."""
+    """The side's score at ``then`` (the trend's base) against the side's ``clock`` as it
+    stood then: none before the first contact."""
     if row.first_at > then:
         return 0.0
-    return stored_score(past_sums(sums, events, then, weights, row.first_at), then, weights)
+    past = past_sums(sums, events, then, weights, row.first_at)
+    return stored_score(replace(past, clock=clock), then, weights)
 
 
 # The explanation mentions the quiet factor once it takes a tenth or more off the score's rate.

@@ -14,10 +14,17 @@ from flask.testing import FlaskClient
 from sqlalchemy import delete, select, update
 
 from api.tokens import issue_dev_token
-from relationships.aggregate_store import rebuild
+from relationships.aggregate_store import clocks_from_pairs, rebuild
 from relationships.graph import build, build_past
 from relationships.recent import KEEP, loads
-from relationships.strength import DEFAULT, Event, StoredSums, score, stored_score
+from relationships.strength import (
+    DEFAULT,
+    TREND_WINDOW,
+    Event,
+    StoredSums,
+    score,
+    stored_score,
+)
 from relationships.ties import side_sums
 from storage.db import Database
 from storage.models import Colleague, Relationship
@@ -402,6 +409,37 @@ def test_a_colleague_who_kept_writing_to_others_explains_the_quiet_tie(
     events = [Event(sent.sent_at, "out", 1)]
     assert found["score"] == pytest.approx(score(events, at, clock=clock), abs=0.05)
     assert found["score"] < 0.45 * score(events, at)
+    # The trend's base, 90 days back, reads Alice's clock as it stood then: her newest email
+    # by then is this very one, so the tie was not quiet then. (Her clock capped at that
+    # moment would have read 240 quiet days and a base of 0.4 of this one.)
+    then = at - TREND_WINDOW
+    base = score(events, then, clock=sent.sent_at)
+    assert base - score(events, then, clock=then) > 0.4
+    assert found["trend"] == pytest.approx(found["score"] - base, abs=0.15)
+    url = f"/api/v1/people/{old}/strength?at={quote(at.isoformat())}"
+    mine = client.get(url, headers=auth).get_json()  # Alice's own view says the same
+    assert (mine["score"], mine["trend"]) == (found["score"], found["trend"])
+
+
+def test_a_full_build_gathers_the_clocks_of_the_trends_base_as_a_query_reads_them(
+    db: Database, firm: dict[str, int]
+) -> None:
+    """The live graph's clocks 90 days back come from the rows its build reads anyway
+    (graph._Newest); they equal the query a past graph uses (aggregate_store.clocks_from_pairs):
+    Alice's newest email by then is day 5, not a later one, and Bob's and Carol's (no email
+    by then, or none sent) are absent alike."""
+    later = Folder("Sent Items (later)", FolderKind.SENT)
+    run(db, mailbox(db, ALICE), {later: [email(ALICE, [OLD_CLIENT], at=T0 + timedelta(200))]})
+    now = T0 + timedelta(days=201)
+    with db.transaction() as session:
+        graph = build(session, now)
+        firm_ids = graph.colleagues | graph.opted_out
+        expected = clocks_from_pairs(session, firm_ids, now - TREND_WINDOW)
+    assert expected == {firm["alice"]: T0 + timedelta(days=5)}
+    assert graph.clocks_then.keys() == expected.keys()
+    for person, at in expected.items():
+        assert abs(graph.clocks_then[person] - at) < timedelta(milliseconds=1)
+    assert graph.side_clocks(firm["alice"]).now == T0 + timedelta(days=200)
 
 
 def test_a_past_graph_reads_each_colleagues_clock_as_it_was_then(
