@@ -38,7 +38,9 @@ def copy_floats(
 ) -> Iterator[npt.NDArray[np.float64]]:
     """The rows of ``query`` (a SELECT whose ``width`` columns are all float8 and never NULL:
     cast and ``coalesce`` them in SQL) as float64 arrays of ``width`` columns, block by block.
-    ``cursor``: a psycopg 3 cursor. Raises ValueError on a row of another layout."""
+    ``cursor``: a psycopg 3 cursor. Raises ValueError on a row of another layout. A caller
+    that stops iterating early makes psycopg cancel the COPY, which fails the transaction as
+    any failed statement does: roll back before using the connection again."""
     with cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT BINARY)", params) as copy:
         yield from parse(copy, width)
 
