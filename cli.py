@@ -251,7 +251,7 @@ def worker_command() -> None:
     from app import create_app
     from sync.scheduler import start_for_app, stop_for_app
 
-    app = create_app({"RAPPORT_SCHEDULER": "1"})
+    app = create_app({"RAPPORT_SCHEDULER": "1", "RAPPORT_GRAPH_WARM": "0"})  # serves no API
     stop = threading.Event()
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: stop.set())

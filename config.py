@@ -25,6 +25,10 @@ DEFAULTS: dict[str, Any] = {
     "RAPPORT_CI": "",  # set by .ci/run: missing PostgreSQL or shared data fail, not skip
     "RAPPORT_SYNC_INTERVAL": "300",  # seconds between scheduled sync passes
     "RAPPORT_SCHEDULER": "1",  # "0" runs no in-process scheduler (tests, one-shot CLI)
+    # "1": an API process builds its relationship graph in the background as it starts, so
+    # its first request does not wait for it (seconds at millions of pairs); "0": the first
+    # request builds it (tests, the sync worker)
+    "RAPPORT_GRAPH_WARM": "1",
     "RAPPORT_MAX_REQUEST_BYTES": str(1 << 20),  # larger request bodies answer 413
     "RAPPORT_LOG_LEVEL": "WARNING",  # of the CLI's log (python app.py ...); secrets redacted
     "RAPPORT_PUBLIC_URL": "http://127.0.0.1:5000",  # where Outlook reaches us (https in prod)

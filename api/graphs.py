@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.errors import APIError
 from api.params import as_of
+from config import flag
 from relationships.graph import Busy, Graph, GraphCache, PastGraphs
 from storage.models import Colleague
 
@@ -41,6 +42,8 @@ def opted_out_of(listed: str | None) -> frozenset[int]:
 def init_app(app: Any) -> None:
     app.extensions[CACHE] = GraphCache(app.extensions["rapport.db"].read_sessions)
     app.extensions[PAST] = PastGraphs()
+    if flag(app.config, "RAPPORT_GRAPH_WARM"):
+        app.extensions[CACHE].warm()
 
 
 def request_graph(db: Session, opted_out: frozenset[int] | None = None) -> tuple[Graph, datetime]:

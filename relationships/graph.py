@@ -30,7 +30,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import os
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -710,10 +712,38 @@ class GraphCache:
     that finds it."""
 
     def __init__(self, sessions: Callable[[], Session] | None = None) -> None:
+        self._sessions = sessions
+        self._forget()
+        # A process forked from this one (gunicorn --preload) starts with no copy and a lock of
+        # its own: a copy, a thread or a lock held mid-build do not cross a fork.
+        cache = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: _forget_in_child(cache))
+
+    def _forget(self) -> None:
         self._graph: Graph | None = None
         self._lock = threading.Lock()
-        self._sessions = sessions
         self._rebuild: threading.Thread | None = None
+        self._warming: threading.Thread | None = None
+
+    def warm(self) -> threading.Thread | None:
+        """Build this process's first copy in a background thread, as the app starts: requests
+        arriving meanwhile wait for it (as they would for the first request's build), and
+        requests after it find it built. A failure is logged; the first request tries again."""
+        if self._sessions is None:
+            return None
+        sessions = self._sessions
+
+        def first_copy() -> None:
+            try:
+                with sessions() as session:
+                    self.get(session)
+            except Exception:
+                log.exception("relationship graph: the first build at start failed")
+
+        thread = threading.Thread(target=first_copy, name="rapport-graph-warm", daemon=True)
+        self._warming = thread
+        thread.start()
+        return thread
 
     def get(self, session: Session, now: datetime | None = None) -> Graph:
         now = now or utcnow()
@@ -757,10 +787,11 @@ class GraphCache:
         return rebuild is not None and rebuild.is_alive()
 
     def settle(self, timeout: float | None = None) -> None:
-        """Wait for a background rebuild to finish (tests, and a clean shutdown)."""
-        rebuild = self._rebuild
-        if rebuild is not None:
-            rebuild.join(timeout)
+        """Wait for a background build (`warm`) or rebuild to finish (tests, and a clean
+        shutdown)."""
+        for thread in (self._warming, self._rebuild):
+            if thread is not None:
+                thread.join(timeout)
 
     def _build_in_background(self) -> None:
         assert self._sessions is not None
@@ -773,6 +804,12 @@ class GraphCache:
             return
         with self._lock:
             self._graph = fresh
+
+
+def _forget_in_child(cache: weakref.ref[GraphCache]) -> None:
+    found = cache()
+    if found is not None:
+        found._forget()
 
 
 def _next(session: Session, graph: Graph | None, now: datetime) -> Graph:

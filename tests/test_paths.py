@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -12,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, or_, select, update
 
+from api.graphs import CACHE
 from api.tokens import issue_dev_token
 from relationships.aggregate_store import KEEP_DELETIONS, apply, bump_version, rebuild
 from relationships.aggregates import PairDeltas, add_interaction
@@ -190,6 +192,47 @@ def test_a_failed_background_rebuild_keeps_the_old_copy(
             assert first.version != current_version(session)
     finally:
         unreachable.dispose()
+
+
+def test_a_warmed_cache_has_its_first_copy_before_any_request(
+    app: Flask, db: Database, firm: dict[str, int]
+) -> None:
+    """RAPPORT_GRAPH_WARM: the API process builds its graph as it starts; the first request
+    is answered from that copy instead of building one."""
+    cache = GraphCache(db.read_sessions)
+    thread = cache.warm()
+    assert thread is not None
+    cache.settle()
+    with db.read_sessions() as session:
+        warmed = cache.get(session)
+        assert warmed.version == current_version(session) and warmed.edges > 0
+        assert cache.get(session) is warmed
+    from app import create_app
+
+    started = create_app({**app.config, "RAPPORT_GRAPH_WARM": "1"})
+    try:
+        started.extensions[CACHE].settle()
+        assert started.extensions[CACHE]._graph is not None  # before any request
+    finally:
+        started.extensions["rapport.db"].dispose()
+
+
+def test_a_forked_process_starts_with_no_copy_and_a_free_lock(
+    db: Database, firm: dict[str, int]
+) -> None:
+    """gunicorn --preload forks workers from a process that may hold a copy, or be building
+    one under the lock: the child starts afresh, neither sharing the copy nor deadlocking."""
+    cache = GraphCache(db.read_sessions)
+    with db.read_sessions() as session:
+        cache.get(session)
+    with cache._lock:  # as if a build were running at the fork
+        child = os.fork()
+        if child == 0:  # the child: report through the exit code only
+            fresh = cache._graph is None and cache._lock.acquire(blocking=False)
+            os._exit(0 if fresh else 1)
+        _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert cache._graph is not None  # the parent keeps its copy
 
 
 def test_a_rebuild_reads_what_was_ingested(db: Database, firm: dict[str, int]) -> None:

@@ -28,6 +28,7 @@ def graph_config(db: Database, graph: GraphEmulator, **override: Any) -> dict[st
             "RAPPORT_FIRM_DOMAINS": FIRM,
             "RAPPORT_SECRET_KEY": SECRET_KEY,
             "RAPPORT_SCHEDULER": "0",
+            "RAPPORT_GRAPH_WARM": "0",
             "RAPPORT_GRAPH_URL": graph.graph_url,
             "RAPPORT_AUTHORITY": graph.https_url,
             "RAPPORT_GRAPH_CA_FILE": str(graph.ca_file),
