@@ -6,7 +6,7 @@ costs O(1) whatever the pair's history: no interaction is read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -166,11 +166,18 @@ def side_recent(row: PairRow, me: int) -> Recent:
 
 
 def past_sums(
-    sums: StoredSums, events: Recent, moment: datetime, weights: Weights, first_at: datetime
+    sums: StoredSums,
+    events: Recent,
+    moment: datetime,
+    weights: Weights,
+    first_at: datetime,
+    *,
+    clock: datetime | None,
 ) -> StoredSums:
     """The stored sums without the events after ``moment``: the sums as they were then, each
     side's newest message then (``relationships.recent.newest_before``) and the counters then
-    (as ``relationships.past.as_of`` takes them back)."""
+    (as ``relationships.past.as_of`` takes them back); ``clock``: the side's clock then
+    (`Clocks.then`)."""
     h = weights.half_lives
     sent = past_class(events.sent, sums.out, moment, h)
     received = past_class(events.received, sums.inbound, moment, h)
@@ -194,7 +201,7 @@ def past_sums(
             max(0, totals.met - round(met.later)),
         ),
         max(known) if known else first_at,
-        sums.clock,
+        clock,
     )
 
 
@@ -290,8 +297,8 @@ def _past_score(
     stood then: none before the first contact."""
     if row.first_at > then:
         return 0.0
-    past = past_sums(sums, events, then, weights, row.first_at)
-    return stored_score(replace(past, clock=clock), then, weights)
+    past = past_sums(sums, events, then, weights, row.first_at, clock=clock)
+    return stored_score(past, then, weights)
 
 
 # The explanation mentions the quiet factor once it takes a tenth or more off the score's rate.

@@ -156,7 +156,8 @@ def test_the_trend_reads_the_follow_up_as_it_was_then() -> None:
     then = NOW - timedelta(days=90)
     assert seen.trend == pytest.approx(replayed(events, NOW) - replayed(events, then), abs=0.1)
     row = stored_pair(events)
-    past = past_sums(side_sums(row, ME), side_recent(row, ME), then, DEFAULT, row.first_at)
+    sums, recent = side_sums(row, ME), side_recent(row, ME)
+    past = past_sums(sums, recent, then, DEFAULT, row.first_at, clock=None)
     assert past.sent_at == NOW - timedelta(days=95)  # to the minute the list keeps
     assert past.received_at == NOW - timedelta(days=97)
     assert past.newest == NOW - timedelta(days=95)  # the pair's newest event then
