@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import (
     ColumnElement,
@@ -12,7 +12,6 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    literal,
     literal_column,
     or_,
     select,
@@ -123,13 +122,11 @@ def apply(session: Session, deltas: PairDeltas) -> int:
 def _advance_clocks(session: Session, rows: list[dict[str, object]]) -> None:
     """Move each colleague's ``last_sent_at`` up to their newest email in ``rows`` (people
     who are not colleagues match no row): a maximum, so pages may come in any order."""
-    newest: dict[int, datetime] = {}
-    for row in rows:
-        for person, sent in ((row["a_id"], row["last_ab_at"]), (row["b_id"], row["last_ba_at"])):
-            if not isinstance(person, int) or not isinstance(sent, datetime):
-                continue
-            if person not in newest or newest[person] < sent:
-                newest[person] = sent
+    newest = newest_sent(
+        side
+        for row in rows
+        for side in _sides(row["a_id"], row["last_ab_at"], row["b_id"], row["last_ba_at"])
+    )
     if not newest:
         return
     table = table_of(Colleague)
@@ -142,6 +139,23 @@ def _advance_clocks(session: Session, rows: list[dict[str, object]]) -> None:
     )
     params = [{"person": p, "sent_at": at} for p, at in sorted(newest.items())]
     session.execute(statement, params)
+
+
+def _sides(a: object, ab: object, b: object, ba: object) -> tuple[tuple[object, object], ...]:
+    """A pair row's two sides: (person, their last email to the other)."""
+    return (a, ab), (b, ba)
+
+
+def newest_sent(sides: Iterable[tuple[object, object]]) -> dict[int, datetime]:
+    """Each person's newest email among (person, last email) sides; a side that never wrote
+    (None) counts for nothing."""
+    newest: dict[int, datetime] = {}
+    for person, sent in sides:
+        if not isinstance(person, int) or not isinstance(sent, datetime):
+            continue
+        if person not in newest or newest[person] < sent:
+            newest[person] = sent
+    return newest
 
 
 def clocks_from_pairs(
@@ -162,15 +176,8 @@ def clocks_from_pairs(
         query = select(sides.c.person, func.max(sides.c.sent)).group_by(sides.c.person)
         for person, sent in session.execute(query).tuples():
             if sent is not None:
-                found[person] = _aware(sent)
+                found[person] = sent
     return found
-
-
-def _aware(at: datetime | str) -> datetime:
-    """A timestamp from an aggregate over a UTCDateTime column: SQLite hands back its text."""
-    if isinstance(at, str):
-        at = datetime.fromisoformat(at)
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def settle_clocks(session: Session, deleted: Mapping[int, datetime]) -> None:
@@ -216,20 +223,16 @@ def delete_pairs(session: Session, where: ColumnElement[bool]) -> dict[int, date
     `settle_clocks`."""
     now = utcnow()
     rows, log = table_of(Relationship), table_of(RelationshipDeletion)
-    newest: dict[int, datetime] = {}
-    sides = select(rows.c.a_id, rows.c.last_ab_at, rows.c.b_id, rows.c.last_ba_at).where(where)
-    for a, ab, b, ba in session.execute(sides).tuples():
-        for person, sent in ((a, ab), (b, ba)):
-            if sent is not None and (person not in newest or newest[person] < sent):
-                newest[person] = sent
-    stamp = literal(now, type_=log.c.deleted_at.type)
-    gone = select(rows.c.a_id, rows.c.b_id, stamp).where(where)
-    session.execute(insert(log).from_select(["a_id", "b_id", "deleted_at"], gone))
-    deleted = int(session.execute(delete(rows).where(where)).rowcount)  # type: ignore[attr-defined]
+    c = rows.c
+    statement = delete(rows).where(where).returning(c.a_id, c.last_ab_at, c.b_id, c.last_ba_at)
+    gone = session.execute(statement).tuples().all()
     session.execute(delete(log).where(log.c.deleted_at < now - KEEP_DELETIONS))
-    if deleted:
-        bump_version(session)
-    return newest
+    if not gone:
+        return {}
+    logged = [{"a_id": a, "b_id": b, "deleted_at": now} for a, _, b, _ in gone]
+    session.execute(insert(log), logged)
+    bump_version(session)
+    return newest_sent(side for row in gone for side in _sides(*row))
 
 
 def _stamp(session: Session, key: str) -> None:

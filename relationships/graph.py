@@ -89,21 +89,15 @@ PAIRS_SQL = {
     "sqlite": "SELECT a_id, b_id, ab_warm, ab_history, ba_warm, ba_history, mtg_warm,"
     " mtg_history, julianday(last_ab_at) - 2451544.5, julianday(last_ba_at) - 2451544.5,"
     " email_ab, email_ba, meetings, julianday(last_at) - 2451544.5 FROM relationships",
-    "postgresql": "SELECT a_id, b_id, ab_warm, ab_history, ba_warm, ba_history, mtg_warm,"
-    " mtg_history, extract(epoch FROM last_ab_at)::float8 / 86400 - 10957,"
-    " extract(epoch FROM last_ba_at)::float8 / 86400 - 10957, email_ab, email_ba, meetings,"
-    " extract(epoch FROM last_at)::float8 / 86400 - 10957 FROM relationships",
-}
-# PAIRS_SQL for PostgreSQL's binary COPY (storage.float_copy): every column float8, a side
-# that never wrote NaN instead of NULL.
-PAIRS_FLOATS = (
-    "SELECT a_id::float8, b_id::float8, ab_warm::float8, ab_history::float8, ba_warm::float8,"
-    " ba_history::float8, mtg_warm::float8, mtg_history::float8,"
+    # Every column float8 and a side that never wrote NaN, not NULL: what binary COPY reads
+    # into NumPy (storage.float_copy); a plain fetch reads it as well.
+    "postgresql": "SELECT a_id::float8, b_id::float8, ab_warm::float8, ab_history::float8,"
+    " ba_warm::float8, ba_history::float8, mtg_warm::float8, mtg_history::float8,"
     " coalesce(extract(epoch FROM last_ab_at)::float8 / 86400 - 10957, 'NaN'),"
     " coalesce(extract(epoch FROM last_ba_at)::float8 / 86400 - 10957, 'NaN'),"
     " email_ab::float8, email_ba::float8, meetings::float8,"
-    " extract(epoch FROM last_at)::float8 / 86400 - 10957 FROM relationships"
-)
+    " extract(epoch FROM last_at)::float8 / 86400 - 10957 FROM relationships",
+}
 PAIR_WIDTH = 14
 CHANGED_SINCE = {  # appended to PAIRS_SQL by a refresh (index ix_relationships_changed_at)
     "sqlite": " WHERE changed_at >= ?",
@@ -613,7 +607,7 @@ def _scored(
         moment = sqlite_datetime(settled_by) if dialect == "sqlite" else settled_by
         where, params = SETTLED_BY[dialect], (moment,)
     if dialect == "postgresql":
-        batches = copy_floats(cursor, PAIRS_FLOATS + where, params, PAIR_WIDTH)
+        batches = copy_floats(cursor, PAIRS_SQL[dialect] + where, params, PAIR_WIDTH)
         return _strengths(batches, store, now, keep_all=keep_all, gather=gather)
     cursor.execute(PAIRS_SQL[dialect] + where, params)
     rows = iter(lambda: cursor.fetchmany(CHUNK), [])

@@ -13,7 +13,13 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Table, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from relationships.aggregate_store import apply, delete_pairs, rebuild, settle_clocks
+from relationships.aggregate_store import (
+    apply,
+    delete_pairs,
+    newest_sent,
+    rebuild,
+    settle_clocks,
+)
 from relationships.aggregates import PairDeltas, Role, add_interaction
 from relationships.settings import load_weights
 from storage.addressbook import chunks
@@ -38,10 +44,12 @@ def recompute_pairs(session: Session, pairs: Iterable[tuple[int, int]]) -> None:
         add_interaction(deltas, kind, at, roles)
     deltas.pairs = {key: delta for key, delta in deltas.pairs.items() if key in wanted}
     table = table_of(Relationship)
-    deleted: dict[int, datetime] = {}  # each person's newest email in the rows deleted
-    for part in chunks(sorted(wanted)):
-        for person, sent in delete_pairs(session, _keyed(table, part)).items():
-            deleted[person] = max(sent, deleted.get(person, sent))
+    # Each person's newest email in the rows deleted.
+    deleted = newest_sent(
+        side
+        for part in chunks(sorted(wanted))
+        for side in delete_pairs(session, _keyed(table, part)).items()
+    )
     apply(session, deltas)
     settle_clocks(session, deleted)
 

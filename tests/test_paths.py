@@ -445,8 +445,8 @@ def test_a_refresh_takes_out_the_pairs_deleted_and_not_written_again(
         logged = session.execute(select(RelationshipDeletion.a_id, RelationshipDeletion.b_id))
         target_pairs = {tuple(sorted((firm[n], firm["target"]))) for n in ("bob", "broker")}
         assert target_pairs <= set(logged.tuples())  # and the day-old entry is gone:
-        left = select(RelationshipDeletion.id).where(RelationshipDeletion.id == old.id)
-        assert session.scalar(left) is None
+        day_old = RelationshipDeletion.deleted_at <= now - KEEP_DELETIONS
+        assert session.scalar(select(RelationshipDeletion.id).where(day_old)) is None
     with db.read_sessions() as session:
         purged = refresh(session, again, now)
         assert purged.changed is not None and purged.epoch == first.epoch
