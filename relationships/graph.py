@@ -34,7 +34,7 @@ import os
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -44,11 +44,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from relationships.aggregate_store import EPOCH_KEY, VERSION_KEY, clocks_from_pairs
+from relationships.recent import CLASSES
 from relationships.settings import load_weights
 from relationships.strength import DEFAULT, EPOCH, TREND_WINDOW, Weights, scores_now
 from relationships.ties import Clocks
 from storage.bulk import sqlite_datetime
-from storage.float_copy import copy_floats
+from storage.float_copy import copy_floats, copy_floats_with_text
 from storage.models import Colleague, RelationshipDeletion, Setting
 from storage.types import utcnow
 
@@ -109,7 +110,11 @@ SETTLED_BY = {  # appended to PAIRS_SQL for a past moment: the pairs with no mai
 }
 # A past moment's pairs with mail after it (met by then): PAIRS_SQL's columns, then the
 # newest-event lists to take that mail out with and the first contact
-# (relationships.past.past_block).
+# (relationships.past.past_block). PostgreSQL sends them over binary COPY as the pairs: the
+# lists' lengths among the numbers and their values in one text column, a row's lists one
+# after the other (relationships.past.past_copy_block); a value that is not a list of
+# integers (damaged) counts as an empty list, as `relationships.recent.loads` reads it.
+_LISTED = r"'^\[ *\d+( *, *\d+)* *\]$'"
 PAST_SQL = {
     "sqlite": PAIRS_SQL["sqlite"].replace(
         " FROM relationships",
@@ -118,11 +123,23 @@ PAST_SQL = {
     + " WHERE last_at > ? AND first_at <= ?",
     "postgresql": PAIRS_SQL["postgresql"].replace(
         " FROM relationships",
-        ", recent_ab, recent_ba, recent_mtg, extract(epoch FROM first_at)::float8 / 86400"
-        " - 10957 FROM relationships",
+        "".join(
+            f", CASE WHEN listed_{c} THEN length(recent_{c}) - length(replace(recent_{c}, ',', ''))"
+            " + 1 ELSE 0 END::float8"
+            for c in CLASSES
+        )
+        + ", extract(epoch FROM first_at)::float8 / 86400 - 10957, concat_ws(','"
+        + "".join(
+            f", CASE WHEN listed_{c} THEN replace(btrim(recent_{c}, '[] '), ' ', '') END"
+            for c in CLASSES
+        )
+        + ") FROM relationships CROSS JOIN LATERAL (SELECT "
+        + ", ".join(f"recent_{c} ~ {_LISTED} AS listed_{c}" for c in CLASSES)
+        + ") AS listed",
     )
     + " WHERE last_at > %s AND first_at <= %s",
 }
+PAST_WIDTH = PAIR_WIDTH + len(CLASSES) + 1  # PAST_SQL["postgresql"]'s float8 columns
 
 Ids = npt.NDArray[np.int32]
 Strengths = npt.NDArray[np.float32]
@@ -617,17 +634,27 @@ def _scored(
 def _scored_later(session: Session, store: _Store, moment: datetime) -> tuple[Ids, Ids, Strengths]:
     """(a, b, strength / 100) at ``moment`` of the pairs met by then with mail after it, taken
     back to the moment (``relationships.past.past_block``)."""
-    from relationships.past import past_block
+    return _strengths(past_blocks(session, moment, store.weights), store, moment, keep_all=False)
+
+
+def past_blocks(
+    session: Session, moment: datetime, weights: Weights
+) -> Iterator[npt.NDArray[np.float64]]:
+    """The pairs met by ``moment`` with mail after it, as they stood then, block by block
+    (``PAIRS_SQL``'s fourteen columns): over binary COPY on PostgreSQL, a plain fetch on
+    SQLite."""
+    from relationships.past import past_block, past_copy_block
 
     dialect = session.get_bind().dialect.name
     cursor = session.connection().connection.cursor()
-    when = sqlite_datetime(moment) if dialect == "sqlite" else moment
-    cursor.execute(PAST_SQL[dialect], (when, when))
-    blocks = (
-        past_block(batch, moment, store.weights)
-        for batch in iter(lambda: cursor.fetchmany(CHUNK), [])
-    )
-    return _strengths(blocks, store, moment, keep_all=False)
+    if dialect == "postgresql":
+        query, params = PAST_SQL[dialect], (moment, moment)
+        for block, texts in copy_floats_with_text(cursor, query, params, PAST_WIDTH):
+            yield past_copy_block(block, texts, moment, weights)
+        return
+    cursor.execute(PAST_SQL[dialect], (sqlite_datetime(moment), sqlite_datetime(moment)))
+    for batch in iter(lambda: cursor.fetchmany(CHUNK), []):
+        yield past_block(batch, moment, weights)
 
 
 def _strengths(

@@ -148,17 +148,43 @@ Columns = npt.NDArray[np.float64]
 
 
 def past_block(rows: Sequence[Sequence[Any]], moment: datetime, weights: Weights) -> Columns:
-    """`as_of` for many rows at once, as the graph reads them: each row is the key, the six
-    sums, each side's newest message in days since ``EPOCH`` (None: never wrote), the three
-    counters, the pair's newest event, then the three newest-event lists and the first contact
-    (``relationships.graph.PAST_SQL``); the result has the first fourteen columns as they were
-    at ``moment``
-    (``relationships.strength.scores_now``'s layout). The same arithmetic as `as_of` on
-    arrays: a 3,000,000-pair store has a million pairs with mail in the last 90 days, at
-    80 us each in Python."""
+    """`as_of` for many rows at once, as the graph reads them on SQLite: each row is the key,
+    the six sums, each side's newest message in days since ``EPOCH`` (None: never wrote), the
+    three counters, the pair's newest event, then the three newest-event lists as stored (JSON
+    text) and the first contact (``relationships.graph.PAST_SQL``); the result has the first
+    fourteen columns as they were at ``moment`` (``relationships.strength.scores_now``'s
+    layout). The same arithmetic as `as_of` on arrays: a 3,000,000-pair store has a million
+    pairs with mail in the last 90 days, at 80 us each in Python."""
     numbers = np.array([row[:PAIR_COLUMNS] for row in rows], dtype=np.float64)  # None: NaN
     totals = numbers[:, 10:13].astype(np.int64)
-    lists = [_kept_arrays([row[PAIR_COLUMNS + i] for row in rows], totals[:, i]) for i in range(3)]
+    lists = [_kept_texts([row[PAIR_COLUMNS + i] for row in rows], totals[:, i]) for i in range(3)]
+    first = np.array([row[PAIR_COLUMNS + 3] for row in rows], dtype=np.float64)
+    return _taken_back(numbers, lists, first, moment, weights)
+
+
+def past_copy_block(
+    block: Columns, texts: Sequence[bytes], moment: datetime, weights: Weights
+) -> Columns:
+    """`past_block` for rows as PostgreSQL's binary COPY sends them
+    (``relationships.graph.PAST_SQL``): the fourteen columns, the length of each newest-event
+    list (0 for a damaged one), the first contact, and per row one text holding the lists'
+    values one after the other, comma-separated. No Python object per value: the values of
+    every row parse as one array."""
+    joined = b",".join(text for text in texts if text)
+    values = np.fromstring(joined, dtype=np.int64, sep=",") if joined else np.zeros(0, np.int64)
+    counts = block[:, PAIR_COLUMNS : PAIR_COLUMNS + 3].astype(np.int64)
+    if len(values) != counts.sum():
+        raise ValueError(f"{len(values)} kept values where the lengths say {counts.sum()}")
+    matrix = _matrix(values, counts.reshape(-1)).reshape(len(block), 3, KEEP)
+    totals = block[:, 10:13].astype(np.int64)
+    lists = [_kept(matrix[:, i], totals[:, i]) for i in range(3)]
+    return _taken_back(block[:, :PAIR_COLUMNS], lists, block[:, PAIR_COLUMNS + 3], moment, weights)
+
+
+def _taken_back(
+    numbers: Columns, lists: Sequence[_Kept], first: Columns, moment: datetime, weights: Weights
+) -> Columns:
+    totals = numbers[:, 10:13].astype(np.int64)
     h = weights.half_lives
     start = float(minute_of(moment))
     block = numbers.copy()
@@ -183,7 +209,6 @@ def past_block(rows: Sequence[Sequence[Any]], moment: datetime, weights: Weights
     block[:, 8], block[:, 9] = newest[0], newest[1]
     stacked = np.stack(newest, axis=1)
     known = np.asarray(~np.isnan(stacked).all(axis=1))
-    first = np.array([row[PAIR_COLUMNS + 3] for row in rows], dtype=np.float64)
     latest = np.nanmax(np.where(known[:, None], stacked, 0.0), axis=1)
     block[:, 13] = np.where(known, latest, first)  # as `as_of`: the first contact, if none
     return block
@@ -201,25 +226,47 @@ class _Kept:
     twins: npt.NDArray[np.int64]  # `recent.Kept.twins`
 
 
-def _kept_arrays(texts: Sequence[str | None], totals: npt.NDArray[np.int64]) -> _Kept:
-    """The lists parsed all at once; should one not parse (a damaged value), each is read by
-    `loads`, which reads a damaged one as empty."""
+def _kept_texts(texts: Sequence[str | None], totals: npt.NDArray[np.int64]) -> _Kept:
+    """The stored lists (JSON text) parsed all at once; should one not parse (a damaged
+    value), each is read by `loads`, which reads a damaged one as empty; a list longer than
+    ``KEEP`` (the upsert never writes one) keeps its newest ``KEEP``."""
     counts = np.array([text.count(",") + 1 if text else 0 for text in texts], dtype=np.int64)
     joined = ",".join(text[1:-1] for text in texts if text)
-    values = np.fromstring(joined, dtype=np.int64, sep=",") if joined else np.zeros(0, np.int64)
+    try:
+        values = np.fromstring(joined, dtype=np.int64, sep=",")
+    except ValueError:  # text that is no list of numbers: NumPy stops, or refuses outright
+        values = np.zeros(0, np.int64)
     if len(values) != counts.sum() or (counts > KEEP).any():
-        parsed = [loads(text) for text in texts]
+        parsed = [loads(text)[-KEEP:] for text in texts]
         counts = np.array([len(events) for events in parsed], dtype=np.int64)
         values = np.array(
             [e.minute * SLOT + round(e.weight * WEIGHT_SCALE) for ev in parsed for e in ev],
             dtype=np.int64,
         )
-    rows = np.repeat(np.arange(len(texts)), counts)
+    return _kept(_matrix(values, counts), totals)
+
+
+def _matrix(values: npt.NDArray[np.int64], counts: npt.NDArray[np.int64]) -> Columns:
+    """Lists given as their ``values`` one after the other and their lengths (``counts``), as
+    a matrix of a row per list and ``KEEP`` columns (NaN past a list's end); a list longer
+    than ``KEEP`` keeps its first ``KEEP`` (the upsert writes the newest first)."""
+    rows = np.repeat(np.arange(len(counts)), counts)
     slots = np.arange(len(values)) - np.repeat(np.cumsum(counts) - counts, counts)
-    minutes = np.full((len(texts), KEEP), np.nan)
-    weights = np.zeros((len(texts), KEEP))
-    minutes[rows, slots] = values // SLOT
-    weights[rows, slots] = (values % SLOT) / WEIGHT_SCALE
+    kept = slots < KEEP
+    matrix = np.full((len(counts), KEEP), np.nan)
+    matrix[rows[kept], slots[kept]] = values[kept]
+    return matrix
+
+
+def _kept(values: Columns, totals: npt.NDArray[np.int64]) -> _Kept:
+    """Lists as a matrix of packed values (``relationships.recent.pack``), a row per pair and
+    ``KEEP`` columns in any order, NaN where a list holds nothing. Packed values stay far
+    below 2**53, so a float64 holds them exactly."""
+    present = ~np.isnan(values)
+    counts = present.sum(axis=1).astype(np.int64)
+    packed = np.where(present, values, 0.0).astype(np.int64)
+    minutes = np.where(present, packed // SLOT, np.nan)
+    weights = np.where(present, (packed % SLOT) / WEIGHT_SCALE, 0.0)
     order = np.argsort(minutes, axis=1)  # oldest first, the padding (NaN) last
     return _Kept(
         np.take_along_axis(minutes, order, axis=1),

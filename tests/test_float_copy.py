@@ -11,18 +11,24 @@ import numpy as np
 import pytest
 
 from storage.db import Database
-from storage.float_copy import SIGNATURE, copy_floats, parse
+from storage.float_copy import SIGNATURE, copy_floats, copy_floats_with_text, parse, parse_with_text
 
 ROWS = [(1.0, -2.5, math.nan), (3.0, 1e300, 0.0), (7.0, 0.125, -1.0)]
 
 
-def stream(rows: Sequence[Sequence[float | None]]) -> bytes:
-    """Binary COPY as the format's definition lays it out: header, rows, trailer."""
+def stream(rows: Sequence[Sequence[float | str | None]]) -> bytes:
+    """Binary COPY as the format's definition lays it out: header, rows, trailer; a str is a
+    text column (its UTF-8 bytes)."""
     out = SIGNATURE + struct.pack(">ii", 0, 0)
     for row in rows:
         out += struct.pack(">h", len(row))
         for value in row:
-            out += struct.pack(">i", -1) if value is None else struct.pack(">id", 8, value)
+            if value is None:
+                out += struct.pack(">i", -1)
+            elif isinstance(value, str):
+                out += struct.pack(">i", len(value.encode())) + value.encode()
+            else:
+                out += struct.pack(">id", 8, value)
     return out + struct.pack(">h", -1)
 
 
@@ -75,3 +81,55 @@ def test_the_servers_stream_equals_a_plain_fetch(db: Database) -> None:
         fetched = connection.exec_driver_sql(query, (200_000,)).all()
     assert len(blocks) > 1  # 4 MB blocks of 38-byte rows: 7.6 MB
     assert np.array_equal(np.concatenate(blocks), np.array(fetched, dtype=float), equal_nan=True)
+
+
+TEXT_ROWS = [(1.0, 2.0, "12,34"), (3.0, math.nan, ""), (5.0, 6.0, "é" * 3000), (7.0, 8.0, "9")]
+
+
+def test_rows_ending_with_a_text_come_back_whatever_the_cuts() -> None:
+    """Rows of different sizes (a text of 0 to 6,000 bytes), cut anywhere, blocks of any size."""
+    data = stream(TEXT_ROWS)
+    for cut in (1, 3, 17, 40, 1000, len(data)):
+        chunks = [data[i : i + cut] for i in range(0, len(data), cut)]
+        for block_bytes in (1, 60, 1 << 20):
+            blocks = list(parse_with_text(chunks, 2, block_bytes))
+            numbers = np.concatenate([b for b, _ in blocks])
+            texts = [t.decode() for _, ts in blocks for t in ts]
+            assert np.array_equal(numbers, [r[:2] for r in TEXT_ROWS], equal_nan=True)
+            assert texts == [r[2] for r in TEXT_ROWS], (cut, block_bytes)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (stream([(1.0, 2.0, None)]), "NULL text"),
+        (stream([(1.0, None, "x")] * 2), "2 non-NULL float8"),
+        (stream([(1.0, 2.0, 3.0, "x")]), "not 2 non-NULL float8"),
+        (stream(TEXT_ROWS)[:-2], "without its trailer"),
+        (
+            stream(TEXT_ROWS)[:-3] + b"\xff\xff",
+            "not whole rows of 2 non-NULL float8 columns and a text",
+        ),
+    ],
+)
+def test_rows_with_a_text_of_another_layout_are_refused(data: bytes, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        list(parse_with_text([data], 2))
+
+
+def test_the_servers_rows_with_a_text_equal_a_plain_fetch(db: Database) -> None:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("binary COPY is PostgreSQL's; SQLite reads a past graph with a plain fetch")
+    query = (
+        "SELECT g::float8, (g / 7.0)::float8,"
+        " CASE WHEN g %% 5 = 0 THEN '' ELSE repeat('ü,' || g, g %% 9) END"
+        " FROM generate_series(1, %s) AS g"
+    )
+    with db.engine.connect() as connection:
+        cursor = connection.connection.cursor()
+        blocks = list(copy_floats_with_text(cursor, query, (100_000,), 2))
+        fetched = connection.exec_driver_sql(query, (100_000,)).all()
+    assert len(blocks) > 1
+    numbers = np.concatenate([b for b, _ in blocks])
+    assert np.array_equal(numbers, np.array([r[:2] for r in fetched], dtype=float))
+    assert [t.decode() for _, ts in blocks for t in ts] == [r[2] for r in fetched]

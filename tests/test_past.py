@@ -4,6 +4,7 @@ after the moment changes nothing at it."""
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from datetime import UTC, datetime, timedelta
@@ -16,13 +17,14 @@ from flask.testing import FlaskClient
 
 from api.tokens import issue_dev_token
 from relationships.aggregates import PairDeltas
+from relationships.graph import past_blocks
 from relationships.pair_rows import Pair
 from relationships.past import as_of, past_block
 from relationships.recent import KEEP, loads
 from relationships.strength import DEFAULT, EPOCH
 from relationships.ties import tie
 from storage.db import Database
-from storage.models import Person
+from storage.models import Person, Relationship
 from sync.items import Folder, FolderKind, MailItem, Response
 from tests.factories import CALENDAR, SENT, T0, email, meeting
 from tests.test_engine import ALICE, BOB, CLIENT, mailbox, person_of, run
@@ -301,3 +303,42 @@ def test_twins_after_the_moment_are_not_counted_before_it() -> None:
     assert then is not None and (then.email_ab, then.email_ba) == (0, 1)
     assert then.ab_history == pytest.approx(0.0, abs=1e-6 * stored(events).ab_history)
     assert tie(then, ME, moment).score == pytest.approx(tie(expected, ME, moment).score, abs=0.05)
+
+
+def test_the_database_sends_each_row_as_the_past_graph_reads_it(db: Database) -> None:
+    """The past graph's query on the real database (``graph.past_blocks``): PostgreSQL sends
+    each newest-event list as ``KEEP`` numbers over binary COPY, SQLite as the stored text;
+    either way each row comes back as `past_block` takes the stored row back, with lists
+    damaged, empty, spaced or longer than ``KEEP`` among them."""
+    rng = random.Random(5)
+    # Each row ends with an email today, so that no row is empty (too wide an audience).
+    rows = [stored([*random_events(rng, rng.randrange(1, 70)), (NOW, "in", 1)]) for _ in range(60)]
+    busy = [(NOW - timedelta(days=d), "out", 1) for d in range(1, 60, 3)]
+    rows += [stored(busy) for _ in range(5)]
+    values = json.loads(rows[-1].recent_ab or "")
+    rows[-5].recent_ab = "[12,"  # damaged: read as empty
+    rows[-4].recent_ab = "not a list"
+    rows[-3].recent_ab = "[]"
+    rows[-2].recent_ab = "[ " + " , ".join(map(str, values)) + " ]"
+    rows[-1].recent_ab = json.dumps([*values, values[-1] - 1, values[-1] - 2])  # newest first
+    with db.transaction() as session:
+        session.add_all(Person(id=i, display_name=f"P{i}") for i in range(1, 2 * len(rows) + 1))
+        session.flush()
+        for i, row in enumerate(rows):
+            fields = {name: getattr(row, name) for name in Pair.__slots__}
+            session.add(Relationship(**{**fields, "a_id": 2 * i + 1, "b_id": 2 * i + 2}))
+    moment = NOW - timedelta(days=45)
+    with db.read_sessions() as session:
+        blocks = list(past_blocks(session, moment, DEFAULT))
+        found = {(int(r[0]), int(r[1])): r for block in blocks for r in block}
+    keys = [(2 * i + 1, 2 * i + 2) for i in range(len(rows))]
+    later = [(key, row) for key, row in zip(keys, rows, strict=True) if row.first_at <= moment]
+    later = [(key, row) for key, row in later if row.last_at > moment]
+    assert found.keys() == {key for key, _ in later} and len(found) > 20
+    expected = past_block([(*key, *graph_tuple(row)[2:]) for key, row in later], moment, DEFAULT)
+    for (key, _), want in zip(later, expected, strict=True):
+        got = found[key]
+        assert all(
+            abs(g - w) <= 1e-9 * max(1.0, abs(w)) or (math.isnan(g) and math.isnan(w))
+            for g, w in zip(got, want, strict=True)
+        ), (key, got, want)
