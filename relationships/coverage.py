@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from relationships.graph import Graph, Ids
 from relationships.pair_rows import End, load_pairs
 from relationships.past import rows_at
-from relationships.ties import Standing, standing
+from relationships.ties import Standing, standing, tenths
 
 TOP_TIES = 5  # reference 1.4: the top five routes
 MEDIUM = 30.0  # the medium tier's floor (relationships.strength.TIERS)
@@ -144,7 +144,7 @@ def coverage(
     listed = [(pid, ends[pid].name, ends[pid].title) for pid in [*best_of, *rest]]
     return Coverage(
         coverage=round(noisy_or(now_scores), 1),
-        trend=round(noisy_or(now_scores) - noisy_or(past), 1),
+        trend=tenths(noisy_or(now_scores) - noisy_or(past)),
         colleagues=breadth,
         contacts=_distinct(contacts[strong]),
         single_threaded=breadth == 1,

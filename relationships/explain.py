@@ -52,20 +52,26 @@ def recent(t: Tie, me: str, other: str) -> str:
 def years(t: Tie, me: str, other: str) -> str | None:
     """The last 2 years, or ``None`` when they hold everything (the all-time counts say it)."""
     counts = (t.years_sent, t.years_received, t.years_meetings)
-    if counts == tuple(Count(n, exact=True) for n in (t.sent, t.received, t.meetings)):
-        return None
+    if tuple(c.value for c in counts) == (t.sent, t.received, t.meetings):
+        return None  # a lower bound that reaches the all-time count is that count
     return _window("the last 2 years", counts, me, other)
 
 
 def _window(span: str, counts: tuple[Count, Count, Count], me: str, other: str) -> str:
+    """What a window holds. A count its kept events cannot tell at all (none of them that
+    far back, as in a pair taken back to an earlier moment) is said to be unknown, not "at
+    least 0"."""
     sent, received, meetings = counts
-    said = [
-        f"{count_words(count, 'email')} from {who}"
-        for count, who in ((sent, me), (received, other))
-        if count.value
-    ]
+    said = []
+    for count, who in ((sent, me), (received, other)):
+        if count.value:
+            said.append(f"{count_words(count, 'email')} from {who}")
+        elif not count.exact:
+            said.append(f"an unknown number of emails from {who}")
     if meetings.value:
         said.append(count_words(meetings, "meeting"))
+    elif not meetings.exact:
+        said.append("an unknown number of meetings")
     if not said:
         return f"Nothing in {span}."
     return f"In {span}: {', '.join(said)}."
@@ -87,8 +93,16 @@ def reply_time(t: Tie, me: str, other: str) -> str | None:
 
 
 def evidence(t: Tie, me: str, other: str) -> str:
-    """The strongest evidence: the part of the score that weighs most, with its numbers."""
-    recently = t.recent_sent.value or t.recent_received.value or t.recent_meetings.value
+    """The strongest evidence: the part of the score that weighs most, with its numbers: in
+    the last 90 days when every count it names has events there, else since the first
+    contact (never "both ways: 0 emails from ...")."""
+    named = {
+        "mutual": (t.recent_sent, t.recent_received),
+        "out": (t.recent_sent,),
+        "in": (t.recent_received,),
+        "mtg": (t.recent_meetings,),
+    }.get(t.strongest, ())
+    recently = bool(named) and all(count.value for count in named)
     window = "in the last 90 days" if recently else f"since {month(t.first_at)}"
     sent = t.recent_sent if recently else Count(t.sent, exact=True)
     received = t.recent_received if recently else Count(t.received, exact=True)

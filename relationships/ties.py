@@ -132,11 +132,14 @@ def count_after(
     """A class's events after ``moment``: its all-time counter when the pair's first contact
     came after ``moment`` (``counted``: whether that counter is exact, not estimated for a row
     taken back to an earlier moment), else what the newest events show (exact while they
-    reach back to ``moment``, else "at least"). The decayed sums weigh events by role and
-    audience, so no count can be read from them."""
+    reach back to ``moment`` or number as many as the counter, else "at least"). The decayed
+    sums weigh events by role and audience, so no count can be read from them."""
     if first_at >= moment:
         return Count(total, exact=counted)
-    return count_since(events, moment)
+    found = count_since(events, moment)
+    if counted and found.value >= total:  # a lower bound that reaches the counter is exact
+        return Count(total, exact=True)
+    return found
 
 
 def side_sums(row: PairRow, me: int, clock: datetime | None = None) -> StoredSums:
@@ -234,7 +237,7 @@ def tie(
         other_id=row.b_id if mine_is_a else row.a_id,
         score=round(value, 1),
         tier=tier(value, has_history=True),
-        trend=round(value - before, 1),
+        trend=tenths(value - before),
         sent=sent,
         received=received,
         meetings=row.meetings,
@@ -279,9 +282,14 @@ def standing(
         other_id=row.b_id if row.a_id == me else row.a_id,
         score=round(value, 1),
         tier=tier(value, has_history=True),
-        trend=round(value - past, 1),
+        trend=tenths(value - past),
         last_at=row.last_at,
     )
+
+
+def tenths(value: float) -> float:
+    """Rounded to a tenth, and never -0.0 (a trend of -0.04 reads 0.0, not "-0.0")."""
+    return round(value, 1) + 0.0
 
 
 def _past_score(

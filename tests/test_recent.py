@@ -10,18 +10,21 @@ import pytest
 from relationships import recent
 from relationships.aggregates import PairDeltas
 from relationships.explain import details, evidence, reply_words, summary
+from relationships.past import as_of
 from relationships.recent import (
     KEEP,
+    Count,
     Recent,
     RecentEvent,
     count_since,
+    loads,
     minute_of,
     newest_before,
     pack,
     unpack,
 )
 from relationships.strength import DEFAULT, Event, score
-from relationships.ties import past_sums, side_recent, side_sums, tie
+from relationships.ties import past_sums, side_recent, side_sums, tenths, tie
 from storage.models import Relationship
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -253,3 +256,42 @@ def test_a_pair_first_met_within_ninety_days_counts_from_its_counters_and_trends
         "exact": True,
     }
     assert seen.trend == seen.score
+
+
+def test_evidence_cites_the_last_90_days_only_when_the_part_it_names_has_mail_there() -> None:
+    """Both ways, but only Jane wrote in the last 90 days: the evidence counts since the
+    first contact, not "2 emails from Alice ... 0 emails from ..." in the last 90 days."""
+    events = [(NOW - timedelta(days=d), "out") for d in (400, 300, 200, 150)]
+    events += [(NOW - timedelta(days=d), "in") for d in (390, 290, 190, 10)]
+    seen = tie(stored_pair(events), ME, NOW)
+    assert seen.strongest == "mutual" and seen.recent_sent == Count(0, exact=True)
+    since = f"since {(NOW - timedelta(days=400)):%B %Y}"
+    assert evidence(seen, "Alice", "Jane") == (
+        f"Email both ways: 4 emails from Alice and 4 emails from Jane {since}."
+    )
+
+
+def test_a_pair_taken_back_says_which_counts_it_cannot_tell() -> None:
+    """Alice wrote every 3 days for a year, and twelve times in the last 20 days: the ten
+    kept emails are all after a moment 30 days back. Taken back to it, her count over the 90
+    days before is unknown: said so, never "at least 0 emails"; Jane's three are exact, and
+    the evidence counts since the first contact."""
+    alice = [(NOW - timedelta(days=d), "out") for d in range(400, 40, -3)]
+    alice += [(NOW - timedelta(days=d, hours=1), "out") for d in range(1, 13)]
+    jane = [(NOW - timedelta(days=d), "in") for d in (100, 60, 45)]
+    moment = NOW - timedelta(days=30)
+    then = as_of(stored_pair(alice + jane), moment, DEFAULT)
+    assert then is not None and not loads(then.recent_ab)  # nothing kept before the moment
+    seen = tie(then, ME, moment)
+    assert seen.recent_sent == Count(0, exact=False)
+    text = summary(seen, "Alice", "Jane")
+    assert "In the last 90 days: an unknown number of emails from Alice, 3 emails from Jane." in (
+        text
+    )
+    assert "at least 0" not in text and "at least 0" not in evidence(seen, "Alice", "Jane")
+    assert evidence(seen, "Alice", "Jane").endswith(f"since {alice[0][0]:%B %Y}.")
+    assert details(seen, "You", "Jane")["last_90_days"]["exact"] is False
+
+
+def test_a_trend_that_rounds_to_nothing_is_zero_not_minus_zero() -> None:
+    assert str(tenths(-0.04)) == "0.0" and tenths(-0.06) == -0.1 and tenths(12.34) == 12.3
