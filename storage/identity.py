@@ -5,22 +5,67 @@ Rules (each merge is audited, see ``storage.merge``):
   (``sync.normalize.aliases``: delegates also send from a partner's mailbox);
 - an X.500 distinguished name and an SMTP address shown together in one header are one
   mailbox; an X.500 name seen with two internal SMTP addresses ties those addresses together.
+- an X.500 name's mailbox alias (its last CN under ``CN=RECIPIENTS``: ``PALLEN``) is the local
+  part of that mailbox's address at the firm's domains (``pallen@enron.com``), when both people
+  carry the same name or one has none (`Identity.link_nicknames`);
 - two people who each own a synced mailbox are never merged by these rules: a delegate sending
   on behalf of a partner must not fold the partner into the delegate.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy.orm import Session
 
 from storage.addressbook import AddressBook
+from storage.bulk import select_in
 from storage.ids import insert_with_ids
 from storage.merge import merge_people
-from storage.models import EmailAddress
+from storage.models import EmailAddress, Person
+from storage.models.base import table_of
 from sync.items import Address, AddressKind
 from sync.normalize.aliases import is_owner_alias
+from sync.normalize.domains import FirmDomains
+
+# Exchange Online writes a mailbox's alias after a 32-digit hex prefix: cn=<hex>-alias.
+_ONLINE_ALIAS = re.compile(r"^[0-9a-f]{32}-(.+)$")
+_NAME_TOKEN = re.compile(r"[^\W\d_]{2,}")  # words of two letters or more: initials left out
+
+
+# An X.500 name's alias at a domain, computed by the database so that the unique index on
+# addresses finds the candidates: the text after CN=RECIPIENTS/CN=, or after Exchange
+# Online's 32-digit prefix and its dash (names are stored upper case, addresses lower case).
+_AFTER = "{find}(x.address, '/CN=RECIPIENTS/CN=')"
+_NICKNAME = (
+    "SELECT x.address, s.address FROM email_addresses x JOIN email_addresses s ON s.address IN"
+    " (lower(substr(x.address, {after} + 18)) || {mark}, lower(substr(x.address, {after} + 51))"
+    " || {mark}) WHERE x.kind = 'x500' AND {after} > 0 AND s.person_id <> x.person_id"
+)
+NICKNAME_SQL = {
+    "sqlite": _NICKNAME.format(after=_AFTER.format(find="instr"), mark="?"),
+    "postgresql": _NICKNAME.format(after=_AFTER.format(find="strpos"), mark="%s"),
+}
+
+
+def nickname(dn: str) -> str | None:
+    """The mailbox alias an Exchange X.500 name carries, lower case: its last CN when the one
+    before is ``CN=RECIPIENTS`` (``/O=ENRON/OU=NA/CN=RECIPIENTS/CN=PALLEN``: ``pallen``);
+    else None (a server, a group's container)."""
+    parts = dn.lower().split("/")
+    if len(parts) < 3 or parts[-2] != "cn=recipients" or not parts[-1].startswith("cn="):
+        return None
+    alias = parts[-1][3:]
+    online = _ONLINE_ALIAS.match(alias)
+    return (online.group(1) if online else alias) or None
+
+
+def same_name(one: str, other: str) -> bool:
+    """Whether two display names can be one person's: either is empty, or the words of one
+    are all among the other's (``Phillip Allen`` and ``Allen, Phillip K.``)."""
+    a, b = (set(_NAME_TOKEN.findall(name.casefold())) for name in (one, other))
+    return not a or not b or a <= b or b <= a
 
 
 class Identity:
@@ -38,6 +83,7 @@ class Identity:
         self.owner_name = owner_name
         self.protected = frozenset(owners) | {owner_person_id}
         self._confirmed: set[str] = set()  # addresses known to be the owner's
+        self.saw_exchange_names = False  # this run met an X.500 name (`link_nicknames`)
 
     def learn_aliases(self, session: Session, senders: Sequence[Address]) -> int:
         """Attach the Sent-folder senders that are the owner to the owner; returns the merges."""
@@ -63,6 +109,7 @@ class Identity:
     def learn_links(self, session: Session, links: Sequence[tuple[str, str]]) -> int:
         """Record X.500 names for SMTP addresses; returns the merges made."""
         pairs = sorted(set(links))
+        self.saw_exchange_names |= bool(pairs)
         self.book.resolve_existing(session, [address for pair in pairs for address in pair])
         self._store_new_names(session, pairs)
         merged = 0
@@ -77,6 +124,51 @@ class Identity:
                 merged += 1
                 self.book.repoint(drop, keep)
         return merged
+
+    def link_nicknames(self, session: Session, firm: FirmDomains) -> int:
+        """Every stored X.500 name whose alias (`nickname`) is the local part of a stored
+        address at one of the firm's domains: one mailbox, merged when the two people's names
+        agree (`same_name`). The Enron corpus shows ``pallen@enron.com`` beside
+        ``phillip.allen@enron.com`` and ``CN=PALLEN`` for one man, but never in one header:
+        155 such addresses were a second person each. Run once per import run that met an
+        X.500 name (over the whole store, so mail seen by earlier runs is joined too);
+        returns the merges made."""
+        found = self._nickname_candidates(session, firm)
+        self.book.resolve_existing(session, [address for pair in found for address in pair])
+        pairs = [(dn, smtp) for dn, smtp in found if self.book.lookup(smtp) is not None]
+        ids = sorted({self.book.get(address).person_id for pair in pairs for address in pair})
+        rows = select_in(session, table_of(Person), ("id", "display_name"), "id", ids)
+        shown: dict[int, str] = {int(row[0]): str(row[1] or "") for row in rows}
+        merged = 0
+        for dn, smtp in pairs:
+            # Looked up afresh: an earlier merge of this pass may have moved either address.
+            one, other = self.book.get(dn).person_id, self.book.get(smtp).person_id
+            if one == other or not self._may_merge(one, other):
+                continue
+            if not same_name(shown.get(one) or "", shown.get(other) or ""):
+                continue
+            keep, drop = self._order(one, other)
+            merge_people(session, keep, drop, f"x500 {dn} is the mailbox of {smtp}")
+            self.book.repoint(drop, keep)
+            shown[keep] = shown.get(keep) or shown.get(drop) or ""  # as the merge fills it
+            merged += 1
+        return merged
+
+    @staticmethod
+    def _nickname_candidates(session: Session, firm: FirmDomains) -> list[tuple[str, str]]:
+        """(X.500 name, address) pairs of two different people where the address is the
+        name's alias at one of the firm's domains: the database proposes them by index
+        lookups (`NICKNAME_SQL`), `nickname` decides."""
+        dialect = session.get_bind().dialect.name
+        connection = session.connection()
+        found = set()
+        for domain in sorted(firm.domains):
+            suffix = f"@{domain}"
+            rows = connection.exec_driver_sql(NICKNAME_SQL[dialect], (suffix, suffix))
+            for dn, smtp in rows:
+                if nickname(dn) is not None and f"{nickname(dn)}{suffix}" == smtp:
+                    found.add((dn, smtp))
+        return sorted(found)
 
     def _store_new_names(self, session: Session, pairs: Sequence[tuple[str, str]]) -> None:
         """Each X.500 name seen for the first time becomes an address of its SMTP's person."""

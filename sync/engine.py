@@ -195,6 +195,8 @@ def _end_run(
 
 
 def _finish(session: Session, context: MailboxContext, stats: RunStats) -> None:
+    if context.identity.saw_exchange_names:
+        stats.merged_people += context.identity.link_nicknames(session, context.firm)
     rebuild_stale(session)
     release(session, context.mailbox_id, context.lease_owner)
     now = utcnow()

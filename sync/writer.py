@@ -31,6 +31,7 @@ from storage.models import EmailAddress, Participant, Sighting, SkipRecord
 from storage.models.base import table_of
 from sync.items import (
     Address,
+    AddressKind,
     Folder,
     FolderKind,
     ItemKind,
@@ -152,6 +153,8 @@ class PageWriter:
         book, identity = self.ctx.book, self.ctx.identity
         book.resolve(session, addresses)
         book.fill_names(session, addresses.values())
+        if any(a.kind == AddressKind.X500 for a in addresses.values()):
+            identity.saw_exchange_names = True  # the run ends with `Identity.link_nicknames`
         # A merge moves addresses to another person; the identity rules repoint the cache.
         merged = identity.learn_aliases(session, aliases) + identity.learn_links(session, links)
         if merged:

@@ -18,6 +18,7 @@ from relationships.aggregate_store import rebuild
 from relationships.aggregates import DECAYED_FIELDS
 from storage.addressbook import AddressBook
 from storage.db import Database
+from storage.identity import nickname, same_name
 from storage.mailboxes import ensure_mailbox
 from storage.models import AuditEvent, EmailAddress, Person, Relationship, StaleAggregate
 from sync import writer
@@ -133,3 +134,71 @@ def _pairs(session: Session) -> list[tuple[object, ...]]:
         )
         for r in rows
     ]
+
+
+CAROL = "carol.reed@harbourlaw.example"
+CAROL_SHORT = "creed@harbourlaw.example"  # her mailbox alias, as CN=CREED says
+CAROL_DN = "/O=HARBOUR/OU=NA/CN=RECIPIENTS/CN=CREED"
+
+
+def _carol_writes_with_her_exchange_name(db: Database, mailbox: int) -> int:
+    """Carol's mail to Alice, her X.500 name beside her address (as Enron's X-From shows)."""
+    mail = email(CAROL, [ALICE], names={CAROL: "Carol Reed"}, links=[(CAROL_DN, CAROL)])
+    return ingest(db, mailbox, ListSource({INBOX: [mail]}), FIRM).stats.merged_people
+
+
+def test_an_exchange_alias_joins_the_address_it_names(db: Database) -> None:
+    """Alice writes to creed@ (never shown beside an X.500 name) and Carol writes from
+    carol.reed@ with CN=CREED: one mailbox, one person, and the pair holds both emails."""
+    alice = _mailbox(db, ALICE)
+    sent = email(ALICE, [CAROL_SHORT], names={CAROL_SHORT: "Carol Reed"})
+    ingest(db, alice, ListSource({SENT: [sent]}), FIRM)
+    short = _person(db, CAROL_SHORT)
+    assert _carol_writes_with_her_exchange_name(db, alice) == 1
+    carol = _person(db, CAROL)
+    assert _person(db, CAROL_SHORT) == _person(db, CAROL_DN) == carol
+    key = tuple(sorted((_person(db, ALICE), carol)))
+    with db.transaction() as session:
+        reasons = [e.details.get("reason", "") for e in session.scalars(select(AuditEvent))]
+        pair = session.get_one(Relationship, key)
+    assert any("is the mailbox of creed@harbourlaw.example" in str(r) for r in reasons)
+    assert pair.email_ab + pair.email_ba == 2
+    assert short == carol  # the older record is kept (Identity._order)
+
+
+def test_an_exchange_alias_seen_in_another_mailbox_earlier_is_joined_too(db: Database) -> None:
+    """Bob's run saw creed@ and no X.500 name; Alice's later run, which meets CN=CREED, joins
+    them (its pass reads the whole store)."""
+    bob = _mailbox(db, BOB)
+    ingest(db, bob, ListSource({SENT: [email(BOB, [CAROL_SHORT])]}), FIRM)
+    assert _carol_writes_with_her_exchange_name(db, _mailbox(db, ALICE)) == 1
+    assert _person(db, CAROL_SHORT) == _person(db, CAROL)
+
+
+@pytest.mark.parametrize(
+    ("name", "dn"),
+    [
+        ("Jerry Reed", CAROL_DN),  # another name: someone else, or a name typed wrong
+        ("Carol Reed", "/O=HARBOUR/OU=NA/CN=SERVERS/CN=CREED"),  # not a mailbox's name
+    ],
+)
+def test_an_exchange_alias_is_not_joined_when_the_names_differ_or_it_names_no_mailbox(
+    db: Database, name: str, dn: str
+) -> None:
+    alice = _mailbox(db, ALICE)
+    sent = email(ALICE, [CAROL_SHORT], names={CAROL_SHORT: name})
+    mail = email(CAROL, [ALICE], names={CAROL: "Carol Reed"}, links=[(dn, CAROL)])
+    stats = ingest(db, alice, ListSource({SENT: [sent], INBOX: [mail]}), FIRM).stats
+    assert stats.merged_people == 0
+    assert _person(db, CAROL_SHORT) != _person(db, CAROL)
+
+
+def test_exchange_names_and_display_names() -> None:
+    assert nickname("/O=ENRON/OU=NA/CN=RECIPIENTS/CN=PALLEN") == "pallen"
+    online = "/o=ExchangeLabs/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients"
+    assert nickname(f"{online}/cn=0123456789abcdef0123456789abcdef-jsmith") == "jsmith"
+    assert nickname("/O=ENRON/OU=NA/CN=CONFIGURATION/CN=SERVERS") is None
+    assert nickname("/O=ENRON") is None
+    assert same_name("Phillip Allen", "Allen, Phillip K.") and same_name("", "Anyone")
+    assert not same_name("Mike Driscoll", "Michael M. Driscoll")
+    assert not same_name("List Member", "Martin Cuilla")
