@@ -27,12 +27,13 @@ def summary(t: Tie, me: str, other: str) -> str:
     2 years (when the first contact is older) and the reply times, in a few short sentences.
     ``me`` may be "you"."""
     parts = []
+    sent, received, met = (not counted for counted in t.counted)  # estimated: "about"
     if t.sent:
-        parts.append(f"{me} wrote to {other} {times(t.sent)}")
+        parts.append(f"{me} wrote to {other} {times(t.sent, about=sent)}")
     if t.received:
-        parts.append(f"{other} wrote to {me} {times(t.received)}")
+        parts.append(f"{other} wrote to {me} {times(t.received, about=received)}")
     if t.meetings:
-        parts.append(f"they met {times(t.meetings)}")
+        parts.append(f"they met {times(t.meetings, about=met)}")
     head = f"{'; '.join(parts) or 'no direct contact'} since {month(t.first_at)}"
     sentences = [f"{head}; last contact {day(t.last_at)}.", recent(t, me, other)]
     earlier = years(t, me, other)
@@ -52,7 +53,7 @@ def recent(t: Tie, me: str, other: str) -> str:
 def years(t: Tie, me: str, other: str) -> str | None:
     """The last 2 years, or ``None`` when they hold everything (the all-time counts say it)."""
     counts = (t.years_sent, t.years_received, t.years_meetings)
-    if tuple(c.value for c in counts) == (t.sent, t.received, t.meetings):
+    if tuple(c.value for c in counts) == _all(t):
         return None  # a lower bound that reaches the all-time count is that count
     return _window("the last 2 years", counts, me, other)
 
@@ -66,11 +67,11 @@ def _window(span: str, counts: tuple[Count, Count, Count], me: str, other: str) 
     for count, who in ((sent, me), (received, other)):
         if count.value:
             said.append(f"{count_words(count, 'email')} from {who}")
-        elif not count.exact:
+        elif not count.exact and not count.about:
             said.append(f"an unknown number of emails from {who}")
     if meetings.value:
         said.append(count_words(meetings, "meeting"))
-    elif not meetings.exact:
+    elif not meetings.exact and not meetings.about:
         said.append("an unknown number of meetings")
     if not said:
         return f"Nothing in {span}."
@@ -104,9 +105,10 @@ def evidence(t: Tie, me: str, other: str) -> str:
     }.get(t.strongest, ())
     recently = bool(named) and all(count.value for count in named)
     window = "in the last 90 days" if recently else f"since {month(t.first_at)}"
-    sent = t.recent_sent if recently else Count(t.sent, exact=True)
-    received = t.recent_received if recently else Count(t.received, exact=True)
-    meetings = t.recent_meetings if recently else Count(t.meetings, exact=True)
+    every = [Count(n, exact=c, about=not c) for n, c in zip(_all(t), t.counted, strict=True)]
+    sent = t.recent_sent if recently else every[0]
+    received = t.recent_received if recently else every[1]
+    meetings = t.recent_meetings if recently else every[2]
     if t.strongest == "mutual":
         said = f"email both ways: {count_words(sent, 'email')} from {me}"
         said += f" and {count_words(received, 'email')} from {other} {window}."
@@ -147,11 +149,19 @@ def reply_words(hours: float) -> str:
 
 def count_words(count: Count, noun: str) -> str:
     plural = noun if count.value == 1 else f"{noun}s"
-    return f"{count.value} {plural}" if count.exact else f"at least {count.value} {plural}"
+    if count.exact:
+        return f"{count.value} {plural}"
+    return f"about {count.value} {plural}" if count.about else f"at least {count.value} {plural}"
 
 
-def times(n: int) -> str:
+def times(n: int, *, about: bool = False) -> str:
+    if about:
+        return "about once" if n == 1 else f"about {n} times"
     return "once" if n == 1 else "twice" if n == 2 else f"{n} times"
+
+
+def _all(t: Tie) -> tuple[int, int, int]:
+    return t.sent, t.received, t.meetings
 
 
 def month(at: datetime) -> str:

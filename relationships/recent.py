@@ -179,10 +179,13 @@ def median(values: list[float]) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class Count:
-    """How many events of a class fell after a moment: exact, or at least ``value``."""
+    """How many events of a class fell after a moment: exact, or at least ``value``, or
+    (``about``) an estimate either way: a counter of a pair taken back to an earlier moment
+    whose later events were estimated (``relationships.past``)."""
 
     value: int
     exact: bool
+    about: bool = False
 
 
 def count_since(events: list[RecentEvent], moment: datetime) -> Count:

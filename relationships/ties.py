@@ -104,6 +104,9 @@ class Tie:
     # Days ``me`` kept writing to others after the pair's newest event, when that weighs on
     # the score (relationships.strength.quiet_factor); None otherwise.
     quiet_days: float | None = None
+    # Whether sent, received and meetings are exact; False: estimated, for a pair taken back
+    # to an earlier moment (relationships.past.PastPair.counted).
+    counted: tuple[bool, bool, bool] = (True, True, True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +138,7 @@ def count_after(
     reach back to ``moment`` or number as many as the counter, else "at least"). The decayed
     sums weigh events by role and audience, so no count can be read from them."""
     if first_at >= moment:
-        return Count(total, exact=counted)
+        return Count(total, exact=counted, about=not counted)
     found = count_since(events, moment)
     if counted and found.value >= total:  # a lower bound that reaches the counter is exact
         return Count(total, exact=True)
@@ -262,6 +265,7 @@ def tie(
         strongest=strongest,
         unanswered=is_unanswered(sums.counts, weights) and weights.unanswered < 1,
         quiet_days=_quiet(sums, now, weights),
+        counted=(sent_counted, received_counted, mtg),
     )
 
 

@@ -295,3 +295,21 @@ def test_a_pair_taken_back_says_which_counts_it_cannot_tell() -> None:
 
 def test_a_trend_that_rounds_to_nothing_is_zero_not_minus_zero() -> None:
     assert str(tenths(-0.04)) == "0.0" and tenths(-0.06) == -0.1 and tenths(12.34) == 12.3
+
+
+def test_a_counter_estimated_for_a_pair_taken_back_reads_about_not_at_least() -> None:
+    """First met 80 days ago, Alice wrote every 2 days: 15 emails after a moment 30 days
+    back, more than the list keeps, so the counter then is an estimate. It reads "about",
+    in the head, the 90 days and the evidence, never "at least" (it may be more or less)."""
+    alice = [(NOW - timedelta(days=d), "out") for d in range(80, 0, -2)]
+    moment = NOW - timedelta(days=30)
+    then = as_of(stored_pair(alice), moment, DEFAULT)
+    assert then is not None
+    seen = tie(then, ME, moment)
+    assert seen.counted == (False, True, True)
+    text, why = summary(seen, "Alice", "Jane"), evidence(seen, "Alice", "Jane")
+    assert text.startswith(f"Alice wrote to Jane about {seen.sent} times since")
+    assert f"In the last 90 days: about {seen.sent} emails from Alice." in text
+    assert why.startswith(f"Direct email from Alice to Jane: about {seen.sent} emails")
+    assert "at least" not in text + why
+    assert abs(seen.sent - 25) <= 3  # 25 emails up to the moment
