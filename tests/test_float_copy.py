@@ -67,18 +67,30 @@ def test_a_stream_of_another_layout_is_refused(data: bytes, message: str) -> Non
         read([data])
 
 
-def test_the_servers_stream_equals_a_plain_fetch(db: Database) -> None:
+def test_the_servers_streams_equal_a_plain_fetch(db: Database) -> None:
+    """Numbers only (a graph's pairs) and numbers with a text (a past graph's lists)."""
     if db.engine.dialect.name != "postgresql":
-        pytest.skip("binary COPY is PostgreSQL's; SQLite builds its graph with a plain fetch")
+        pytest.skip("binary COPY is PostgreSQL's; SQLite builds its graphs with a plain fetch")
     query = (
         "SELECT g::float8,"
         " coalesce(CASE WHEN g %% 3 = 0 THEN NULL ELSE (g / 7.0)::float8 END, 'NaN'),"
         " (g * 1e10)::float8 FROM generate_series(1, %s) AS g"
     )
+    texts = (
+        "SELECT g::float8, (g / 7.0)::float8,"
+        " CASE WHEN g %% 5 = 0 THEN '' ELSE repeat('ü,' || g, g %% 9) END"
+        " FROM generate_series(1, %s) AS g"
+    )
     with db.engine.connect() as connection:
         cursor = connection.connection.cursor()
         blocks = list(copy_floats(cursor, query, (200_000,), 3))
         fetched = connection.exec_driver_sql(query, (200_000,)).all()
+        with_texts = list(copy_floats_with_text(cursor, texts, (100_000,), 2))
+        rows = connection.exec_driver_sql(texts, (100_000,)).all()
+    assert len(with_texts) > 1
+    numbers = np.concatenate([b for b, _ in with_texts])
+    assert np.array_equal(numbers, np.array([r[:2] for r in rows], dtype=float))
+    assert [t.decode() for _, ts in with_texts for t in ts] == [r[2] for r in rows]
     assert len(blocks) > 1  # 4 MB blocks of 38-byte rows: 7.6 MB
     assert np.array_equal(np.concatenate(blocks), np.array(fetched, dtype=float), equal_nan=True)
 
@@ -115,21 +127,3 @@ def test_rows_ending_with_a_text_come_back_whatever_the_cuts() -> None:
 def test_rows_with_a_text_of_another_layout_are_refused(data: bytes, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         list(parse_with_text([data], 2))
-
-
-def test_the_servers_rows_with_a_text_equal_a_plain_fetch(db: Database) -> None:
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("binary COPY is PostgreSQL's; SQLite reads a past graph with a plain fetch")
-    query = (
-        "SELECT g::float8, (g / 7.0)::float8,"
-        " CASE WHEN g %% 5 = 0 THEN '' ELSE repeat('ü,' || g, g %% 9) END"
-        " FROM generate_series(1, %s) AS g"
-    )
-    with db.engine.connect() as connection:
-        cursor = connection.connection.cursor()
-        blocks = list(copy_floats_with_text(cursor, query, (100_000,), 2))
-        fetched = connection.exec_driver_sql(query, (100_000,)).all()
-    assert len(blocks) > 1
-    numbers = np.concatenate([b for b, _ in blocks])
-    assert np.array_equal(numbers, np.array([r[:2] for r in fetched], dtype=float))
-    assert [t.decode() for _, ts in blocks for t in ts] == [r[2] for r in fetched]
