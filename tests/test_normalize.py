@@ -181,6 +181,31 @@ def test_reconcile_with_different_lengths_only_adds_missing_addresses() -> None:
     assert all(a.kind == AddressKind.SMTP for a in result.addresses)
 
 
+def test_reconcile_drops_the_pieces_of_names_split_at_their_comma() -> None:
+    """Wolfe's Inbox, 2 October 2001: the conversion split "Lindner, Fred <...>" into
+    lindner@enron.com and fred.lindner@enform.com. The pieces go, the lists pair again and
+    the names come back; a one-word address that Exchange shows, or that the next name
+    does not hold, stays."""
+    header = parse_positions(
+        "lindner@enron.com, fred.lindner@enform.com, cherry@enron.com,"
+        " michael.cherry@enform.com, dunn@enron.com, john.dunn@enform.com, jwilkerson@reliant.com"
+    )
+    display = parse_display_header(
+        "Lindner, Fred <Fred.Lindner@enform.com>, Cherry, Michael <Michael.Cherry@enform.com>,"
+        " Dunn, John <John.Dunn@enform.com>, Jondaworky (JWilkerson@reliant.com)"
+    )
+    assert reconcile(header, display).addresses == (
+        Address("fred.lindner@enform.com", "Fred Lindner"),
+        Address("michael.cherry@enform.com", "Michael Cherry"),
+        Address("john.dunn@enform.com", "John Dunn"),
+        Address("jwilkerson@reliant.com"),
+    )
+    kept = parse_positions("dunn@enron.com, john.dunn@enform.com, ward@enron.com, a.b@x.com")
+    shown = parse_display_header("Dunn <dunn@enron.com>, Dunn, John <John.Dunn@enform.com>, A B")
+    emails = [a.email for a in reconcile(kept, shown).addresses]
+    assert emails == ["dunn@enron.com", "john.dunn@enform.com", "ward@enron.com", "a.b@x.com"]
+
+
 @pytest.mark.parametrize(
     ("owner", "candidate", "expected"),
     [

@@ -95,6 +95,8 @@ def _entry(token: str) -> DisplayEntry:
 
 def reconcile(header: Sequence[Address | None], display: Sequence[DisplayEntry]) -> Reconciled:
     """``header`` (from ``parse_positions``) completed with what ``display`` knows."""
+    if len(header) > len(display):
+        header = _without_split_names(header, display)
     if len(header) == len(display):
         return _pairwise(header, display)
     addresses = [a for a in header if a is not None]
@@ -105,6 +107,25 @@ def reconcile(header: Sequence[Address | None], display: Sequence[DisplayEntry])
             known.add(extra.email)
             addresses.append(extra)
     return Reconciled(tuple(addresses), ())
+
+
+def _without_split_names(
+    header: Sequence[Address | None], display: Sequence[DisplayEntry]
+) -> list[Address | None]:
+    """``header`` without the pieces of names split at their comma. The Enron corpus's
+    conversion turned ``Lindner, Fred <Fred.Lindner@enform.com>`` into two ``To`` entries,
+    ``lindner@enron.com, fred.lindner@enform.com``: a colleague who never existed. An entry
+    is such a piece when its local part is one word, Exchange's display header does not show
+    it, and shows the next entry under a name that holds that word."""
+    names = {e.address.email: e.name.casefold().split() for e in display if e.address}
+    kept: list[Address | None] = []
+    for address, following in zip(header, [*header[1:], None], strict=True):
+        if address is not None and following is not None and address.email not in names:
+            word = address.email.split("@", 1)[0]
+            if word.isalpha() and word in names.get(following.email, ()):
+                continue
+        kept.append(address)
+    return kept
 
 
 def _pairwise(header: Sequence[Address | None], display: Sequence[DisplayEntry]) -> Reconciled:
