@@ -3,8 +3,13 @@
 For each custodian u (a folder of mbox files under DATA/mbox/) and each external person c:
 score the pair from mail before the split date only; label it positive when a reciprocated
 exchange (at least one email each way) happens in the 90 days after. Candidates are pairs with
-at least one event in the 730 days before the split. The custodian's aliases (Sent-folder
-senders with the custodian's family name, as the importer decides) count as the custodian.
+at least one event in the 730 days before the split. The custodian's aliases count as the
+custodian: the addresses of the mailbox owner's person after the product's own import of the
+custodians' folders (a scratch SQLite store), so the Sent-folder senders with the custodian's
+family name and the Exchange aliases the mailbox-alias rule joins (``pallen@enron.com``).
+Our score reads the events the product stores; a message in the Inbox that names none of the
+custodian's addresses (a mailing list) is no event for it, while the label and the baselines
+count it.
 
 Reports pooled ROC AUC and NDCG@10 (mean over custodians with a positive) for our score and,
 in the same run, for the baselines: raw event count in those 730 days, recency (minus days
@@ -25,6 +30,7 @@ import math
 import os
 import random
 import sys
+import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -34,6 +40,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sqlalchemy import select  # noqa: E402
+
 from relationships.strength import (  # noqa: E402
     ABLATIONS,
     DEFAULT,
@@ -42,7 +50,10 @@ from relationships.strength import (  # noqa: E402
     Weights,
     score,
 )
+from storage.db import Database  # noqa: E402
+from storage.models import Colleague, EmailAddress, Mailbox  # noqa: E402
 from sync.files.source import FileSource  # noqa: E402
+from sync.importer import import_paths  # noqa: E402
 from sync.items import Address, AddressKind, FolderKind, ItemKind, MailItem, Role  # noqa: E402
 from sync.keys import content_key  # noqa: E402
 from sync.normalize.aliases import is_owner_alias  # noqa: E402
@@ -66,7 +77,11 @@ SUBSETS = 60
 class Custodian:
     name: str
     aliases: set[str]
+    # Events the product stores, per external person.
     external: dict[str, list[Event]] = field(default_factory=lambda: defaultdict(list))
+    # Inbox messages from an external person that name none of the custodian's addresses
+    # (mailing lists, blind copies): the product stores no pair for them; the baselines count.
+    unlisted: dict[str, list[Event]] = field(default_factory=lambda: defaultdict(list))
     # Raw emails per (external person, direction), for the label and the baselines.
     raw: dict[str, list[tuple[datetime, str]]] = field(default_factory=lambda: defaultdict(list))
     internal: dict[str, list[Event]] = field(default_factory=lambda: defaultdict(list))
@@ -76,6 +91,7 @@ class Custodian:
 class Pair:
     custodian: str
     person: str
+    # Every event, for the baselines: the stored ones and the unlisted Inbox messages.
     events: tuple[Event, ...]
     raw: tuple[tuple[datetime, str], ...]
     label: bool
@@ -83,6 +99,8 @@ class Pair:
     # most LARGE_AUDIENCE addressees), as ``colleagues.last_sent_at`` keeps it: the quiet
     # factor's clock.
     clock: datetime | None = None
+    # The events the product stores, which our score reads.
+    stored: tuple[Event, ...] = ()
 
 
 # --- loading ----------------------------------------------------------------------------------
@@ -91,16 +109,47 @@ class Pair:
 def load_all(folders: Sequence[Path], firm: FirmDomains) -> list[Custodian]:
     """Every custodian folder that holds mail; one that holds none (or no mail files) is
     skipped, named on stderr and counted in the report's first line, not a crash."""
+    aliases = product_aliases(folders, firm)
     loaded = []
     for folder in folders:
         try:
-            loaded.append(load(folder, firm))
+            loaded.append(load(folder, firm, aliases.get(folder.name, frozenset())))
         except ValueError as error:
             print(f"skipped custodian {folder.name}: {error}", file=sys.stderr)
     return loaded
 
 
-def load(folder: Path, firm: FirmDomains) -> Custodian:
+def product_aliases(folders: Sequence[Path], firm: FirmDomains) -> dict[str, frozenset[str]]:
+    """Each folder's owner addresses as the product decides them: the folders imported
+    together (``python app.py import --each``) into a scratch SQLite store, then the addresses
+    of each mailbox owner's person, after the importer's alias rules and merges."""
+    config = {"RAPPORT_FIRM_DOMAINS": ",".join(sorted(firm.domains))}
+    owners: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="strength-eval-") as scratch:
+        db = Database(f"sqlite:///{scratch}/aliases.db")
+        try:
+            db.upgrade()
+            for folder in folders:
+                try:
+                    (result,) = import_paths(db, config, [[folder]])
+                except ValueError:  # no mail to tell the owner by: `load` skips it
+                    continue
+                owners[folder.name] = result.mailbox
+            with db.transaction() as session:
+                rows = session.execute(
+                    select(Mailbox.address, EmailAddress.address)
+                    .join(Colleague, Colleague.id == Mailbox.colleague_id)
+                    .join(EmailAddress, EmailAddress.person_id == Colleague.person_id)
+                ).all()
+        finally:
+            db.dispose()
+    by_mailbox: dict[str, set[str]] = defaultdict(set)
+    for mailbox, address in rows:
+        by_mailbox[mailbox].add(address)
+    return {name: frozenset(by_mailbox[owner]) for name, owner in owners.items()}
+
+
+def load(folder: Path, firm: FirmDomains, known: frozenset[str] = frozenset()) -> Custodian:
     source = FileSource([folder])
     items: list[tuple[FolderKind, MailItem]] = []
     senders: Counter[str] = Counter()
@@ -116,6 +165,8 @@ def load(folder: Path, firm: FirmDomains) -> Custodian:
                             senders[item.sender.email] += 1
     owner = senders.most_common(1)[0][0] if senders else ""
     aliases = {a for a, s in sent_senders.items() if is_owner_alias(s, owner)} | {owner}
+    if owner in known:
+        aliases |= known
     custodian = Custodian(folder.name, aliases)
     seen: set[str] = set()
     for kind, item in items:
@@ -153,9 +204,14 @@ def _events(custodian: Custodian, folder: FolderKind, item: MailItem, firm: Firm
         return
     role = min(mine, key=["to", "cc", "bcc"].index) if mine else "bcc"
     target = _bucket(custodian, sender, firm)
-    if target is not None:
-        target[sender].append(Event(item.sent_at, "in", addressees, role))
-        custodian.raw[sender].append((item.sent_at, "in"))
+    if target is None:
+        return
+    if not mine:  # no pair in the product; only an external sender's counts for the baselines
+        if target is custodian.internal:
+            return
+        target = custodian.unlisted
+    target[sender].append(Event(item.sent_at, "in", addressees, role))
+    custodian.raw[sender].append((item.sent_at, "in"))
 
 
 def _bucket(custodian: Custodian, email: str, firm: FirmDomains) -> dict[str, list[Event]] | None:
@@ -184,13 +240,16 @@ def candidates(custodians: Sequence[Custodian], split: datetime) -> list[Pair]:
     pairs = []
     for c in custodians:
         clock = clock_of(c, split)
-        for person, events in c.external.items():
-            before = tuple(e for e in events if e.at < split)
+        for person in c.external.keys() | c.unlisted.keys():
+            stored = tuple(e for e in c.external.get(person, ()) if e.at < split)
+            unlisted = tuple(e for e in c.unlisted.get(person, ()) if e.at < split)
+            before = tuple(sorted(stored + unlisted, key=lambda e: e.at))
             if not any(split - HISTORY <= e.at for e in before):
                 continue
             raw = tuple(r for r in c.raw[person] if r[0] < split)
             after = {d for at, d in c.raw[person] if split <= at < split + FUTURE}
-            pairs.append(Pair(c.name, person, before, raw, after == {"out", "in"}, clock))
+            label = after == {"out", "in"}
+            pairs.append(Pair(c.name, person, before, raw, label, clock, stored))
     return pairs
 
 
@@ -198,7 +257,7 @@ Scorer = Callable[[Pair, datetime], float]
 
 
 def ours(weights: Weights) -> Scorer:
-    return lambda pair, split: score(pair.events, split, weights, clock=pair.clock)
+    return lambda pair, split: score(pair.stored, split, weights, clock=pair.clock)
 
 
 def raw_count(pair: Pair, split: datetime) -> float:
