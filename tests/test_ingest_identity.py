@@ -175,6 +175,19 @@ def test_an_exchange_alias_seen_in_another_mailbox_earlier_is_joined_too(db: Dat
     assert _person(db, CAROL_SHORT) == _person(db, CAROL)
 
 
+def test_an_exchange_alias_at_a_subdomain_of_the_firm_joins_too(db: Database) -> None:
+    """Enron's ``mhaedic@ect.enron.com`` is CN=MHAEDIC at a subdomain of the firm's domain:
+    an Exchange alias is one per organisation, so it is Carol's address there too. Not so at
+    another firm's domain that merely ends alike."""
+    alice = _mailbox(db, ALICE)
+    legacy, lookalike = "creed@ect.harbourlaw.example", "creed@notharbourlaw.example"
+    sent = email(ALICE, [legacy, lookalike], names={legacy: "Carol Reed", lookalike: "C Reed"})
+    ingest(db, alice, ListSource({SENT: [sent]}), FIRM)
+    assert _carol_writes_with_her_exchange_name(db, alice) == 1
+    assert _person(db, legacy) == _person(db, CAROL)
+    assert _person(db, lookalike) != _person(db, CAROL)
+
+
 @pytest.mark.parametrize(
     ("name", "dn"),
     [
