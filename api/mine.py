@@ -70,7 +70,14 @@ def get_strength(person_id: int) -> dict[str, Any]:
     # A past moment (?at=): the pair as it stood then, mail after it taken out.
     row = stored if stored is None or "at" not in request.args else pair_as_of(stored, at, weights)
     if row is None or person.id == me:
-        return {"score": 0, "tier": "none", "trend": 0.0, "last_contact": None, "explanation": None}
+        return {
+            "score": 0,
+            "tier": "none",
+            "trend": 0.0,
+            "last_contact": None,
+            "last_contact_estimated": False,
+            "explanation": None,
+        }
     # My clock (the quiet factor's) now, or at the moment asked for, and at the trend's base.
     if "at" in request.args:
         clock = clocks_from_pairs(db, [me], at).get(me)
@@ -83,6 +90,7 @@ def get_strength(person_id: int) -> dict[str, Any]:
         "tier": seen.tier,
         "trend": seen.trend,
         "last_contact": iso(seen.last_at),
+        "last_contact_estimated": seen.estimated[2],
         "explanation": details(seen, "You", person.display_name or "them"),
     }
 

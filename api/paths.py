@@ -99,6 +99,7 @@ def _hop_json(
         "strength": seen.score if seen else 0.0,
         "tier": seen.tier if seen else "none",
         "last_contact": iso(seen.last_at) if seen else None,
+        "last_contact_estimated": seen.estimated[2] if seen else False,
         "summary": "",
         "evidence": "",
     }

@@ -67,6 +67,7 @@ def get_connectors(person_id: int) -> dict[str, Any]:
                 "tier": c.tie.tier,
                 "trend": c.tie.trend,
                 "last_contact": iso(c.tie.last_at),
+                "last_contact_estimated": c.tie.estimated[2],
                 "explanation": details(c.tie, c.name, name),
             }
             for c in found
@@ -122,6 +123,7 @@ def _company_tie(found: CompanyTie | None) -> dict[str, Any] | None:
         "tier": found.tie.tier,
         "trend": found.tie.trend,
         "last_contact": iso(found.tie.last_at),
+        "last_contact_estimated": found.tie.last_estimated,
     }
 
 

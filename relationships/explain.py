@@ -35,7 +35,8 @@ def summary(t: Tie, me: str, other: str) -> str:
     if t.meetings:
         parts.append(f"they met {times(t.meetings, about=met)}")
     head = f"{'; '.join(parts) or 'no direct contact'} since {month(t.first_at)}"
-    sentences = [f"{head}; last contact {day(t.last_at)}.", recent(t, me, other)]
+    last = f"{'about ' if t.estimated[2] else ''}{day(t.last_at)}"  # a busy pair taken back
+    sentences = [f"{head}; last contact {last}.", recent(t, me, other)]
     earlier = years(t, me, other)
     if earlier:
         sentences.append(earlier)
@@ -192,6 +193,12 @@ def details(t: Tie, me: str, other: str) -> dict[str, Any]:
         "first_contact": _iso(t.first_at),
         "last_sent": _iso(t.last_sent_at),
         "last_received": _iso(t.last_received_at),
+        # True for a date estimated at the pair's pace (a busy pair taken back, ``?at=``)
+        "estimated": {
+            "last_sent": t.estimated[0],
+            "last_received": t.estimated[1],
+            "last_contact": t.estimated[2],
+        },
         "unanswered": t.unanswered,
         "quiet_days": None if t.quiet_days is None else round(t.quiet_days),
     }

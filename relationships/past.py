@@ -37,7 +37,7 @@ from relationships.recent import (
     dumps,
     loads,
     minute_of,
-    newest_before,
+    newest_then,
     past_class,
     scales,
 )
@@ -61,6 +61,9 @@ class PastPair(Pair):
     # Whether each counter (email_ab, email_ba, meetings) is exact: one whose later events
     # were estimated (a busy class, `relationships.recent.past_class`) is not.
     counted: tuple[bool, bool, bool] = (True, True, True)
+    # Whether last_ab_at, last_ba_at and last_at are estimates (`relationships.recent.newest_then`):
+    # every kept event of a busy class came after the moment.
+    estimated: tuple[bool, bool, bool] = (False, False, False)
 
 
 def as_of(row: PairRow, moment: datetime, weights: Weights) -> PairRow | None:
@@ -81,8 +84,8 @@ def as_of(row: PairRow, moment: datetime, weights: Weights) -> PairRow | None:
         )
         for c in CLASSES
     }
-    newest = {
-        c: newest_before(
+    then = {
+        c: newest_then(
             events[c],
             _newest(row, c, events[c]),
             moment,
@@ -90,7 +93,10 @@ def as_of(row: PairRow, moment: datetime, weights: Weights) -> PairRow | None:
         )
         for c in CLASSES
     }
-    known = [at for at in newest.values() if at is not None]
+    newest = {c: at for c, (at, _) in then.items()}
+    # The newest of the classes' newest events, an exact one before an estimate of the same time.
+    known = [(at, guessed) for at, guessed in then.values() if at is not None]
+    last_at, last_guessed = max(known, key=lambda k: (k[0], not k[1])) if known else (None, False)
     counts = {c: max(0, totals[c] - round(past[c].later)) for c in CLASSES}
     start = minute_of(moment)
     return PastPair(
@@ -100,7 +106,7 @@ def as_of(row: PairRow, moment: datetime, weights: Weights) -> PairRow | None:
         email_ba=counts["ba"],
         meetings=counts["mtg"],
         first_at=row.first_at,
-        last_at=max(known) if known else row.first_at,
+        last_at=last_at or row.first_at,
         last_ab_at=newest["ab"],
         last_ba_at=newest["ba"],
         ab_warm=past["ab"].sums[0],
@@ -114,6 +120,7 @@ def as_of(row: PairRow, moment: datetime, weights: Weights) -> PairRow | None:
         recent_mtg=_dumps(events["mtg"], start),
         whole=(events["ab"].whole, events["ba"].whole, events["mtg"].whole),
         counted=(past["ab"].counted, past["ba"].counted, past["mtg"].counted),
+        estimated=(then["ab"][1], then["ba"][1], last_guessed),
     )
 
 
@@ -367,7 +374,7 @@ def _past_sums(
 
 
 def _newest_days(kept: _Kept, newest: Columns, start: float, earlier: Columns) -> Columns:
-    """`relationships.recent.newest_before` for many rows, in days since ``EPOCH``."""
+    """`relationships.recent.newest_then` for many rows, in days since ``EPOCH``."""
     moment = start / MINUTES_PER_DAY
     minutes = kept.minutes
     before = np.where(minutes <= start, minutes, -np.inf)  # NaN compares False
@@ -376,6 +383,6 @@ def _newest_days(kept: _Kept, newest: Columns, start: float, earlier: Columns) -
     newest_kept = minutes[np.arange(len(minutes)), n - 1]
     gap = (newest_kept - minutes[:, 0]) / np.maximum(kept.counts - 1, 1)
     unknown = kept.whole | (earlier < TRACE) | (kept.counts < 2)
-    estimated = np.where(unknown, np.nan, moment - gap / 2 / MINUTES_PER_DAY)
+    estimated = np.where(unknown, np.nan, np.floor(start - gap / 2) / MINUTES_PER_DAY)
     taken = np.where(np.isfinite(last_before), last_before / MINUTES_PER_DAY, estimated)
     return np.where(np.isnan(newest) | (newest <= moment), newest, taken)

@@ -341,23 +341,33 @@ TRACE = 0.01
 def newest_before(
     events: list[RecentEvent], newest: datetime | None, moment: datetime, earlier: float
 ) -> datetime | None:
+    """A class's newest event at or before ``moment`` (`newest_then`, without saying whether it
+    was estimated)."""
+    return newest_then(events, newest, moment, earlier)[0]
+
+
+def newest_then(
+    events: list[RecentEvent], newest: datetime | None, moment: datetime, earlier: float
+) -> tuple[datetime | None, bool]:
     """A class's newest event at or before ``moment``, from its newest event of all
-    (``newest``, the stored ``last_ab_at``/``last_ba_at``) and the kept list; ``earlier`` is the
-    class's history sum as it was at ``moment`` (``past_class``), decayed to ``moment``.
+    (``newest``, the stored ``last_ab_at``/``last_ba_at``) and the kept list, and whether it is
+    an estimate; ``earlier`` is the class's history sum as it was at ``moment``
+    (``past_class``), decayed to ``moment``.
 
     Exact while the list reaches back to ``moment``: the kept event before it, or none when
     the list holds the whole class. When the list is full and every kept event is later (more
     than ``KEEP`` since ``moment``), the dropped ones are unknown: if the past sum shows
-    earlier mail, the newest is taken half the list's mean gap before ``moment``, as for a
-    pair writing at the list's pace (``past_class`` assumes the same run); otherwise none.
+    earlier mail, the newest is taken half the list's mean gap before ``moment`` (to the
+    minute, as events are kept), as for a pair writing at the list's pace (``past_class``
+    assumes the same run), and said to be estimated; otherwise none.
     """
     if newest is None or newest <= moment:
-        return newest
+        return newest, False
     start = minute_of(moment)
     kept = [e for e in events if e.minute <= start]
     if kept:
-        return kept[-1].at
+        return kept[-1].at, False
     if is_whole(events) or earlier < TRACE or len(events) < 2:
-        return None
+        return None, False
     gap = (events[-1].minute - events[0].minute) / (len(events) - 1)
-    return moment - timedelta(minutes=gap / 2)
+    return EPOCH + timedelta(minutes=math.floor(start - gap / 2)), True

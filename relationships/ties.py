@@ -107,6 +107,9 @@ class Tie:
     # Whether sent, received and meetings are exact; False: estimated, for a pair taken back
     # to an earlier moment (relationships.past.PastPair.counted).
     counted: tuple[bool, bool, bool] = (True, True, True)
+    # Whether last_sent_at, last_received_at and last_at are estimates, for a busy pair taken
+    # back to an earlier moment (relationships.past.PastPair.estimated).
+    estimated: tuple[bool, bool, bool] = (False, False, False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +121,10 @@ class Standing:
     tier: str
     trend: float  # score now minus score TREND_WINDOW ago
     last_at: datetime
+    last_estimated: bool = False  # as Tie.estimated says of last_at
 
+
+NOT_ESTIMATED = (False, False, False)
 
 # "In the last 2 years" in explanations (issue 3, item 2): the history half-life's span.
 YEARS = timedelta(days=730)
@@ -236,6 +242,7 @@ def tie(
     # A row taken back to an earlier moment says which counters it estimated (PastPair).
     ab, ba, mtg = getattr(row, "counted", (True, True, True))
     sent_counted, received_counted = (ab, ba) if mine_is_a else (ba, ab)
+    ab_guess, ba_guess, last_guess = getattr(row, "estimated", NOT_ESTIMATED)
     return Tie(
         other_id=row.b_id if mine_is_a else row.a_id,
         score=round(value, 1),
@@ -266,6 +273,9 @@ def tie(
         unanswered=is_unanswered(sums.counts, weights) and weights.unanswered < 1,
         quiet_days=_quiet(sums, now, weights),
         counted=(sent_counted, received_counted, mtg),
+        estimated=(ab_guess, ba_guess, last_guess)
+        if mine_is_a
+        else (ba_guess, ab_guess, last_guess),
     )
 
 
@@ -288,6 +298,7 @@ def standing(
         tier=tier(value, has_history=True),
         trend=tenths(value - past),
         last_at=row.last_at,
+        last_estimated=getattr(row, "estimated", NOT_ESTIMATED)[2],
     )
 
 

@@ -197,6 +197,17 @@ def test_mail_after_the_moment_changes_no_answer_for_it(
     # The last contact then is no longer kept: taken at the later pace, after a quiet spell
     # it reads later than it was (never after the moment).
     assert then["last_contact"] <= now["last_contact"] <= moment.isoformat()
+    # ... and it says so: an estimate, to the minute, "about" in words; the exact one not.
+    assert now["last_contact_estimated"] and not then["last_contact_estimated"]
+    assert datetime.fromisoformat(now["last_contact"]).second == 0
+    assert now["explanation"]["estimated"]["last_contact"]
+    assert "; last contact about " in now["explanation"]["summary"]
+    assert "; last contact about " not in then["explanation"]["summary"]
+    hop = busy[4]["paths"][0]["hops"][-1]  # Bob -> Alice -> the client: Alice's side
+    assert hop["last_contact_estimated"] and hop["last_contact"] == now["last_contact"]
+    assert busy[1]["last_contact_estimated"]  # Alice's own strength
+    best = busy[2]["best_connector"]
+    assert best["last_contact_estimated"] and best["last_contact"] == now["last_contact"]
     # The later months' sums are estimated as a run at the kept events' pace: a pair that
     # turned busy after the moment reads cooler then than it was (as the trend's estimate
     # reads it warmer now, docs/strength.md).

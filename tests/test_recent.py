@@ -20,6 +20,7 @@ from relationships.recent import (
     loads,
     minute_of,
     newest_before,
+    newest_then,
     pack,
     unpack,
 )
@@ -146,6 +147,14 @@ def test_newest_message_before_a_moment_from_the_kept_events() -> None:
     # sum shows earlier mail (every 3 days: 1.5 days before), else none.
     busy = [event(NOW - timedelta(days=3 * k)) for k in range(KEEP, 0, -1)]
     assert newest_before(busy, busy[-1].at, then, earlier=0.5) == then - timedelta(days=1.5)
+    # ... which `newest_then` says is an estimate, to the minute (never the microseconds of
+    # a mean gap); what the list tells is not.
+    odd = then + timedelta(seconds=50)
+    assert newest_then(busy, busy[-1].at, odd, earlier=0.5) == (
+        then - timedelta(days=1.5),
+        True,
+    )
+    assert newest_then(sent, newest, then, earlier=1.0) == (NOW - timedelta(days=100), False)
     assert newest_before(busy, busy[-1].at, then, earlier=0.001) is None
     assert newest_before([], None, then, earlier=0.0) is None
 
