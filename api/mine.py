@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.errors import BadRequest
 from api.params import as_of, bounded_int, iso
-from api.people import survivor
+from api.people import first_address, survivor
 from relationships.aggregate_store import clocks_from_pairs
 from relationships.explain import details
 from relationships.past import as_of as pair_as_of
@@ -91,7 +91,9 @@ def get_strength(person_id: int) -> dict[str, Any]:
         "trend": seen.trend,
         "last_contact": iso(seen.last_at),
         "last_contact_estimated": seen.estimated[2],
-        "explanation": details(seen, "You", person.display_name or "them"),
+        "explanation": details(
+            seen, "You", person.display_name or first_address(db, person.id) or "them"
+        ),
     }
 
 

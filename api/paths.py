@@ -45,7 +45,7 @@ def get_paths() -> dict[str, Any]:
     found = find_paths(graph, source_id, target.id)
     return {
         "from": {"id": source_id, "display_name": source_name},
-        "to": {"id": target.id, "display_name": target.display_name},
+        "to": {"id": target.id, "display_name": target.display_name, "email": target.email},
         "as_of": at.isoformat(),
         "paths": _paths_json(db, found, graph, at),
     }
@@ -73,6 +73,7 @@ def _paths_json(db: Session, found: list[Path], graph: Graph, at: datetime) -> l
     loaded, people = load_pairs(db, list(keys))
     rows = rows_at(loaded, graph)  # a past moment's graph: the rows as they stood then
     names = {pid: end.name for pid, end in people.items()}
+    addresses = {pid: end.email for pid, end in people.items()}
     seen = {  # paths share hops (the last one, to the target): each is explained once
         key: _edge_side(row, key, graph, at, graph.weights) for key, row in rows.items()
     }
@@ -80,7 +81,8 @@ def _paths_json(db: Session, found: list[Path], graph: Graph, at: datetime) -> l
         {
             "score": round(100 * path.score, 1),
             "hops": [
-                _hop_json((a, b), seen.get((min(a, b), max(a, b))), names, graph) for a, b in hops
+                _hop_json((a, b), seen.get((min(a, b), max(a, b))), (names, addresses), graph)
+                for a, b in hops
             ],
         }
         for path, hops in zip(found, steps, strict=True)
@@ -88,13 +90,19 @@ def _paths_json(db: Session, found: list[Path], graph: Graph, at: datetime) -> l
 
 
 def _hop_json(
-    hop: tuple[int, int], seen: Tie | None, names: dict[int, str], graph: Graph
+    hop: tuple[int, int],
+    seen: Tie | None,
+    people: tuple[dict[int, str], dict[int, str | None]],
+    graph: Graph,
 ) -> dict[str, Any]:
+    """One hop with its two people (name and address: many contacts have no name), its
+    strength and its explanation."""
     a, b = hop
+    names, addresses = people
     both_colleagues = a in graph.colleagues and b in graph.colleagues
     found: dict[str, Any] = {
-        "from": {"id": a, "display_name": names.get(a, "")},
-        "to": {"id": b, "display_name": names.get(b, "")},
+        "from": {"id": a, "display_name": names.get(a, ""), "email": addresses.get(a)},
+        "to": {"id": b, "display_name": names.get(b, ""), "email": addresses.get(b)},
         "relation": "colleagues" if both_colleagues else "knows",
         "strength": seen.score if seen else 0.0,
         "tier": seen.tier if seen else "none",
@@ -105,7 +113,8 @@ def _hop_json(
     }
     if seen is not None:
         me, other = (a, b) if seen.other_id == b else (b, a)
-        me_name, other_name = names.get(me) or "They", names.get(other) or "them"
+        me_name = names.get(me) or addresses.get(me) or "They"
+        other_name = names.get(other) or addresses.get(other) or "them"
         found["summary"] = summary(seen, me_name, other_name)
         found["evidence"] = evidence(seen, me_name, other_name)
     return found

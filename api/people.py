@@ -55,9 +55,9 @@ def get_connectors(person_id: int) -> dict[str, Any]:
     limit = bounded_int(request.args.get("limit"), default=20, low=1, high=200)
     graph, at = request_graph(session(), person.opted_out)
     total, found = connectors(session(), graph, person.id, limit)
-    name = person.display_name or "this person"
+    name = person.display_name or person.email or "this person"
     return {
-        "person": {"id": person.id, "display_name": person.display_name},
+        "person": {"id": person.id, "display_name": person.display_name, "email": person.email},
         "as_of": at.isoformat(),
         "total": total,
         "connectors": [
@@ -106,8 +106,14 @@ def get_coverage(company_id: int) -> dict[str, Any]:
             "offset": offset,
             "limit": limit,
             "items": [
-                {"id": pid, "display_name": name, "title": title, "best": _company_tie(best)}
-                for pid, name, title, best in found.people
+                {
+                    "id": pid,
+                    "display_name": name,
+                    "email": email,
+                    "title": title,
+                    "best": _company_tie(best),
+                }
+                for pid, name, email, title, best in found.people
             ],
         },
     }
@@ -135,24 +141,42 @@ def get_company(company_id: int) -> dict[str, Any]:
     return company_json(session(), company)
 
 
+# A person's address as listings show it, beside or instead of a name: the colleague's, else
+# their first SMTP address (as `relationships.pair_rows.End.email`).
+FIRST_ADDRESS = func.coalesce(
+    select(Colleague.email).where(Colleague.person_id == Person.id).scalar_subquery(),
+    select(EmailAddress.address)
+    .where(EmailAddress.person_id == Person.id, EmailAddress.kind == "smtp")
+    .order_by(EmailAddress.id)
+    .limit(1)
+    .scalar_subquery(),
+)
+
+
+def first_address(db: Session, person_id: int) -> str | None:
+    found: str | None = db.scalar(select(FIRST_ADDRESS).where(Person.id == person_id))
+    return found
+
+
 class Current(NamedTuple):
     """A person as a listing names them, and who has opted out (read in the same query)."""
 
     id: int
     display_name: str
     opted_out: frozenset[int]
+    email: str | None  # their first address (`relationships.pair_rows.End.email`)
 
 
 def current(db: Session, person_id: int) -> Current:
     """The person itself, or the record it was merged into, with who has opted out from the
     same query (``api.graphs.OPTED_OUT``): a listing's first read, one round trip."""
-    columns = (Person.id, Person.display_name, Person.merged_into_id, OPTED_OUT)
+    columns = (Person.id, Person.display_name, Person.merged_into_id, OPTED_OUT, FIRST_ADDRESS)
     for _ in range(MAX_MERGE_HOPS):
         row = db.execute(select(*columns).where(Person.id == person_id)).first()
         if row is None:
             raise NotFound(f"no person {person_id}")
         if row.merged_into_id is None:
-            return Current(row.id, row.display_name, opted_out_of(row[3]))
+            return Current(row.id, row.display_name, opted_out_of(row[3]), row[4])
         person_id = row.merged_into_id
     raise NotFound(f"no person {person_id}")
 

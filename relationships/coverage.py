@@ -55,7 +55,8 @@ class Coverage:
     single_threaded: bool
     best: CompanyTie | None
     people_total: int
-    people: list[tuple[int, str, str, CompanyTie | None]]  # the page: id, name, title, best
+    # The page: id, name, address (`relationships.pair_rows.End.email`), title, best tie.
+    people: list[tuple[int, str, str | None, str, CompanyTie | None]]
 
 
 def noisy_or(scores: Sequence[float]) -> float:
@@ -141,7 +142,7 @@ def coverage(
     past = [max(0.0, t.tie.score - t.tie.trend) for t in top]
     strong = scores >= MEDIUM
     breadth = _distinct(colleagues[strong])
-    listed = [(pid, ends[pid].name, ends[pid].title) for pid in [*best_of, *rest]]
+    listed = [(pid, ends[pid]) for pid in [*best_of, *rest]]
     return Coverage(
         coverage=round(noisy_or(now_scores), 1),
         trend=tenths(noisy_or(now_scores) - noisy_or(past)),
@@ -151,7 +152,8 @@ def coverage(
         best=max(top, key=lambda t: t.tie.score) if top else None,
         people_total=len(people),
         people=[
-            (pid, name, title or "", made.get(best_of.get(pid, -1))) for pid, name, title in listed
+            (pid, end.name, end.email, end.title or "", made.get(best_of.get(pid, -1)))
+            for pid, end in listed
         ],
     )
 

@@ -138,6 +138,10 @@ def _subject(name: str) -> str:
 
 
 def _capitalized(sentence: str) -> str:
+    """The sentence with a capital first letter, unless it starts with an address (a person
+    without a name is named by their address, which is not ours to change)."""
+    if "@" in sentence.split(" ", 1)[0]:
+        return sentence
     return sentence[:1].upper() + sentence[1:]
 
 

@@ -60,7 +60,10 @@ class End:
     name: str  # display name, "" when none
     title: str | None
     colleague_id: int | None  # their colleague record, when they are one of the firm
-    email: str | None  # the colleague's address
+    # The colleague's address, else the person's first (SMTP) address: half of Enron's
+    # contacts have no display name, and a listing must still say who they are. None for
+    # someone known only by an Exchange X.500 name.
+    email: str | None
 
 
 # Each field of a pair's person is a scalar subquery on a unique key: PostgreSQL plans each
@@ -69,7 +72,9 @@ PERSON_COLUMNS = (
     "(SELECT display_name FROM people WHERE id = k.{s}) AS {s}_name,"
     " (SELECT title FROM people WHERE id = k.{s}) AS {s}_title,"
     " (SELECT id FROM colleagues WHERE person_id = k.{s}) AS {s}_colleague,"
-    " (SELECT email FROM colleagues WHERE person_id = k.{s}) AS {s}_email"
+    " coalesce((SELECT email FROM colleagues WHERE person_id = k.{s}),"
+    " (SELECT address FROM email_addresses WHERE person_id = k.{s} AND kind = 'smtp'"
+    " ORDER BY id LIMIT 1)) AS {s}_email"
 )
 KEYS_PG = "WITH k(a, b) AS (SELECT * FROM unnest(CAST(:a AS INTEGER[]), CAST(:b AS INTEGER[])))"
 WIDTH = len(Pair.__slots__)  # the pair's columns, after the key's two

@@ -207,8 +207,9 @@ def test_reply_times_whatever_order_the_folders_synced_in(
     # each answered the other after 24 hours.
     explanation = connector(client, auth, firm["client"], T0 + timedelta(days=30))["explanation"]
     assert explanation["typical_reply_hours"] == {"colleague": 24.0, "person": 24.0}
+    # The client has no display name: named by their address, as it is written.
     assert explanation["reply_time"] == (
-        f"This person usually replies within a day; {ALICE} usually replies within a day."
+        f"{CLIENT} usually replies within a day; {ALICE} usually replies within a day."
     )
     assert explanation["last_90_days"] == {
         "emails_sent": 3,
@@ -259,6 +260,23 @@ def test_company_coverage(
     )
     people = body["people"]
     assert people["total"] == 1 and people["items"][0]["best"]["colleague"]["name"] == ALICE
+    # The client has no display name (half of Enron's contacts have none): the address says
+    # who they are, in every listing and sentence that names them.
+    assert people["items"][0]["display_name"] == "" and people["items"][0]["email"] == CLIENT
+    listed = client.get(f"/api/v1/people/{firm['client']}/connectors?at={AT}", headers=auth)
+    assert listed.get_json()["person"] == {
+        "id": firm["client"],
+        "display_name": "",
+        "email": CLIENT,
+    }
+    assert listed.get_json()["connectors"][0]["explanation"]["summary"].startswith(
+        f"{ALICE} wrote to {CLIENT} 3 times; {CLIENT} wrote to {ALICE} 3 times"
+    )
+    path = client.get(f"/api/v1/paths?to={CLIENT}&at={AT}", headers=auth).get_json()
+    assert path["to"]["email"] == CLIENT
+    (hop,) = path["paths"][0]["hops"]
+    assert hop["from"]["email"] == ALICE and hop["to"] == path["to"] | {"email": CLIENT}
+    assert f"{CLIENT} wrote to" in hop["summary"]
     paged = client.get(
         f"/api/v1/companies/{company_id}/coverage?at={AT}&offset=1", headers=auth
     ).get_json()
