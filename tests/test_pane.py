@@ -487,6 +487,55 @@ def test_ask_for_an_introduction_drafts_an_email(
     assert pane.events.dialogs == []
 
 
+def test_a_person_without_a_name_is_named_by_their_address(
+    demo: Demo, open_pane: Callable[..., Pane]
+) -> None:
+    """Half of the contacts in real mail have no display name: the card's sections and the
+    drafted introduction name them by their address, never "them" or an empty string."""
+    user = admin_email(demo)
+    message, contact, person_id = _contact_with_a_connector(demo, user)
+    with demo.db.transaction() as s:
+        name = s.get_one(Person, person_id).display_name
+        s.execute(update(Person).where(Person.id == person_id).values(display_name=""))
+    try:
+        pane = open_pane(user, message)
+        card = pane.card(contact)
+        settled(pane)
+        assert card.locator(".section-title", has_text=f"You and {contact}").count() == 1
+        ask = card.get_by_role("button", name="Ask for an introduction").first
+        assert ask.get_attribute("aria-label").endswith(f", to {contact}")
+        ask.click()
+        pane.page.wait_for_function(
+            "() => OfficeStub.calls.some(c => c.method === 'displayNewMessageForm')",
+            timeout=WAIT_MS,
+        )
+        draft = pane.page.evaluate(
+            "OfficeStub.calls.find(c => c.method === 'displayNewMessageForm').parameters"
+        )
+        assert draft["subject"] == f"Introduction to {contact}"
+    finally:
+        with demo.db.transaction() as s:
+            s.execute(update(Person).where(Person.id == person_id).values(display_name=name))
+
+
+def _contact_with_a_connector(demo: Demo, user: str) -> tuple[dict[str, Any], str, int]:
+    """A message of ``user``'s and an external person on it whom a colleague knows."""
+    with demo.app.test_client() as client:
+        for message in demo.messages(user):
+            for entry in external(message):
+                person = client.get(
+                    f"/api/v1/people?email={entry['email']}", headers=_bearer(demo, user)
+                ).get_json()
+                if not person or "id" not in person:
+                    continue
+                listed = client.get(
+                    f"/api/v1/people/{person['id']}/connectors", headers=_bearer(demo, user)
+                ).get_json()
+                if listed.get("total"):
+                    return message, entry["email"], int(person["id"])
+    raise AssertionError("the demo firm has no contact a colleague knows")
+
+
 def test_introduction_paths_match_the_api(demo: Demo, open_pane: Callable[..., Pane]) -> None:
     user = admin_email(demo)
     message = demo.messages(user)[0]

@@ -77,3 +77,12 @@ export function dateOnly(iso) {
 export function capital(text) {
   return text ? text[0].toUpperCase() + text.slice(1) : "";
 }
+
+/** How a person is named: the display name, else their address (half of the contacts in real
+ * mail have no name). ``person`` is the API's person (``emails``) or a listing's (``email``). */
+export function nameOf(person) {
+  return person?.display_name
+    || person?.emails?.find((e) => e.kind === "smtp")?.address
+    || person?.email
+    || "";
+}

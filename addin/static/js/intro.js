@@ -1,7 +1,7 @@
 // "Ask for an introduction": a drafted email to the colleague, opened in Outlook for the user to
 // edit and send (Office.js displayNewMessageForm); nothing is sent by Rapport.
 
-import { h } from "./dom.js";
+import { h, nameOf } from "./dom.js";
 import { draftMessage } from "./host.js";
 
 export async function draftIntroduction(button, connector, person, context) {
@@ -12,7 +12,7 @@ export async function draftIntroduction(button, connector, person, context) {
     if (!address) throw new Error(`Rapport has no address for ${connector.colleague.name}.`);
     draftMessage({
       to: [address],
-      subject: `Introduction to ${person.display_name}`,
+      subject: `Introduction to ${nameOf(person)}`,
       htmlBody: introBody(connector, person, context.me),
     });
   } catch (error) {
@@ -29,7 +29,7 @@ export function introBody(connector, person, me) {
   const company = person.company?.name ? ` at ${person.company.name}` : "";
   const body = h("div", {},
     h("p", {}, `Hi ${greeting},`),
-    h("p", {}, `Rapport tells me you know ${person.display_name}${company}. `
+    h("p", {}, `Rapport tells me you know ${nameOf(person)}${company}. `
       + "Would you be willing to introduce me? Happy to send a short note you can forward."),
     h("p", {}, "Thanks,", h("br"), me.name || me.email || ""));
   return body.innerHTML;

@@ -3,7 +3,7 @@
 // Explanations come from the server as counts and dates, never another colleague's subjects.
 
 import { query } from "../api.js";
-import { capital, h, when } from "../dom.js";
+import { capital, h, nameOf, when } from "../dom.js";
 import { draftIntroduction } from "../intro.js";
 import { fetchOnce, section } from "./section.js";
 
@@ -24,7 +24,7 @@ function firstName(name) {
 }
 
 export function strengthSection(person, context) {
-  return section("You and " + firstName(person.display_name), async () => {
+  return section("You and " + firstName(nameOf(person)), async () => {
     const tie = await fetchOnce(context, `/people/${person.id}/strength`);
     if (!tie.tier || tie.tier === "none") {
       return h("p", {}, "You have no email or meeting with them in Rapport yet.");
@@ -41,7 +41,7 @@ export function strengthSection(person, context) {
 }
 
 export function connectorsSection(person, context) {
-  return section("Who knows " + firstName(person.display_name) + " best", async () => {
+  return section("Who knows " + firstName(nameOf(person)) + " best", async () => {
     const found = await context.api.get(`/people/${person.id}/connectors${query({ limit: CONNECTORS })}`);
     if (!found.connectors?.length) return h("p", {}, "No one at the firm has a tie with them yet.");
     return h("ul", { class: "rows" }, found.connectors.map((c) => {
@@ -56,7 +56,7 @@ export function connectorsSection(person, context) {
             type: "button",
             class: "subtle",
             // The visible words first (WCAG 2.5.3), then who and to whom.
-            "aria-label": `Ask for an introduction, via ${c.colleague.name}, to ${person.display_name}`,
+            "aria-label": `Ask for an introduction, via ${c.colleague.name}, to ${nameOf(person)}`,
             onclick: (event) => draftIntroduction(event.currentTarget, c, person, context),
           }, "Ask for an introduction")));
     }));
@@ -87,9 +87,9 @@ export function companySection(person, context) {
 export function pathsSection(person, context) {
   const start = h("button", { type: "button" }, "Find introduction paths");
   const wrap = h("section", { class: "section", "aria-label": "Introduction paths" },
-    h("h3", { class: "section-title" }, "Paths to " + firstName(person.display_name)), start);
+    h("h3", { class: "section-title" }, "Paths to " + firstName(nameOf(person))), start);
   start.addEventListener("click", () => {
-    wrap.replaceChildren(section("Paths to " + firstName(person.display_name), async () => {
+    wrap.replaceChildren(section("Paths to " + firstName(nameOf(person)), async () => {
       const found = await context.api.get(`/paths${query({ to: person.id })}`);
       if (!found.paths?.length) return h("p", {}, "No warm path within three hops.");
       return h("ol", { class: "rows" }, found.paths.map((path, index) => h("li", {},
@@ -97,7 +97,7 @@ export function pathsSection(person, context) {
           h("span", { class: "row-title" }, `Path ${index + 1}`),
           h("span", { class: "muted" }, `score ${Math.round(path.score)}`)),
         h("ol", { class: "path-hops" }, path.hops.map((hop) => h("li", { title: hop.summary || "" },
-          `${hop.to.display_name} `, h("span", { class: "muted" }, `(${hop.relation}, ${hop.tier})`)))))));
+          `${nameOf(hop.to)} `, h("span", { class: "muted" }, `(${hop.relation}, ${hop.tier})`)))))));
     }));
     wrap.querySelector(".section-title")?.focus();
   });
