@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from api.errors import BadRequest
 from api.params import as_of, bounded_int, iso
 from api.people import first_address, survivor
-from relationships.aggregate_store import clocks_from_pairs
+from relationships.aggregate_store import clocks_at, clocks_from_pairs
 from relationships.explain import details
 from relationships.past import as_of as pair_as_of
 from relationships.settings import load_weights
@@ -80,10 +80,11 @@ def get_strength(person_id: int) -> dict[str, Any]:
         }
     # My clock (the quiet factor's) now, or at the moment asked for, and at the trend's base.
     if "at" in request.args:
-        clock = clocks_from_pairs(db, [me], at).get(me)
+        clocks = clocks_at(db, [me], (at, at - TREND_WINDOW))
+        clock, then = (found.get(me) for found in clocks)
     else:
         clock = db.scalar(select(Colleague.last_sent_at).where(Colleague.person_id == me))
-    then = clocks_from_pairs(db, [me], at - TREND_WINDOW).get(me)
+        then = clocks_from_pairs(db, [me], at - TREND_WINDOW).get(me)
     seen = tie(row, me, at, weights, Clocks(clock, then))
     return {
         "score": seen.score,

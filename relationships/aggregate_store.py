@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -163,20 +164,44 @@ def clocks_from_pairs(
 ) -> dict[int, datetime]:
     """The newest of each person's side's last emails over their pairs (not later than
     ``moment`` when given): what ``colleagues.last_sent_at`` keeps, read from the rows."""
+    if moment is None:
+        return _clocks(session, people, ())[0]
+    return clocks_at(session, people, (moment,))[0]
+
+
+def clocks_at(
+    session: Session, people: Iterable[int], moments: Sequence[datetime]
+) -> list[dict[int, datetime]]:
+    """`clocks_from_pairs` at each of ``moments``, in one read of the people's pairs (a past
+    graph needs its moment's clocks and the trend base's, 90 days earlier)."""
+    return _clocks(session, people, tuple(moments))
+
+
+def _clocks(
+    session: Session, people: Iterable[int], moments: tuple[datetime, ...]
+) -> list[dict[int, datetime]]:
     r = table_of(Relationship).c
-    ab, ba = r.last_ab_at, r.last_ba_at
     wanted = sorted(set(people))
-    found: dict[int, datetime] = {}
+    found: list[dict[int, datetime]] = [{} for _ in moments or (None,)]
+
+    def newest(column: ColumnElement[Any]) -> list[ColumnElement[Any]]:
+        if not moments:
+            return [func.max(column).label("s0")]
+        return [
+            func.max(case((column <= moment, column))).label(f"s{i}")
+            for i, moment in enumerate(moments)
+        ]
+
     for part in chunks(wanted):
-        a_side = select(r.a_id.label("person"), func.max(ab).label("sent")).where(r.a_id.in_(part))
-        b_side = select(r.b_id.label("person"), func.max(ba).label("sent")).where(r.b_id.in_(part))
-        if moment is not None:
-            a_side, b_side = a_side.where(ab <= moment), b_side.where(ba <= moment)
+        a_side = select(r.a_id.label("person"), *newest(r.last_ab_at)).where(r.a_id.in_(part))
+        b_side = select(r.b_id.label("person"), *newest(r.last_ba_at)).where(r.b_id.in_(part))
         sides = union_all(a_side.group_by(r.a_id), b_side.group_by(r.b_id)).subquery()
-        query = select(sides.c.person, func.max(sides.c.sent)).group_by(sides.c.person)
-        for person, sent in session.execute(query).tuples():
-            if sent is not None:
-                found[person] = sent
+        columns = [func.max(sides.c[f"s{i}"]) for i in range(len(found))]
+        query = select(sides.c.person, *columns).group_by(sides.c.person)
+        for person, *sent in session.execute(query).tuples():
+            for clocks, at in zip(found, sent, strict=True):
+                if at is not None:
+                    clocks[person] = at
     return found
 
 

@@ -43,7 +43,7 @@ import numpy.typing as npt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from relationships.aggregate_store import EPOCH_KEY, VERSION_KEY, clocks_from_pairs
+from relationships.aggregate_store import EPOCH_KEY, VERSION_KEY, clocks_at
 from relationships.recent import CLASSES
 from relationships.settings import load_weights
 from relationships.strength import DEFAULT, EPOCH, TREND_WINDOW, Weights, scores_now
@@ -437,26 +437,21 @@ def build_past(session: Session, moment: datetime) -> Graph:
     moment with their newest-event lists (``relationships.past.past_block``, the arithmetic of
     ``as_of`` in NumPy), the pairs first met after it left out."""
     store = _Store.read(session)
-    store = dataclasses.replace(store, clocks=_clocks_at(session, store, moment))
+    # Each colleague's clock at the moment and at the trend's base, in one read of the pairs.
+    clocks, then = clocks_at(
+        session, store.colleagues | store.opted_out, (moment, moment - TREND_WINDOW)
+    )
+    store = dataclasses.replace(store, clocks=clocks)
     settled = _scored(session, store, moment, settled_by=moment)
     later = _scored_later(session, store, moment)
     a, b, s = (np.concatenate([settled[i], later[i]]) for i in range(3))
-    then = _clocks_at(session, store, moment - TREND_WINDOW)
     graph = _graph(a, b, s, store, moment, full_at=moment, clocks_then=then)
     return dataclasses.replace(graph, past=True)
 
 
-def _clocks_at(session: Session, store: _Store, moment: datetime) -> dict[int, datetime]:
-    """Each colleague's newest email to anyone at ``moment``, as near as the pairs tell: the
-    newest of their side's last emails that are not later than ``moment`` (a pair they wrote
-    to again after it tells nothing of before). Not ``min(clock, moment)``: a mailbox that
-    was idle before the moment (Enron's have gaps of months) would read as active then."""
-    return clocks_from_pairs(session, store.colleagues | store.opted_out, moment)
-
-
 class _Newest:
     """Each colleague's newest email not later than ``moment``, gathered from the rows a full
-    build reads anyway (their side's last email over their pairs, as `_clocks_at` reads it
+    build reads anyway (their side's last email over their pairs, as `clocks_at` reads it
     with a query): the clocks of the trend's base, at no extra read."""
 
     def __init__(self, store: _Store, moment: datetime) -> None:

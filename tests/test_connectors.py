@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import delete, select, update
 
 from api.tokens import issue_dev_token
-from relationships.aggregate_store import clocks_from_pairs, rebuild
+from relationships.aggregate_store import clocks_at, clocks_from_pairs, rebuild
 from relationships.graph import build, build_past
 from relationships.recent import KEEP, loads
 from relationships.strength import (
@@ -453,7 +453,14 @@ def test_a_full_build_gathers_the_clocks_of_the_trends_base_as_a_query_reads_the
         graph = build(session, now)
         firm_ids = graph.colleagues | graph.opted_out
         expected = clocks_from_pairs(session, firm_ids, now - TREND_WINDOW)
+        # A past graph reads both moments in one pass: the same as one query per moment.
+        moments = (now, now - TREND_WINDOW, T0 + timedelta(days=2), T0 - timedelta(days=1))
+        together = clocks_at(session, firm_ids, moments)
+        one_by_one = [clocks_from_pairs(session, firm_ids, m) for m in moments]
+        everything = clocks_from_pairs(session, firm_ids)
     assert expected == {firm["alice"]: T0 + timedelta(days=5)}
+    assert together == one_by_one and together[0] == everything
+    assert together[0][firm["alice"]] == T0 + timedelta(days=200) and together[3] == {}
     assert graph.clocks_then.keys() == expected.keys()
     for person, at in expected.items():
         assert abs(graph.clocks_then[person] - at) < timedelta(milliseconds=1)
