@@ -44,11 +44,7 @@ def test_processes_starting_at_once_upgrade_an_empty_store_once(
     """gunicorn starts its workers together and each brings the schema up at start-up: on an
     empty store (a first deployment, or a release with a new migration) exactly one of them
     may run the migrations, and every worker must start."""
-    if database.engine.dialect.name == "postgresql":
-        url = database.url.rsplit("/", 1)[0] + f"/test_migrate_{os.getpid()}"
-        recreate_database(url)
-    else:
-        url = f"sqlite:///{tmp_path / 'empty.db'}"
+    url = scratch_url(database, tmp_path, "migrate")
     script = "import sys; from storage.db import Database; Database(sys.argv[1]).upgrade()"
     try:
         starts = [
@@ -86,11 +82,7 @@ def test_the_colleague_clock_is_filled_from_the_stored_pairs(
     from tests.factories import INBOX, SENT, T0, email
     from tests.test_engine import ALICE, BOB, CLIENT, mailbox, run
 
-    if database.engine.dialect.name == "postgresql":
-        url = database.url.rsplit("/", 1)[0] + f"/test_clock_{os.getpid()}"
-        recreate_database(url)
-    else:
-        url = f"sqlite:///{tmp_path / 'clock.db'}"
+    url = scratch_url(database, tmp_path, "clock")
     store = Database(url)
     try:
         store.upgrade()
@@ -120,11 +112,7 @@ def test_companies_made_from_free_mail_domains_go(database: Database, tmp_path: 
     a domain the company keeps; an empty company is deleted."""
     from storage.migrate import downgrade, upgrade
 
-    if database.engine.dialect.name == "postgresql":
-        url = database.url.rsplit("/", 1)[0] + f"/test_freemail_{os.getpid()}"
-        recreate_database(url)
-    else:
-        url = f"sqlite:///{tmp_path / 'freemail.db'}"
+    url = scratch_url(database, tmp_path, "freemail")
     store = Database(url)
     user_set = '{"company": {"source": "user", "by": 1, "at": "2026-01-01T00:00:00+00:00"}}'
     try:
@@ -199,3 +187,13 @@ def test_companies_made_from_free_mail_domains_go(database: Database, tmp_path: 
 
 def _pairs(connection: Connection, query: str) -> dict[Any, Any]:
     return {row[0]: row[1] for row in connection.execute(text(query))}
+
+
+def scratch_url(database: Database, tmp_path: Path, name: str) -> str:
+    """An empty store of the test's engine: a fresh PostgreSQL database (drop it after), or a
+    SQLite file."""
+    if database.engine.dialect.name == "postgresql":
+        url = database.url.rsplit("/", 1)[0] + f"/test_{name}_{os.getpid()}"
+        recreate_database(url)
+        return url
+    return f"sqlite:///{tmp_path / f'{name}.db'}"

@@ -464,16 +464,7 @@ def test_ask_for_an_introduction_drafts_an_email(
     settled(pane)
     ask = card.get_by_role("button", name="Ask for an introduction").first
     colleague = ask.get_attribute("aria-label").split(", via ")[1].split(", to ")[0]
-    ask.click()
-    pane.page.wait_for_function(
-        # A function, not an expression: Playwright polls expressions with eval(), which the
-        # pane's Content-Security-Policy refuses.
-        "() => OfficeStub.calls.some(c => c.method === 'displayNewMessageForm')",
-        timeout=WAIT_MS,
-    )
-    draft = pane.page.evaluate(
-        "OfficeStub.calls.find(c => c.method === 'displayNewMessageForm').parameters"
-    )
+    draft = _drafted(pane, ask)
     with demo.db.transaction() as s:
         address = s.scalars(
             select(Colleague.email)
@@ -485,6 +476,21 @@ def test_ask_for_an_introduction_drafts_an_email(
     assert "&lt;img src=x onerror=alert(1)&gt;" in draft["htmlBody"]
     assert "<img" not in draft["htmlBody"]
     assert pane.events.dialogs == []
+
+
+def _drafted(pane: Pane, ask: Any) -> dict[str, Any]:
+    """Click "Ask for an introduction" and return the draft Outlook was asked to open."""
+    ask.click()
+    pane.page.wait_for_function(
+        # A function, not an expression: Playwright polls expressions with eval(), which the
+        # pane's Content-Security-Policy refuses.
+        "() => OfficeStub.calls.some(c => c.method === 'displayNewMessageForm')",
+        timeout=WAIT_MS,
+    )
+    draft: dict[str, Any] = pane.page.evaluate(
+        "OfficeStub.calls.find(c => c.method === 'displayNewMessageForm').parameters"
+    )
+    return draft
 
 
 def test_a_person_without_a_name_is_named_by_their_address(
@@ -504,15 +510,7 @@ def test_a_person_without_a_name_is_named_by_their_address(
         assert card.locator(".section-title", has_text=f"You and {contact}").count() == 1
         ask = card.get_by_role("button", name="Ask for an introduction").first
         assert ask.get_attribute("aria-label").endswith(f", to {contact}")
-        ask.click()
-        pane.page.wait_for_function(
-            "() => OfficeStub.calls.some(c => c.method === 'displayNewMessageForm')",
-            timeout=WAIT_MS,
-        )
-        draft = pane.page.evaluate(
-            "OfficeStub.calls.find(c => c.method === 'displayNewMessageForm').parameters"
-        )
-        assert draft["subject"] == f"Introduction to {contact}"
+        assert _drafted(pane, ask)["subject"] == f"Introduction to {contact}"
     finally:
         with demo.db.transaction() as s:
             s.execute(update(Person).where(Person.id == person_id).values(display_name=name))
