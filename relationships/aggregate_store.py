@@ -173,7 +173,11 @@ def clocks_at(
     session: Session, people: Iterable[int], moments: Sequence[datetime]
 ) -> list[dict[int, datetime]]:
     """`clocks_from_pairs` at each of ``moments``, in one read of the people's pairs (a past
-    graph needs its moment's clocks and the trend base's, 90 days earlier)."""
+    graph needs its moment's clocks and the trend base's, 90 days earlier): each person's
+    newest email to anyone then, as near as the pairs tell, the newest of their side's last
+    emails not later than the moment (a pair they wrote to again after it tells nothing of
+    before). Not ``min(clock, moment)``: a mailbox idle before the moment (Enron's have gaps
+    of months) would read as active then."""
     return _clocks(session, people, tuple(moments))
 
 
