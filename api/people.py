@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from flask import Blueprint, g, request
-from sqlalchemy import func, select
+from sqlalchemy import String, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from api.errors import BadRequest, NotFound
@@ -17,6 +17,7 @@ from api.params import bounded_int, iso
 from relationships.connectors import connectors
 from relationships.coverage import CompanyTie, coverage
 from relationships.explain import details
+from relationships.pair_rows import ADDRESS_OF
 from storage.models import Colleague, Company, CompanyDomain, EmailAddress, Person
 from storage.notes import follow_up_of
 from storage.web import session
@@ -141,16 +142,9 @@ def get_company(company_id: int) -> dict[str, Any]:
     return company_json(session(), company)
 
 
-# A person's address as listings show it, beside or instead of a name: the colleague's, else
-# their first SMTP address (as `relationships.pair_rows.End.email`).
-FIRST_ADDRESS = func.coalesce(
-    select(Colleague.email).where(Colleague.person_id == Person.id).scalar_subquery(),
-    select(EmailAddress.address)
-    .where(EmailAddress.person_id == Person.id, EmailAddress.kind == "smtp")
-    .order_by(EmailAddress.id)
-    .limit(1)
-    .scalar_subquery(),
-)
+# A person's address as listings show it, beside or instead of a name
+# (`relationships.pair_rows.ADDRESS_OF`: the colleague's, else their first SMTP address).
+FIRST_ADDRESS = literal_column(ADDRESS_OF.format(p="people.id"), String)
 
 
 def first_address(db: Session, person_id: int) -> str | None:
