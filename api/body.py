@@ -11,6 +11,7 @@ from api.errors import BadRequest
 from config import firm_domains
 from storage.models import Colleague
 from storage.web import session
+from sync.normalize.addresses import is_x500
 from sync.normalize.domains import FirmDomains
 
 
@@ -40,4 +41,4 @@ def firm() -> FirmDomains:
     if configured:
         return FirmDomains(configured)
     emails = session().scalars(select(Colleague.email))
-    return FirmDomains({e.rsplit("@", 1)[1] for e in emails if "@" in e})
+    return FirmDomains({e.rsplit("@", 1)[1] for e in emails if "@" in e and not is_x500(e)})

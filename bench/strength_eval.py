@@ -172,11 +172,15 @@ def load(folder: Path, firm: FirmDomains, known: frozenset[str] = frozenset()) -
     for kind, item in items:
         key = content_key(item)
         # The product's logging rules (sync.rules): what a machine wrote (bounces, auto-replies,
-        # bulk mail, role-address senders), private mail and cancelled meetings are no events.
-        if key in seen or classify(item, firm, NO_EXCLUSIONS).outcome == Outcome.SKIP:
+        # bulk mail, role-address senders), private mail and cancelled meetings are no events;
+        # the firm's rooms are no participants.
+        if key in seen:
+            continue
+        verdict = classify(item, firm, NO_EXCLUSIONS)
+        if verdict.outcome == Outcome.SKIP:
             continue
         seen.add(key)
-        _events(custodian, kind, item, firm)
+        _events(custodian, kind, verdict.item, firm)
     return custodian
 
 

@@ -133,10 +133,16 @@ class AddressBook:
         return domain
 
     def _add_colleagues(self, session: Session, new: Sequence[Address]) -> None:
+        """Everyone at the firm's domains is a colleague, and so is everyone known by an
+        Exchange X.500 name: Exchange writes one only for a recipient of its own organisation,
+        and the logging rules count such mail as internal (`sync.rules.is_external`). Until an
+        SMTP address joins the name, the colleague's email is the name (Enron: Mark E Taylor,
+        ``CN=MTAYLO1``, had been an external contact with 51 connectors). Rooms never get here
+        (`sync.normalize.resources`)."""
         rows = [
             {"person_id": self._known[a.email].person_id, "email": a.email}
             for a in new
-            if domain_of(a) and self.firm.is_internal(domain_of(a))
+            if a.kind == AddressKind.X500 or (domain_of(a) and self.firm.is_internal(domain_of(a)))
         ]
         execute_many(session, insert(table_of(Colleague)), rows, key="insert colleagues")
 

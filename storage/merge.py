@@ -16,6 +16,7 @@ from storage.models import (
     StaleAggregate,
 )
 from storage.models.base import table_of
+from sync.normalize.addresses import is_x500
 
 
 def merge_people(
@@ -56,20 +57,24 @@ def _move_addresses(session: Session, keep: int, drop: int) -> list[str]:
 
 
 def _move_colleague(session: Session, keep: int, drop: int) -> None:
+    """Drop's colleague record moves to keep, or folds into keep's. The record kept names an
+    SMTP address when either had one: a colleague known first by an Exchange X.500 name
+    (``storage.addressbook``) takes the address the name turned out to be."""
     table = table_of(Colleague)
-    ids = dict(
-        session.execute(
-            select(table.c.person_id, table.c.id).where(table.c.person_id.in_([keep, drop]))
+    rows = {
+        int(person): (int(cid), str(email))
+        for person, cid, email in session.execute(
+            select(table.c.person_id, table.c.id, table.c.email).where(
+                table.c.person_id.in_([keep, drop])
+            )
         )
-        .tuples()
-        .all()
-    )
-    if drop not in ids:
+    }
+    if drop not in rows:
         return
-    if keep not in ids:
-        session.execute(update(table).where(table.c.id == ids[drop]).values(person_id=keep))
+    if keep not in rows:
+        session.execute(update(table).where(table.c.id == rows[drop][0]).values(person_id=keep))
         return
-    old, new = ids[drop], ids[keep]
+    (old, old_email), (new, new_email) = rows[drop], rows[keep]
     session.execute(
         update(table_of(Mailbox)).where(Mailbox.colleague_id == old).values(colleague_id=new)
     )
@@ -77,6 +82,8 @@ def _move_colleague(session: Session, keep: int, drop: int) -> None:
         update(table_of(Exclusion)).where(Exclusion.colleague_id == old).values(colleague_id=new)
     )
     session.execute(delete(table).where(table.c.id == old))
+    if is_x500(new_email) and not is_x500(old_email):
+        session.execute(update(table).where(table.c.id == new).values(email=old_email))
 
 
 def _fill_fields(session: Session, keep: int, drop: int) -> None:

@@ -6,6 +6,8 @@ decides which reason a skipped item is counted under, so it goes from the most c
 
 - bounce, auto-reply, bulk: a machine wrote it; it says nothing about a relationship.
 - role-address sender (noreply@, postmaster@, info@...): not a person.
+- rooms of the firm's own are removed from the item, as its participants and as its sender
+  (a meeting booked under a room's mailbox keeps its attendees; ``sync.normalize.resources``).
 - private / confidential sensitivity: the sender asked for it not to be shared.
 - a thread the mailbox's owner marked private in the add-in ("private-thread").
 - cancelled meetings never happened.
@@ -20,11 +22,12 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sync.items import AddressKind, MailItem, Participant
+from sync.items import Address, AddressKind, MailItem, Participant
 from sync.normalize.domains import FirmDomains, is_role_address
+from sync.normalize.resources import is_resource
 
 PRIVATE_SENSITIVITIES = frozenset({"private", "confidential"})
 
@@ -79,16 +82,21 @@ def _machine_reason(item: MailItem) -> str:
     return next((reason for matched, reason in checks if matched), "")
 
 
+def _without(item: MailItem, unwanted: Callable[[Address], bool]) -> MailItem:
+    """``item`` without the addresses ``unwanted`` names, as participants and as sender."""
+    kept = tuple(p for p in item.participants if not unwanted(p.address))
+    sender = item.sender
+    if sender is not None and unwanted(sender):
+        sender = None
+    if len(kept) == len(item.participants) and sender is item.sender:
+        return item
+    return dataclasses.replace(item, participants=kept, sender=sender)
+
+
 def _without_excluded(item: MailItem, exclusions: Exclusions) -> MailItem:
     if not exclusions:
         return item
-    kept = tuple(p for p in item.participants if not exclusions.excludes(p.address.email))
-    if len(kept) == len(item.participants):
-        return item
-    sender = item.sender
-    if sender is not None and exclusions.excludes(sender.email):
-        sender = None
-    return dataclasses.replace(item, participants=kept, sender=sender)
+    return _without(item, lambda address: exclusions.excludes(address.email))
 
 
 def classify(item: MailItem, firm: FirmDomains, exclusions: Exclusions) -> Verdict:
@@ -96,6 +104,7 @@ def classify(item: MailItem, firm: FirmDomains, exclusions: Exclusions) -> Verdi
     reason = _machine_reason(item)
     if reason:
         return Verdict(Outcome.SKIP, item, reason)
+    item = _without(item, lambda address: is_resource(address, firm))
     if item.conversation_id is not None and item.conversation_id in exclusions.private_threads:
         return Verdict(Outcome.SKIP, item, "private-thread")
     kept = _without_excluded(item, exclusions)

@@ -32,7 +32,15 @@ from sync.items import FolderKind, MailItem
 from tests.conftest import clear
 from tests.data_paths import require_data
 
-CUSTODIANS = ("williams-j", "sanchez-m", "benson-r", "carson-m", "bass-e", "whitt-m")
+CUSTODIANS = (
+    "williams-j",
+    "sanchez-m",
+    "benson-r",
+    "carson-m",
+    "bass-e",
+    "whitt-m",
+    "williams-w3",
+)
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +100,7 @@ def test_owners_are_inferred_from_the_sent_folders(imported: dict[str, ImportRes
         "carson-m": "mike.carson@enron.com",
         "bass-e": "eric.bass@enron.com",
         "whitt-m": "mark.whitt@enron.com",
+        "williams-w3": "bill.williams@enron.com",
     }
 
 
@@ -104,8 +113,8 @@ def test_every_message_read_is_accounted_for(
     with db.transaction() as session:
         runs = session.scalars(select(ImportRun)).all()
         assert {r.counts["read"] for r in runs} == {r.stats.read for r in imported.values()}
-    # The mbox files hold 5,574 messages in all (grep -c '^From ' on each file).
-    assert sum(r.stats.read for r in imported.values()) == 5574
+    # The mbox files hold 6,239 messages in all (grep -c '^From ' on each file).
+    assert sum(r.stats.read for r in imported.values()) == 6239
 
 
 def test_garbled_sender_is_the_owner_through_his_exchange_name(
@@ -191,6 +200,44 @@ def test_one_meeting_in_two_calendars(db: Database, imported: dict[str, ImportRe
             "russell.ballato@enron.com",
             "mike.carson@enron.com",
         }
+
+
+def test_a_meeting_booked_under_a_rooms_mailbox_keeps_its_people_not_the_room(
+    db: Database, imported: dict[str, ImportResult]
+) -> None:
+    # williams-w3/calendar.mbox, 31 Oct 2001 00:21:50 UTC: "From: bachelor.conf.@enron.com",
+    # "X-From: Conf. Room Mt. Bachelor </O=ENRON/OU=NA/CN=RECIPIENTS/CN=MBX_CRMTBACHELOR>",
+    # the room again first in X-To, then six people.
+    with db.transaction() as session:
+        (meeting,) = session.scalars(
+            select(Interaction).where(
+                Interaction.occurred_at == datetime(2001, 10, 31, 0, 21, 50, tzinfo=UTC)
+            )
+        ).all()
+        listed = set(
+            session.execute(
+                select(EmailAddress.address, Participant.role)
+                .join(Participant, Participant.address_id == EmailAddress.id)
+                .where(Participant.interaction_id == meeting.id)
+            ).tuples()
+        )
+        rooms = session.scalars(
+            select(Person.display_name).where(Person.display_name.like("Conf. Room%"))
+        ).all()
+    assert meeting.kind == "meeting" and meeting.sender_address_id is None
+    assert listed == {
+        (address, "attendee")
+        for address in (
+            "tim.belden@enron.com",
+            "scotty.gilbert@enron.com",
+            "cara.semperger@enron.com",
+            "bill.williams@enron.com",
+            "lester.rawson@enron.com",
+            "kathy.axford@enron.com",
+        )
+    }
+    assert meeting.audience_size == 6
+    assert rooms == []
 
 
 def test_out_of_office_replies_are_skipped_but_human_notes_are_kept(

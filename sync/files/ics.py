@@ -36,6 +36,7 @@ from sync.normalize.text import identifier, storable
 MAX_OCCURRENCES = 1000
 MAX_EVENT_BYTES = 1 << 20  # an event group larger than this is skipped as "too-large"
 HORIZON = timedelta(days=365)  # occurrences up to a year ahead, like calendar sync
+RESOURCE_TYPES = frozenset({"ROOM", "RESOURCE"})  # RFC 5545 3.2.3 CUTYPE: not people
 PARTSTAT = {
     "ACCEPTED": Response.ACCEPTED,
     "TENTATIVE": Response.TENTATIVE,
@@ -137,6 +138,8 @@ def _meeting(event: Any) -> MailItem | Unreadable:
     participants = [Participant(organizer, Role.ORGANIZER, Response.ORGANIZER)] if organizer else []
     attendees = event.get("ATTENDEE") or []
     for attendee in attendees if isinstance(attendees, list) else [attendees]:
+        if str(getattr(attendee, "params", {}).get("CUTYPE", "")).upper() in RESOURCE_TYPES:
+            continue  # a room or equipment, not a person (sync.normalize.resources)
         address = _address(attendee)
         if address is not None and (organizer is None or address.email != organizer.email):
             status = str(attendee.params.get("PARTSTAT", "NEEDS-ACTION")).upper()

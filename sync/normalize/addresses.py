@@ -87,6 +87,11 @@ def x500_dn(raw: str | None) -> str | None:
     return value.upper()
 
 
+def is_x500(address: str) -> bool:
+    """Whether a stored address is an X.500 DN (as `x500_dn` writes them), not SMTP."""
+    return address[:3] == "/O="
+
+
 def decode_words(raw: str) -> str:
     """RFC 2047 encoded words (``=?utf-8?q?Zo=C3=AB?=``) decoded; undecodable text kept."""
     if "=?" not in raw:
