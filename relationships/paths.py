@@ -3,7 +3,8 @@
 Scored as the product of the edges' strengths with ``HOP_PENALTY`` per hop beyond the first
 (reference 2.1-2.3: max-product paths, hop cap 3; the penalty prefers the shorter of two
 equally strong routes). One path per distinct first-hop colleague, the best ``MAX_PATHS``
-overall. Opted-out colleagues are never a hop. The search reads only the in-memory graph
+overall, leaving out a route through another first-hop colleague whose own path is as good
+(`_detours`). Opted-out colleagues are never a hop. The search reads only the in-memory graph
 (``relationships.graph``): no SQL per request but the explanation of the chosen hops.
 """
 
@@ -43,6 +44,7 @@ def find_paths(graph: Graph, source: int, target: int) -> list[Path]:
     hops, first = ids[hop], first[hop]  # sorted by id, as a node's neighbours are
     onward, middle = _best_onward(graph, target, hops, blocked)
     totals = first.astype(np.float64) * onward
+    totals[_detours(hops, middle, totals)] = 0
     chosen = np.flatnonzero(totals > 0)
     if len(chosen) > MAX_PATHS:  # the strongest few, every one equal to the last included
         cut = np.partition(totals[chosen], -MAX_PATHS)[-MAX_PATHS]
@@ -64,6 +66,24 @@ NONE = -2  # in `middle`: no way on
 
 def _rest(middle: int, target: int) -> tuple[int, ...]:
     return (target,) if middle == DIRECT else (middle, target)
+
+
+def _detours(
+    hops: Ids, middle: npt.NDArray[np.int64], totals: npt.NDArray[np.float64]
+) -> npt.NDArray[np.intp]:
+    """First hops whose best route runs through another first-hop colleague whose own path
+    scores as well or better: that colleague's path with a detour ("ask Julie Ferrara to ask
+    Lisa Gillette" for a requester who wrote to Lisa 77 times; found on the Enron import,
+    where three of five paths to one person were such). A requester who barely knows the
+    middle colleague keeps the warm route through someone who knows them well."""
+    through = np.flatnonzero(middle >= 0)
+    if len(hops) == 0 or len(through) == 0:
+        return through
+    at = np.minimum(np.searchsorted(hops, middle[through]), len(hops) - 1)
+    own = hops[at] == middle[through]
+    rows, at = through[own], at[own]
+    detour: npt.NDArray[np.intp] = rows[totals[at] >= totals[rows]]
+    return detour
 
 
 def _best_onward(

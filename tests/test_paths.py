@@ -69,6 +69,26 @@ def test_search_avoids_opted_out_colleagues_and_keeps_one_path_per_first_hop() -
     assert find_paths(graph(edges, {1, 2}, opted_out=frozenset({2})), 1, 99) == []
 
 
+def test_a_route_through_a_colleague_the_requester_knows_better_is_a_detour() -> None:
+    """Requester 1 writes to colleague 3 often (0.9); 3 knows the target (0.7). Colleague 2's
+    best route runs through 3: "ask 2 to ask 3" is 3's own path with a detour, left out. But
+    colleague 4 knows 5 well, whom the requester barely knows: that warm route stays."""
+    edges = {
+        (1, 2): 0.6,
+        (1, 3): 0.9,
+        (1, 4): 0.9,
+        (1, 5): 0.05,
+        (2, 3): 0.8,
+        (3, 99): 0.7,
+        (4, 5): 0.9,
+        (5, 99): 0.9,
+    }
+    paths = [p.people for p in find_paths(graph(edges, {1, 2, 3, 4, 5}), 1, 99)]
+    # 3's own 0.9 * 0.7 * 0.8 = 0.504 beats 2's 0.6 * 0.8 * 0.7 * 0.8^2 = 0.215 through 3;
+    # 4's 0.9 * 0.9 * 0.9 * 0.8^2 = 0.467 through 5 beats 5's own 0.05 * 0.9 * 0.8 = 0.036.
+    assert paths == [(1, 3, 99), (1, 4, 5, 99), (1, 5, 99)]
+
+
 def test_at_most_five_paths() -> None:
     edges = {(1, c): 0.9 for c in range(2, 12)} | {(c, 99): 0.5 for c in range(2, 12)}
     assert len(find_paths(graph(edges, set(range(1, 12))), 1, 99)) == 5
