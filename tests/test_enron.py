@@ -77,6 +77,16 @@ def addresses_of(session: Session, person: Person) -> set[str]:
     return set(session.scalars(query))
 
 
+def listed_in(session: Session, interaction: Interaction) -> set[tuple[str, str]]:
+    """(address, role) of every participant of the interaction."""
+    query = (
+        select(EmailAddress.address, Participant.role)
+        .join(Participant, Participant.address_id == EmailAddress.id)
+        .where(Participant.interaction_id == interaction.id)
+    )
+    return set(session.execute(query).tuples())
+
+
 def shared_interactions(session: Session, a: Person, b: Person) -> int:
     """Distinct interactions in which both people took part, under any of their addresses."""
 
@@ -184,13 +194,7 @@ def test_one_meeting_in_two_calendars(db: Database, imported: dict[str, ImportRe
             ("robert.benson@enron.com", "benson-r/calendar.mbox"),
             ("mike.carson@enron.com", "carson-m/calendar.mbox"),
         }
-        attendees = set(
-            session.scalars(
-                select(EmailAddress.address)
-                .join(Participant, Participant.address_id == EmailAddress.id)
-                .where(Participant.interaction_id == meeting.id, Participant.role == "attendee")
-            )
-        )
+        attendees = {a for a, role in listed_in(session, meeting) if role == "attendee"}
         assert attendees == {
             "robert.benson@enron.com",
             "j..broderick@enron.com",
@@ -214,13 +218,7 @@ def test_a_meeting_booked_under_a_rooms_mailbox_keeps_its_people_not_the_room(
                 Interaction.occurred_at == datetime(2001, 10, 31, 0, 21, 50, tzinfo=UTC)
             )
         ).all()
-        listed = set(
-            session.execute(
-                select(EmailAddress.address, Participant.role)
-                .join(Participant, Participant.address_id == EmailAddress.id)
-                .where(Participant.interaction_id == meeting.id)
-            ).tuples()
-        )
+        listed = listed_in(session, meeting)
         rooms = session.scalars(
             select(Person.display_name).where(Person.display_name.like("Conf. Room%"))
         ).all()

@@ -180,10 +180,10 @@ def test_eight_bit_and_encoded_headers() -> None:
     assert item.subject == "Grüße aus Köln"
 
 
-ICS = """BEGIN:VCALENDAR
-VERSION:2.0
-PRODID:-//test//EN
-BEGIN:VEVENT
+CALENDAR_HEAD = "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//test//EN\n"
+ICS = (
+    CALENDAR_HEAD
+    + """BEGIN:VEVENT
 UID:weekly-1
 DTSTART:20260302T090000Z
 DTEND:20260302T093000Z
@@ -208,6 +208,7 @@ ORGANIZER:mailto:alice@harbourlaw.example
 END:VEVENT
 END:VCALENDAR
 """
+)
 
 
 def test_ics_meetings_recurrences_responses_and_cancellations(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from sync.normalize.resources import is_resource, is_room_name
 from sync.rules import Exclusions, Outcome, classify
 from tests.factories import CALENDAR, INBOX, T0, email
 from tests.test_engine import ALICE, BOB, CLIENT, FIRM, mailbox, pair, person_of, run
-from tests.test_files import items
+from tests.test_files import CALENDAR_HEAD, items
 from tests.test_migrations import scratch_url
 
 NO_EXCLUSIONS = Exclusions([])
@@ -132,10 +132,9 @@ def test_a_person_known_only_by_an_exchange_name_is_a_colleague_until_the_addres
         assert session.scalar(select(Colleague).where(Colleague.email == TAYLOR_DN)) is None
 
 
-ROOM_ICS = """BEGIN:VCALENDAR
-VERSION:2.0
-PRODID:-//test//EN
-BEGIN:VEVENT
+ROOM_ICS = (
+    CALENDAR_HEAD
+    + """BEGIN:VEVENT
 UID:room-1
 DTSTART:20260302T090000Z
 DTEND:20260302T093000Z
@@ -147,6 +146,7 @@ ATTENDEE;CUTYPE=RESOURCE;CN=Projector:mailto:projector@harbourlaw.example
 END:VEVENT
 END:VCALENDAR
 """
+)
 
 
 def test_ics_rooms_and_equipment_are_not_attendees(tmp_path: Path) -> None:
