@@ -63,7 +63,12 @@ def get_connectors(person_id: int) -> dict[str, Any]:
         "total": total,
         "connectors": [
             {
-                "colleague": {"id": c.colleague_id, "person_id": c.person_id, "name": c.name},
+                "colleague": {
+                    "id": c.colleague_id,
+                    "person_id": c.person_id,
+                    "name": c.name,
+                    "email": c.email or None,
+                },
                 "score": c.tie.score,
                 "tier": c.tie.tier,
                 "trend": c.tie.trend,
@@ -124,7 +129,11 @@ def _company_tie(found: CompanyTie | None) -> dict[str, Any] | None:
     if found is None:
         return None
     return {
-        "colleague": {"person_id": found.colleague_person_id, "name": found.colleague_name},
+        "colleague": {
+            "person_id": found.colleague_person_id,
+            "name": found.colleague_name,
+            "email": found.colleague_email,
+        },
         "person_id": found.person_id,
         "score": found.tie.score,
         "tier": found.tie.tier,

@@ -42,6 +42,7 @@ PEOPLE_SQL = (
 class CompanyTie:
     colleague_person_id: int
     colleague_name: str
+    colleague_email: str | None  # `relationships.pair_rows.End.email`
     person_id: int
     tie: Standing
 
@@ -180,5 +181,5 @@ def _company_ties(
             continue  # purged since the graph was built
         seen = standing(row, colleague, graph.built_at, graph.weights, graph.side_clocks(colleague))
         who = ends[colleague]
-        made[i] = CompanyTie(colleague, who.name or who.email or "", contact, seen)
+        made[i] = CompanyTie(colleague, who.name or who.email or "", who.email, contact, seen)
     return made, ends

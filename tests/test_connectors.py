@@ -253,6 +253,7 @@ def test_company_coverage(
     assert body["company"]["domain"] == "acme.co.uk"
     best = body["best_connector"]
     assert best["colleague"]["name"] == ALICE and best["person_id"] == firm["client"]
+    assert best["colleague"]["email"] == ALICE  # whom to ask, and where to write
     # Noisy-OR of the top ties: at least the best tie, at most 100.
     assert best["score"] <= body["coverage"] <= 100
     assert body["breadth"]["colleagues"] >= 1 and body["single_threaded"] == (
@@ -269,6 +270,7 @@ def test_company_coverage(
         "display_name": "",
         "email": CLIENT,
     }
+    assert listed.get_json()["connectors"][0]["colleague"]["email"] == ALICE
     assert listed.get_json()["connectors"][0]["explanation"]["summary"].startswith(
         f"{ALICE} wrote to {CLIENT} 3 times; {CLIENT} wrote to {ALICE} 3 times"
     )
