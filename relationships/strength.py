@@ -412,7 +412,9 @@ def stored_score(sums: StoredSums, now: datetime, weights: Weights = DEFAULT) ->
 
 
 def score_from_rate(value: float, weights: Weights = DEFAULT) -> float:
-    return 100.0 * (1.0 - math.exp(-value / weights.r0_per_day))
+    # -expm1(-x), not 1 - exp(-x): the latter is 0 below x = 1.1e-16 (a tie silent for a
+    # century), and a tie scored 0 leaves the graph; the two agree to an ulp elsewhere.
+    return -100.0 * math.expm1(-value / weights.r0_per_day)
 
 
 def score(
@@ -483,7 +485,7 @@ def scores_now(
         z = np.minimum((gap - weights.quiet_after) / weights.quiet_width, 700.0)
         quiet = weights.quiet_floor + (1 - weights.quiet_floor) / (1 + np.exp(z))
         total *= np.where(np.isnan(gap), 1.0, quiet)
-    return np.asarray(100.0 * (1.0 - np.exp(-total / weights.r0_per_day)))
+    return np.asarray(-100.0 * np.expm1(-total / weights.r0_per_day))  # as score_from_rate
 
 
 def _sides(

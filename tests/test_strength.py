@@ -23,6 +23,7 @@ from relationships.strength import (
     quiet_gap,
     rate,
     score,
+    score_from_rate,
     scores_now,
     stored_score,
     tier,
@@ -260,3 +261,10 @@ def test_a_pair_silent_long_before_the_colleagues_own_newest_email_counts_less()
     # A clock later than the moment scored reads as the moment (``quiet_gap``).
     assert quiet_gap(days_ago(400), NOW + timedelta(days=50), NOW) == pytest.approx(400.0)
     assert score(sent, NOW, DEFAULT.without("quiet"), clock=clock) == pytest.approx(free)
+
+
+def test_a_tie_silent_for_a_century_still_scores_above_zero() -> None:
+    """1 - exp(-x) is 0 below x = 1.1e-16, and a tie scored 0 leaves the graph (connectors,
+    coverage and paths forget it); the score keeps it, however small."""
+    tiny = 1e-18 * DEFAULT.r0_per_day
+    assert score_from_rate(tiny) == pytest.approx(1e-16, rel=1e-9)
