@@ -15,9 +15,10 @@ from sqlalchemy import func, select
 
 from config import load_config
 from demo.generate import DemoFirm, generate
+from demo.meetings import ROOMS
 from demo.run import prepare_demo
 from storage.db import Database
-from storage.models import Colleague, Interaction, Sighting
+from storage.models import Colleague, EmailAddress, Interaction, Sighting
 from sync.importer import ImportResult, import_paths
 
 SCALE = 0.05
@@ -88,6 +89,8 @@ def test_every_calendar_parses(firm: DemoFirm) -> None:
     assert any(str(e.get("STATUS")) == "CANCELLED" for e in events)
     attendees = [a for e in events for a in attendee_list(e)]  # type: ignore[arg-type]
     assert {"ACCEPTED", "DECLINED"} <= {a.params["PARTSTAT"] for a in attendees}
+    rooms = {str(a) for a in attendees if a.params.get("CUTYPE") == "ROOM"}
+    assert rooms == {f"mailto:{r.email}" for r in ROOMS}
 
 
 def test_noise_the_logging_rules_must_skip_is_there(firm: DemoFirm) -> None:
@@ -152,6 +155,9 @@ def test_import_skips_noise_and_stores_shared_mail_once(db: Database, firm: Demo
     for reason in ("bounce", "auto-reply", "bulk", "private"):
         assert total.skipped[reason] > 0, reason
     assert total.stored > 0 and total.internal > 0 and total.duplicate > 0
+    with db.transaction() as session:  # rooms are no one: never stored, never a colleague
+        known = select(EmailAddress.address).where(EmailAddress.address.in_(r.email for r in ROOMS))
+        assert session.scalars(known).all() == []
     with db.transaction() as session:
         shared = select(Sighting.interaction_id).group_by(Sighting.interaction_id)
         shared = shared.having(func.count(func.distinct(Sighting.mailbox_id)) > 1)
