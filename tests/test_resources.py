@@ -162,7 +162,8 @@ def test_migration_0015_takes_rooms_out_and_makes_exchange_colleagues(
     database: Database, tmp_path: Path
 ) -> None:
     """A store made before: a room and Mark Taylor, each known only by an X.500 name, came in
-    with Alice's meeting with Jane. The room leaves the meeting (whose audience shrinks) and
+    with Alice's meeting with Jane, which the room sent. The room leaves the meeting (which has
+    no sender then, and whose audience shrinks) and
     everyone it named is marked for a rebuild; Mark becomes a colleague with his clock."""
     from storage.migrate import downgrade, upgrade
 
@@ -201,7 +202,11 @@ def test_migration_0015_takes_rooms_out_and_makes_exchange_colleagues(
                 {"i": meeting},
             )
             c.execute(
-                text("UPDATE interactions SET audience_size = 4 WHERE id = :i"), {"i": meeting}
+                text(
+                    "UPDATE interactions SET audience_size = 4, sender_address_id ="
+                    " (SELECT id FROM email_addresses WHERE address = :room) WHERE id = :i"
+                ),
+                {"i": meeting, "room": ROOM_DN},
             )
         upgrade(store.engine)
         with store.transaction() as session:
@@ -216,7 +221,8 @@ def test_migration_0015_takes_rooms_out_and_makes_exchange_colleagues(
                 if address.person_id == mark:
                     person_address = address.id
             assert room_address not in listed and person_address in listed
-            assert session.get_one(Interaction, meeting).audience_size == 3
+            stored = session.get_one(Interaction, meeting)
+            assert stored.audience_size == 3 and stored.sender_address_id is None
             stale = set(session.scalars(select(StaleAggregate.person_id)))
             assert stale == {
                 room,

@@ -2,11 +2,11 @@
 
 Rooms (`sync.normalize.resources`): a person of the firm's own (a colleague, or known only by
 X.500 names) whose display name reads as a room ("Conf. Room ECN3125B") leaves every
-interaction: their participations go, each interaction's audience shrinks by the rooms it
-listed, the room's colleague record goes (unless a row points at it: a mailbox, a note, an
-audit event), and everyone
-those interactions name is marked for an aggregate rebuild (``stale_aggregates``), which the
-next sync or import run makes (`relationships.aggregate_store.rebuild_stale`; or
+interaction: their participations go, an interaction the room sent has no sender, each
+interaction's audience shrinks by the rooms it listed, the room's colleague record goes
+(unless a row points at it: a mailbox, a note, an audit event), and everyone those
+interactions name is marked for an aggregate rebuild (``stale_aggregates``), which the next
+sync or import run makes (`relationships.aggregate_store.rebuild_stale`; or
 ``python app.py rebuild``). The room's person stays, with no interaction.
 
 Exchange colleagues (`storage.addressbook`): every other person whose addresses are all X.500
@@ -89,12 +89,12 @@ def _remove_room(bind: sa.Connection, pid: int, colleague: int | None) -> None:
         " ON e.id = p.address_id WHERE p.interaction_id IN :ids"
     ).bindparams(sa.bindparam("ids", expanding=True))
     stale = {int(p) for (p,) in bind.execute(people, {"ids": interactions})} | {pid}
-    bind.execute(
-        sa.text("DELETE FROM participants WHERE address_id IN :ids").bindparams(
-            sa.bindparam("ids", expanding=True)
-        ),
-        {"ids": addresses},
-    )
+    for statement in (
+        "DELETE FROM participants WHERE address_id IN :ids",
+        "UPDATE interactions SET sender_address_id = NULL WHERE sender_address_id IN :ids",
+    ):
+        query = sa.text(statement).bindparams(sa.bindparam("ids", expanding=True))
+        bind.execute(query, {"ids": addresses})
     if audience:
         bind.execute(
             sa.text("UPDATE interactions SET audience_size = audience_size - :n WHERE id = :id"),
