@@ -36,8 +36,10 @@ def summary(t: Tie, me: str, other: str) -> str:
         parts.append(f"they met {times(t.meetings, about=met)}")
     head = f"{'; '.join(parts) or 'no direct contact'} since {month(t.first_at)}"
     last = f"{'about ' if t.estimated[2] else ''}{day(t.last_at)}"  # a busy pair taken back
-    sentences = [f"{head}; last contact {last}.", recent(t, me, other)]
+    sentences = [f"{head}; last contact {last}."]
     earlier = years(t, me, other)
+    if not (earlier and _nothing(_years(t))):  # nothing in 2 years: nothing in 90 days either
+        sentences.append(recent(t, me, other))
     if earlier:
         sentences.append(earlier)
     replies = reply_time(t, me, other)
@@ -53,10 +55,19 @@ def recent(t: Tie, me: str, other: str) -> str:
 
 def years(t: Tie, me: str, other: str) -> str | None:
     """The last 2 years, or ``None`` when they hold everything (the all-time counts say it)."""
-    counts = (t.years_sent, t.years_received, t.years_meetings)
+    counts = _years(t)
     if tuple(c.value for c in counts) == _all(t):
         return None  # a lower bound that reaches the all-time count is that count
     return _window("the last 2 years", counts, me, other)
+
+
+def _years(t: Tie) -> tuple[Count, Count, Count]:
+    return (t.years_sent, t.years_received, t.years_meetings)
+
+
+def _nothing(counts: tuple[Count, Count, Count]) -> bool:
+    """A window known to hold nothing (not one whose counts are unknown)."""
+    return all(not c.value and (c.exact or c.about) for c in counts)
 
 
 def _window(span: str, counts: tuple[Count, Count, Count], me: str, other: str) -> str:
@@ -74,7 +85,7 @@ def _window(span: str, counts: tuple[Count, Count, Count], me: str, other: str) 
         said.append(count_words(meetings, "meeting"))
     elif not meetings.exact and not meetings.about:
         said.append("an unknown number of meetings")
-    if not said:
+    if not said:  # `_nothing`
         return f"Nothing in {span}."
     return f"In {span}: {', '.join(said)}."
 

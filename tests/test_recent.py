@@ -226,6 +226,11 @@ def test_counts_over_two_years_exact_from_the_counters_or_the_newest_events() ->
     assert "In the last 2 years: at least 10 emails from Alice." in summary(
         tie(stored_pair(busy), ME, NOW), "Alice", "Jane"
     )
+    # Nothing for three years: one sentence says so, not one for 90 days and one for 2 years.
+    quiet = tie(stored_pair(days_ago(1200, 1100) + days_ago(1150, kind="in")), ME, NOW)
+    assert summary(quiet, "Alice", "Jane").endswith(
+        "since July 2023; last contact 28 October 2023. Nothing in the last 2 years."
+    )
     # Everything within two years: the all-time counts say it, no second sentence, and the
     # numbers are the counters' even beyond the ten kept events.
     recent_only = days_ago(*range(5, 365, 30))
