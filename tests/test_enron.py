@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from config import load_config
 from storage.db import Database
 from storage.models import (
+    Colleague,
     Company,
     EmailAddress,
     ImportRun,
@@ -40,6 +41,7 @@ CUSTODIANS = (
     "bass-e",
     "whitt-m",
     "williams-w3",
+    "jones-t",
 )
 
 
@@ -111,6 +113,7 @@ def test_owners_are_inferred_from_the_sent_folders(imported: dict[str, ImportRes
         "bass-e": "eric.bass@enron.com",
         "whitt-m": "mark.whitt@enron.com",
         "williams-w3": "bill.williams@enron.com",
+        "jones-t": "tana.jones@enron.com",
     }
 
 
@@ -123,8 +126,8 @@ def test_every_message_read_is_accounted_for(
     with db.transaction() as session:
         runs = session.scalars(select(ImportRun)).all()
         assert {r.counts["read"] for r in runs} == {r.stats.read for r in imported.values()}
-    # The mbox files hold 6,239 messages in all (grep -c '^From ' on each file).
-    assert sum(r.stats.read for r in imported.values()) == 6239
+    # The mbox files hold 7,509 messages in all (grep -c '^From ' on each file).
+    assert sum(r.stats.read for r in imported.values()) == 7509
 
 
 def test_garbled_sender_is_the_owner_through_his_exchange_name(
@@ -204,6 +207,22 @@ def test_one_meeting_in_two_calendars(db: Database, imported: dict[str, ImportRe
             "russell.ballato@enron.com",
             "mike.carson@enron.com",
         }
+
+
+def test_a_lawyer_known_only_by_his_exchange_name_is_a_colleague(db: Database) -> None:
+    # jones-t/inbox.mbox: Mark E Taylor's SMTP address is garbled everywhere
+    # ("From: legal <.taylor@enron.com>"); only X-From/X-To name him, as
+    # </O=ENRON/OU=NA/CN=RECIPIENTS/CN=MTAYLO1>. Charles Fishkin of KPMG wrote to him and to
+    # Tana Jones on 9 November 2001.
+    dn = "/O=ENRON/OU=NA/CN=RECIPIENTS/CN=MTAYLO1"
+    with db.transaction() as session:
+        mark = person_of(session, dn)
+        assert mark.display_name == "Mark E Taylor" and mark.company_id is None
+        assert addresses_of(session, mark) == {dn}
+        colleague = session.scalar(select(Colleague).where(Colleague.person_id == mark.id))
+        assert colleague is not None and colleague.email == dn
+        fishkin = person_of(session, "cfishkin@kpmg.com")
+        assert shared_interactions(session, fishkin, mark) >= 1
 
 
 def test_a_meeting_booked_under_a_rooms_mailbox_keeps_its_people_not_the_room(
