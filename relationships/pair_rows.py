@@ -69,11 +69,12 @@ class End:
 # Each field of a pair's person is a scalar subquery on a unique key: PostgreSQL plans each
 # on its own, where joining six tables took it longer to plan (1.1 ms) than to run.
 # A person's address as listings show it (`End.email`) for the person id expression {p}:
-# the colleague's (unless an X.500 name stands in for it, `storage.addressbook`), else their
-# first SMTP address. api.people reads it the same way.
+# the colleague's (unless an X.500 name stands in for it, `storage.addressbook`; the test is
+# `sync.normalize.addresses.is_x500`'s), else their first SMTP address. api.people reads it
+# the same way.
 ADDRESS_OF = (
     "coalesce((SELECT email FROM colleagues WHERE person_id = {p}"
-    " AND substr(email, 1, 1) <> '/'),"
+    " AND substr(email, 1, 3) <> '/O='),"
     " (SELECT address FROM email_addresses WHERE person_id = {p} AND kind = 'smtp'"
     " ORDER BY id LIMIT 1))"
 )

@@ -66,21 +66,21 @@ def test_only_the_firms_own_rooms_are_resources() -> None:
     assert not is_resource(TAYLOR, FIRM)
 
 
-def _booked_by_the_room(at_offset: int = 0) -> MailItem:
+def _booked_by_the_room() -> MailItem:
     """A meeting request kept as a message, organised under the room's mailbox (as Enron's
     "Fundamentals 2002 Forecast Meeting"), with the room among its attendees too."""
     people = [Address(ALICE, "Alice Hart"), Address(CLIENT, "Jane Roe"), ROOM]
     return MailItem(
-        source_id=f"request-{at_offset}",
+        source_id="request-1",
         kind=ItemKind.MEETING,
-        sent_at=T0 + timedelta(days=at_offset),
+        sent_at=T0,
         sender=ROOM,
         participants=(
             Participant(ROOM, Role.ORGANIZER, Response.ORGANIZER),
             *(Participant(p, Role.ATTENDEE, Response.ACCEPTED) for p in people),
         ),
         subject="Forecast",
-        ical_uid=f"forecast-{at_offset}",
+        ical_uid="forecast-1",
     )
 
 
