@@ -185,6 +185,57 @@ def test_companies_made_from_free_mail_domains_go(database: Database, tmp_path: 
             drop_database(url)
 
 
+def test_stored_names_are_cleaned_as_new_ones_are(database: Database, tmp_path: Path) -> None:
+    """Migration 0016: names stored before quoted-pairs and Outlook's "(E-mail 2)" tags were
+    cleaned at ingest are cleaned the same way; a name a colleague set, a name that would
+    become empty and a clean name stay as they are."""
+    from storage.migrate import downgrade, upgrade
+
+    url = scratch_url(database, tmp_path, "names")
+    store = Database(url)
+    user_set = '{"name": {"source": "user", "by": 1, "at": "2026-01-01T00:00:00+00:00"}}'
+    stored = {
+        10: ("David Chandler \\(E-mail\\)", "{}"),
+        11: ("Amanda Day (E-mail 2)", "{}"),
+        12: ("KNEBEL,ROBERT (HP-Vancouver,ex1)", "{}"),
+        13: ("Chris Meyer \\(E-mail\\)", user_set),
+        14: ("(E-mail)", "{}"),
+        15: ("Diana (Ngoc) B. Luu", "{}"),
+        16: ("Smith Jones, Ann", "{}"),
+        17: ("Jane Roe", "{}"),
+    }
+    try:
+        store.upgrade()
+        downgrade(store.engine, "0015")
+        with store.engine.begin() as c:
+            for pid, (name, provenance) in stored.items():
+                c.execute(
+                    text(
+                        "INSERT INTO people (id, display_name, phones, provenance, created_at,"
+                        " updated_at) VALUES (:id, :name, '[]', :provenance, '2026-01-01',"
+                        " '2026-01-01')"
+                    ),
+                    {"id": pid, "name": name, "provenance": provenance},
+                )
+        upgrade(store.engine)
+        with store.engine.connect() as c:
+            names = _pairs(c, "SELECT id, display_name FROM people")
+        assert names == {
+            10: "David Chandler",
+            11: "Amanda Day",
+            12: "ROBERT KNEBEL",
+            13: "Chris Meyer \\(E-mail\\)",
+            14: "(E-mail)",
+            15: "Diana (Ngoc) B. Luu",
+            16: "Smith Jones, Ann",
+            17: "Jane Roe",
+        }
+    finally:
+        store.dispose()
+        if url.startswith("postgresql"):
+            drop_database(url)
+
+
 def _pairs(connection: Connection, query: str) -> dict[Any, Any]:
     return {row[0]: row[1] for row in connection.execute(text(query))}
 

@@ -73,6 +73,25 @@ def test_x500_names_are_upper_case_and_only_x500() -> None:
         ("Jane\x00 Roe\x07", "Jane Roe"),
         ("Jane\ud800Roe", "Jane\ufffdRoe"),
         ("=?utf-7?q?Jane+2AA-?=", "Jane\ufffd"),  # UTF-7 decodes to an unpaired surrogate
+        # Enron's display headers: quoted-pairs, Outlook's contact-card tags, commas in a
+        # parenthesis
+        ("David Chandler \\(E-mail\\)", "David Chandler"),
+        ("Amanda Day (E-mail 2)", "Amanda Day"),
+        ("Diane Kean \\(E-mail 2\\)", "Diane Kean"),
+        ("Denise Hicks (Sparks) (Business Fax)", "Denise Hicks (Sparks)"),
+        ("Anderson, Douglas C \\(CAP, SFG\\)", "Douglas C Anderson"),
+        ("KNEBEL,ROBERT (HP-Vancouver,ex1)", "ROBERT KNEBEL"),
+        ('William \\"Bill\\" Bojorquez', 'William "Bill" Bojorquez'),
+        ("Tony Policastro \\(Elite Brokers\\)", "Tony Policastro (Elite Brokers)"),
+        ("ENRON\\jdoe", "ENRON\\jdoe"),  # a backslash before a letter is no quoted-pair
+        ("Mail (E-mail)", "Mail"),
+        ("Germany Jr, Don (WD)", "Don Germany Jr"),
+        ("Kilmer III, Robert", "Robert Kilmer III"),
+        ("Mc Whirter, Daniel D.", "Daniel D. Mc Whirter"),
+        ("Continental Airlines, Inc.", "Continental Airlines, Inc."),
+        ("Gilbert R. Whitaker, Jr.", "Gilbert R. Whitaker, Jr."),
+        ("Robert W. Huntley, CFP", "Robert W. Huntley, CFP"),
+        ("(E-mail)", ""),  # nothing but the tag: no name
     ],
 )
 def test_normalize_name(raw: str, expected: str) -> None:
@@ -162,6 +181,23 @@ def test_display_header_entries_from_enron() -> None:
         "melick@texas1031.com",
         None,
         "jwills3@swbell.net",
+    ]
+
+
+def test_a_comma_in_a_parenthesis_does_not_split_a_display_entry() -> None:
+    """Enron (Jeff Dasovich's Inbox): one entry of X-To was split at the comma of
+    ``\\(CAP, SFG\\)``, so the list no longer paired with To and every name of it was lost."""
+    entries = parse_display_header(
+        "Rovito, Andy <Arovito@INTERGEN.com>, Anderson, Douglas C \\(CAP, SFG\\)"
+        " <Douglas.Anderson@gecapital.com>, Rogers, Benjamin </O=ENRON/OU=NA/CN=RECIPIENTS/CN=BR>"
+        ", Smith (unclosed, c@d.com"
+    )
+    assert [e.name for e in entries] == [
+        "Andy Rovito",
+        "Douglas C Anderson",
+        "Benjamin Rogers",
+        "Smith (unclosed",
+        "",
     ]
 
 

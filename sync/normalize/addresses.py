@@ -4,9 +4,9 @@
   (punycode) form; ``None`` for anything that is not a usable address.
 - ``x500_dn``: Exchange's legacy distinguished names (``/O=ENRON/OU=NA/CN=RECIPIENTS/CN=PALLEN``),
   upper case, so two spellings of one DN compare equal.
-- ``normalize_name``: RFC 2047 decoded, made storable (``sync.normalize.text.storable``), quotes
-  and extra space removed, ``"Last, First"`` turned into ``"First Last"``, a name that merely
-  repeats the address dropped.
+- ``normalize_name``: RFC 2047 decoded, made storable (``sync.normalize.text.storable``); quotes,
+  quoted-pair backslashes, Outlook's "(E-mail 2)" tags and extra space removed; ``"Last, First"``
+  turned into ``"First Last"``; a name that merely repeats the address dropped.
 - ``parse_addresses``: one header value into ``Address`` values, in order, each once.
 
 Names and addresses are attacker-controlled text: nothing here evaluates them, and the length
@@ -38,11 +38,25 @@ _DOMAIN_ASCII = re.compile(
 _LOCAL_BAD = re.compile(r"[\s<>()\[\],;:\\\"\x00-\x1f\x7f\ud800-\udfff]")
 _PLAIN_LIST = re.compile(r"^[^\"()<>;:\\\[\]]*$")  # no quoting, comments, brackets or groups
 _ENCODED_RUN = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=(?:\s+=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=)*")
-# Exchange appends these to contacts' names: "Joanna Williams (E-mail)".
+# Outlook appends the contact-card field a name was picked from: "Joanna Williams (E-mail)",
+# "Amanda Day (E-mail 2)", "Denise Hicks (Business Fax)" (all seen on Enron).
 _EXCHANGE_TAG = re.compile(
-    r"\s*\((e-?mail|business e-?mail|internet|external)\)\s*$", re.IGNORECASE
+    r"\s*\((?:(?:business |home |other )?e-?mail(?: [1-9])?|internet|external"
+    r"|(?:business|home|other) fax)\)\s*$",
+    re.IGNORECASE,
 )
+# A backslash before one of these is an RFC 5322 quoted-pair, left in names by Exchange's
+# display headers: "David Chandler \(E-mail\)", "Anderson, Douglas C \(CAP, SFG\)".
+_QUOTED_PAIR = re.compile(r'\\([()"\\ ,])')
 _SPACES = re.compile(r"\s+")
+# What stands before the comma of "Last, First": one word, with a particle before it ("Van
+# Lierop", "Mc Whirter") or a generation after it ("Germany Jr", "Kilmer III"). Anything else
+# ("Smith Jones, Ann", "Continental Airlines, Inc.") is left as written.
+_SURNAME = re.compile(
+    r"^(?:(?:al|da|de|del|della|der|di|du|el|la|le|mac|mc|o'|st\.?|van|von) )?"
+    r"[^\s(),]+(?: (?:jr|sr|ii|iii|iv)\.?)?$",
+    re.IGNORECASE,
+)
 _PARENTHETICAL = re.compile(r"\s*\([^)]*\)\s*")
 
 
@@ -110,13 +124,17 @@ def normalize_name(raw: str | None, email: str = "") -> str:
     """A person's display name as people write it, or "" when the header carries none."""
     if not raw:
         return ""
-    name = _SPACES.sub(" ", storable(decode_words(raw))).strip().strip("\"'").strip()
+    name = _QUOTED_PAIR.sub(r"\1", decode_words(raw))
+    name = _SPACES.sub(" ", storable(name)).strip().strip("\"'").strip()
     if not name or "@" in name or name.lower() in (email, email.split("@", 1)[0]):
         return ""  # an address or its local part is no name
-    name = _EXCHANGE_TAG.sub("", name)
-    if name.count(",") == 1:
-        last, first = (part.strip() for part in name.split(","))
-        if last and first and " " not in last.strip():
+    while (tagless := _EXCHANGE_TAG.sub("", name)) != name:
+        name = tagless
+    # "Last, First" once a parenthetical (an office, a team: "KNEBEL,ROBERT (HP-Vancouver,ex1)")
+    # is set aside; the parenthetical goes with the reordering.
+    if _PARENTHETICAL.sub(" ", name).count(",") == 1:
+        last, first = (part.strip() for part in name.split(",", 1))
+        if first and _SURNAME.match(last):
             first = _PARENTHETICAL.sub(" ", first).strip()
             name = f"{first} {last}"
     return name[:MAX_NAME]

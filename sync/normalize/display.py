@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from sync.items import Address, AddressKind
 from sync.normalize.addresses import CACHED, normalize_email, normalize_name, x500_dn
 
-# A run of quoted strings, bracketed parts and other characters but a comma; an unclosed quote
-# or bracket falls back to a single character so that every input splits.
-_TOKEN = re.compile(r'(?:"[^"]*"|<[^>]*>|[^,"<]|["<])+')
+# A run of quoted strings, bracketed and parenthesised parts and other characters but a comma;
+# an unclosed quote, bracket or parenthesis falls back to a single character so that every
+# input splits. A parenthesis may be escaped: ``Anderson, Douglas C \(CAP, SFG\) <...>``.
+_TOKEN = re.compile(r'(?:"[^"]*"|<[^>]*>|\([^()]*\)|[^,"<]|["<])+')
 _BRACKET = re.compile(r"^(?P<name>[^<]*)<(?P<inner>[^>]*)>")
 _NOTES_SUFFIX = re.compile(r"/[^/\s]+(?:/[^/\s]+)*@[A-Za-z]+$")  # Lotus Notes "Name/HOU/ECT@ECT"
 
@@ -49,7 +50,7 @@ def parse_display_header(value: str | None) -> list[DisplayEntry]:
 
 
 def _split(value: str) -> list[str]:
-    """Split at commas outside angle brackets and quotes."""
+    """Split at commas outside angle brackets, quotes and parentheses."""
     return [t.strip() for t in _TOKEN.findall(value) if t.strip()]
 
 

@@ -14,13 +14,13 @@ Revises: 0013
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 
+from storage.migrations.provenance import set_by_user
 from sync.normalize.domains import is_free_mail, registrable_domain
 
 revision = "0014"
@@ -47,7 +47,7 @@ def upgrade() -> None:
     leaving = [
         {"pid": pid}
         for pid, company, provenance in _people(bind, touched)
-        if not _set_by_user(provenance)
+        if not set_by_user(provenance, "company")
         and not (kept[company] and _work_domains(bind, pid) & kept[company])
     ]
     if leaving:
@@ -74,16 +74,6 @@ def _people(bind: sa.Connection, companies: list[int]) -> list[tuple[int, int, A
         "SELECT id, company_id, provenance FROM people WHERE company_id IN :ids"
     ).bindparams(sa.bindparam("ids", expanding=True))
     return [(int(r[0]), int(r[1]), r[2]) for r in bind.execute(query, {"ids": companies})]
-
-
-def _set_by_user(provenance: Any) -> bool:
-    if isinstance(provenance, str):  # SQLite hands JSON back as text
-        try:
-            provenance = json.loads(provenance)
-        except ValueError:
-            return False
-    company = provenance.get("company") if isinstance(provenance, dict) else None
-    return isinstance(company, dict) and company.get("source") == "user"
 
 
 def _work_domains(bind: sa.Connection, person: int) -> set[str]:

@@ -1,0 +1,48 @@
+"""Stored names cleaned as ``sync.normalize.addresses.normalize_name`` now cleans new ones.
+
+Found on the Enron import: 63 people were named with Exchange's quoted-pair backslashes
+("David Chandler \\(E-mail\\)") and 31 with the contact-card field Outlook picked the address
+from ("Amanda Day (E-mail 2)", "Denise Hicks (Sparks) (Business Fax)"); "KNEBEL,ROBERT
+(HP-Vancouver,ex1)" was not turned round because of the comma in its parenthesis. Each such
+name is normalised again, unless a colleague set it by hand (provenance ``user``) or the
+cleaned name would be empty. Nothing to undo: a downgrade keeps the names.
+
+Revision ID: 0016
+Revises: 0015
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from storage.migrations.provenance import set_by_user
+from sync.normalize.addresses import normalize_name
+
+revision = "0016"
+down_revision = "0015"
+branch_labels = None
+depends_on = None
+
+# Only names that can change: the rest of the table is not read. '#' escapes, so a backslash
+# is a plain character on both engines.
+CANDIDATES = sa.text(
+    "SELECT id, display_name, provenance FROM people"
+    " WHERE display_name LIKE '%(%' OR display_name LIKE '%,%'"
+    " OR display_name LIKE '%\\%' ESCAPE '#'"
+)
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    changed = []
+    for pid, name, provenance in bind.execute(CANDIDATES):
+        cleaned = normalize_name(str(name))
+        if cleaned and cleaned != name and not set_by_user(provenance, "name"):
+            changed.append({"id": int(pid), "name": cleaned})
+    if changed:
+        bind.execute(sa.text("UPDATE people SET display_name = :name WHERE id = :id"), changed)
+
+
+def downgrade() -> None:
+    pass
