@@ -1,7 +1,7 @@
 """Stored names cleaned as ``sync.normalize.addresses.normalize_name`` now cleans new ones.
 
 Found on the Enron import: 63 people were named with Exchange's quoted-pair backslashes
-("David Chandler \\(E-mail\\)") and 31 with the contact-card field Outlook picked the address
+("David Chandler \\(E-mail\\)") and 35 with the contact-card field Outlook picked the address
 from ("Amanda Day (E-mail 2)", "Denise Hicks (Sparks) (Business Fax)"); "KNEBEL,ROBERT
 (HP-Vancouver,ex1)" was not turned round because of the comma in its parenthesis. Each such
 name is normalised again, unless a colleague set it by hand (provenance ``user``) or the
