@@ -1,4 +1,5 @@
-"""Companies from work domains: one per registrable domain unless a domain is mapped to one."""
+"""Companies from work domains: one per `company_domain` (the registrable domain, an agency under
+an umbrella such as ca.gov) unless a domain is mapped to one."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy.sql.dml import Insert
 from storage.bulk import execute_many, select_in
 from storage.models import Company, CompanyDomain
 from storage.models.base import Base, table_of
-from sync.normalize.domains import company_name, registrable_domain
+from sync.normalize.domains import company_domain, company_name
 
 
 def insert_ignore(session: Session, model: type[Base]) -> Insert:
@@ -34,7 +35,7 @@ class CompanyBook:
 
     def resolve(self, session: Session, domains: Iterable[str]) -> dict[str, int]:
         """Company ids for the given full domains ("" ignored); created when missing."""
-        wanted = {d: registrable_domain(d) for d in set(domains) if d}
+        wanted = {d: company_domain(d) for d in set(domains) if d}
         missing = sorted({r for r in wanted.values() if r not in self._by_domain})
         if missing:
             self._load(session, missing)

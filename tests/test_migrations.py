@@ -165,9 +165,9 @@ def test_companies_made_from_free_mail_domains_go(database: Database, tmp_path: 
             )
         upgrade(store.engine)
         with store.engine.connect() as c:
-            companies = _pairs(c, "SELECT id, primary_domain FROM companies")
-            domains = _pairs(c, "SELECT domain, company_id FROM company_domains")
-            of = _pairs(c, "SELECT id, company_id FROM people")
+            companies = pairs_of(c, "SELECT id, primary_domain FROM companies")
+            domains = pairs_of(c, "SELECT domain, company_id FROM company_domains")
+            of = pairs_of(c, "SELECT id, company_id FROM people")
         assert domains == {"mixco.example": 3}
         assert companies == {1: "rr.com", 2: "rr-home.example", 3: "mixco.example"}
         assert of == {10: None, 11: 1, 12: None, 13: 3, 14: 2}
@@ -219,7 +219,7 @@ def test_stored_names_are_cleaned_as_new_ones_are(database: Database, tmp_path: 
                 )
         upgrade(store.engine)
         with store.engine.connect() as c:
-            names = _pairs(c, "SELECT id, display_name FROM people")
+            names = pairs_of(c, "SELECT id, display_name FROM people")
         assert names == {
             10: "David Chandler",
             11: "Amanda Day",
@@ -236,7 +236,7 @@ def test_stored_names_are_cleaned_as_new_ones_are(database: Database, tmp_path: 
             drop_database(url)
 
 
-def _pairs(connection: Connection, query: str) -> dict[Any, Any]:
+def pairs_of(connection: Connection, query: str) -> dict[Any, Any]:
     return {row[0]: row[1] for row in connection.execute(text(query))}
 
 

@@ -118,15 +118,112 @@ def is_role_address(email: str) -> bool:
     return local.startswith(ROLE_PREFIXES) or local.endswith(ROLE_SUFFIXES)
 
 
-def company_name(registrable: str) -> str:
-    """A readable first guess at a company's name from its domain: ``acme-steel.co.uk`` ->
-    ``Acme Steel``. Users and signatures correct it later; provenance tells them apart."""
-    label = registrable.split(".", 1)[0]
+# Registrable domains that are umbrellas over separate organisations, each of which mails from
+# a subdomain: California's agencies under ca.gov (cpuc.ca.gov, water.ca.gov), Texas's under
+# state.tx.us, the US federal agencies under fed.us (ferc.fed.us, fs.fed.us), the EU's under
+# europa.eu. On the Enron import "Ca" held the CPUC, the Energy Commission, the Department
+# of Water Resources and the Governor's office, and "Fed" held FERC with the Forest Service.
+US_STATES = frozenset(
+    [
+        "al",
+        "ak",
+        "az",
+        "ar",
+        "ca",
+        "co",
+        "ct",
+        "de",
+        "dc",
+        "fl",
+        "ga",
+        "hi",
+        "id",
+        "il",
+        "in",
+        "ia",
+        "ks",
+        "ky",
+        "la",
+        "me",
+        "md",
+        "ma",
+        "mi",
+        "mn",
+        "ms",
+        "mo",
+        "mt",
+        "ne",
+        "nv",
+        "nh",
+        "nj",
+        "nm",
+        "ny",
+        "nc",
+        "nd",
+        "oh",
+        "ok",
+        "or",
+        "pa",
+        "pr",
+        "ri",
+        "sc",
+        "sd",
+        "tn",
+        "tx",
+        "ut",
+        "vt",
+        "va",
+        "wa",
+        "wv",
+        "wi",
+        "wy",
+    ]
+)
+UMBRELLAS = frozenset({"fed.us", "europa.eu"})
+
+
+def is_umbrella(registrable: str) -> bool:
+    """``ca.gov``, ``state.tx.us``, ``fed.us``, ``europa.eu``: see ``UMBRELLAS``."""
+    parts = registrable.split(".")
+    if registrable in UMBRELLAS:
+        return True
+    if len(parts) == 2 and parts[1] == "gov":
+        return parts[0] in US_STATES
+    return len(parts) == 3 and parts[0] == "state" and parts[2] == "us" and parts[1] in US_STATES
+
+
+@functools.lru_cache(maxsize=65536)
+def company_domain(domain: str) -> str:
+    """The domain a company is keyed by: the registrable domain (``mail.acme.co.uk`` ->
+    ``acme.co.uk``), one label more under an umbrella (``x.cpuc.ca.gov`` -> ``cpuc.ca.gov``)."""
+    domain = domain.strip(".").lower()
+    registrable = registrable_domain(domain)
+    if domain != registrable and is_umbrella(registrable):
+        return domain[: -len(registrable) - 1].rsplit(".", 1)[-1] + "." + registrable
+    return registrable
+
+
+def company_name(key: str) -> str:
+    """A readable first guess at a company's name from the domain it is keyed by:
+    ``acme-steel.co.uk`` -> ``Acme Steel``, ``bp.com`` -> ``BP``, ``cpuc.ca.gov`` -> ``CPUC
+    (ca.gov)``. A colleague names a person's company by hand (``storage.corrections``)."""
+    label, _, rest = key.partition(".")
     if label.startswith("xn--"):
         with contextlib.suppress(idna.IDNAError):
             label = idna.decode(label)
     words = label.replace("_", "-").split("-")
-    return " ".join(w[:1].upper() + w[1:] for w in words if w) or registrable
+    name = " ".join(_word(w) for w in words if w) or key
+    if is_umbrella(rest):
+        return f"{name.upper() if len(name) <= 4 else name} ({rest})"  # an agency: CPUC, FERC
+    return name
+
+
+def _word(word: str) -> str:
+    """An acronym in capitals (``aep``, ``gs``, ``kpmg``: at most three letters, or at most five
+    without a vowel), any other word capitalised."""
+    if len(word) <= 3 or (len(word) <= 5 and not any(c in "aeiouy" for c in word.lower())):
+        return word.upper()
+    return word[:1].upper() + word[1:]
 
 
 class FirmDomains:
