@@ -18,12 +18,14 @@ from relationships.connectors import connectors
 from relationships.coverage import CompanyTie, coverage
 from relationships.explain import details
 from relationships.pair_rows import ADDRESS_OF
+from storage.company_edits import SEARCH_LIMIT, search
 from storage.models import Colleague, Company, CompanyDomain, EmailAddress, Person
 from storage.notes import follow_up_of
 from storage.web import session
 from sync.normalize.addresses import normalize_email
 
 MAX_MERGE_HOPS = 20  # a merge chain longer than this is corrupt data, not a person
+MAX_QUERY = 255  # a company search's text: a domain at most
 
 blueprint = Blueprint("people", __name__)
 
@@ -141,6 +143,20 @@ def _company_tie(found: CompanyTie | None) -> dict[str, Any] | None:
         "last_contact": iso(found.tie.last_at),
         "last_contact_estimated": found.tie.last_estimated,
     }
+
+
+@blueprint.get("/companies")
+def find_companies() -> dict[str, Any]:
+    """Companies by name or domain (``?q=reli``: "Reliant", reliantenergy.com), largest
+    first: how an admin finds the companies that are one firm."""
+    query = request.args.get("q", "")
+    if not query.strip():
+        raise BadRequest("give ?q=<part of a company's name, or the start of a domain>")
+    if len(query) > MAX_QUERY:
+        raise BadRequest(f"q: at most {MAX_QUERY} characters")
+    limit = bounded_int(request.args.get("limit"), default=20, low=1, high=SEARCH_LIMIT)
+    found = search(session(), query, limit)
+    return {"items": [company_json(session(), c) for c in found]}
 
 
 @blueprint.get("/companies/<id:company_id>")

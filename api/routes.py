@@ -11,7 +11,17 @@ from werkzeug.routing import IntegerConverter, Map
 import api.auth
 import api.entra
 import api.limits
-from api import admin, admin_mailboxes, mine, notes, paths, people, people_writes, privacy
+from api import (
+    admin,
+    admin_mailboxes,
+    company_writes,
+    mine,
+    notes,
+    paths,
+    people,
+    people_writes,
+    privacy,
+)
 from api.errors import error_response
 from storage.web import session
 
@@ -32,6 +42,7 @@ def init_app(app: Flask) -> None:
     v1.register_blueprint(people.blueprint)
     v1.register_blueprint(mine.blueprint)
     v1.register_blueprint(people_writes.blueprint)
+    v1.register_blueprint(company_writes.blueprint)
     v1.register_blueprint(privacy.blueprint)
     v1.register_blueprint(notes.blueprint)
     v1.register_blueprint(paths.blueprint)

@@ -56,7 +56,6 @@ class AddressBook:
         """Drop the cache (after a rollback, or after people were merged)."""
         self._known.clear()
         self._named.clear()
-        self.companies.forget()
 
     def repoint(self, drop: int, keep: int) -> None:
         """Follow a merge (``storage.merge.merge_people``): every address of person ``drop``

@@ -25,38 +25,35 @@ def insert_ignore(session: Session, model: type[Base]) -> Insert:
 
 
 class CompanyBook:
-    """Domain -> company id, creating companies for work domains seen for the first time."""
+    """Domain -> company id, creating companies for work domains seen for the first time.
 
-    def __init__(self) -> None:
-        self._by_domain: dict[str, int] = {}
-
-    def forget(self) -> None:
-        self._by_domain.clear()
+    Nothing is remembered between calls: an admin may give a domain to another company
+    (`storage.company_edits`) while a sync run is under way, and the run's next page must
+    put the people it meets there. One query per call, for the domains of new people only."""
 
     def resolve(self, session: Session, domains: Iterable[str]) -> dict[str, int]:
         """Company ids for the given full domains ("" ignored); created when missing."""
         wanted = {d: company_domain(d) for d in set(domains) if d}
-        missing = sorted({r for r in wanted.values() if r not in self._by_domain})
-        if missing:
-            self._load(session, missing)
-        absent = [r for r in missing if r not in self._by_domain]
+        keys = sorted(set(wanted.values()))
+        found = self._load(session, keys) if keys else {}
+        absent = [k for k in keys if k not in found]
         if absent:
-            self._create(session, absent)
-        return {d: self._by_domain[r] for d, r in wanted.items()}
+            found.update(self._create(session, absent))
+        return {d: found[k] for d, k in wanted.items()}
 
-    def _load(self, session: Session, registrables: list[str]) -> None:
+    @staticmethod
+    def _load(session: Session, keys: list[str]) -> dict[str, int]:
         table = table_of(CompanyDomain)
-        rows = select_in(session, table, ("domain", "company_id"), "domain", registrables)
-        self._by_domain.update((domain, company_id) for domain, company_id in rows)
+        rows = select_in(session, table, ("domain", "company_id"), "domain", keys)
+        return {str(row[0]): int(row[1]) for row in rows}
 
-    def _create(self, session: Session, registrables: list[str]) -> None:
-        rows = [{"name": company_name(r), "primary_domain": r} for r in registrables]
+    def _create(self, session: Session, keys: list[str]) -> dict[str, int]:
+        rows = [{"name": company_name(k), "primary_domain": k} for k in keys]
         execute_many(session, insert_ignore(session, Company), rows, key="insert-ignore companies")
-        query = select(Company.primary_domain, Company.id).where(
-            Company.primary_domain.in_(registrables)
-        )
+        query = select(Company.primary_domain, Company.id).where(Company.primary_domain.in_(keys))
         ids = dict(session.execute(query).tuples().all())
-        links = [{"domain": d, "company_id": ids[d]} for d in registrables]
+        links = [{"domain": k, "company_id": ids[k]} for k in keys]
         statement = insert_ignore(session, CompanyDomain)
         execute_many(session, statement, links, key="insert-ignore company_domains")
-        self._by_domain.update(ids)
+        # Another transaction may have linked a key first: its link wins.
+        return self._load(session, keys)
