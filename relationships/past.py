@@ -93,9 +93,12 @@ def as_of(row: PairRow, moment: datetime, weights: Weights) -> PairRow | None:
         )
         for c in CLASSES
     }
-    newest = {c: at for c, (at, _) in then.items()}
+    # Kept events carry their minute, the first contact its second: an event of the first
+    # contact's own minute would read up to 59 s before it (Enron: a reply "received" at
+    # 22:00:00 after a first contact at 22:00:27). Nothing comes before the first contact.
+    newest = {c: None if at is None else max(at, row.first_at) for c, (at, _) in then.items()}
     # The newest of the classes' newest events, an exact one before an estimate of the same time.
-    known = [(at, guessed) for at, guessed in then.values() if at is not None]
+    known = [(max(at, row.first_at), guessed) for at, guessed in then.values() if at is not None]
     last_at, last_guessed = max(known, key=lambda k: (k[0], not k[1])) if known else (None, False)
     counts = {c: max(0, totals[c] - round(past[c].later)) for c in CLASSES}
     start = minute_of(moment)

@@ -303,6 +303,17 @@ def test_two_emails_of_one_minute_kept_once_do_not_make_a_list_read_whole() -> N
     assert now_tie.score - now_tie.trend == pytest.approx(replay.score, abs=0.1)
 
 
+def test_no_newest_event_reads_before_the_first_contact() -> None:
+    """The first contact keeps its second, kept events their minute: a reply within the first
+    contact's minute, with mail after the moment, read as received 27 s before the first
+    contact (Enron, Jackie Gallagher and Linda Noske)."""
+    first = NOW - timedelta(days=30, seconds=-27)
+    events: Events = [(first, "in", 1), (NOW - timedelta(days=1), "in", 1)]
+    then = as_of(stored(events), NOW - timedelta(days=10), DEFAULT)
+    assert then is not None and then.email_ba == 1
+    assert then.first_at == first and then.last_ba_at == first and then.last_at == first
+
+
 def test_twins_after_the_moment_are_not_counted_before_it() -> None:
     """Twins kept once after the moment: the rest of the sums is theirs, dated after it, so
     nothing is added to the past (it was, before the twins were dated)."""
