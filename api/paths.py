@@ -79,7 +79,7 @@ def _paths_json(db: Session, found: list[Path], graph: Graph, at: datetime) -> l
     }
     return [
         {
-            "score": round(100 * path.score, 1),
+            "score": path_score(path.score),
             "hops": [
                 _hop_json((a, b), seen.get((min(a, b), max(a, b))), (names, addresses), graph)
                 for a, b in hops
@@ -118,6 +118,13 @@ def _hop_json(
         found["summary"] = summary(seen, me_name, other_name)
         found["evidence"] = evidence(seen, me_name, other_name)
     return found
+
+
+def path_score(product: float) -> float:
+    """A path's score on the 0-100 scale: one decimal, or two significant digits below 1, so
+    that paths through dormant ties (Enron: five at 0.036 to 0.0004) do not all read 0.0."""
+    score = 100 * product
+    return round(score, 1) if score >= 1 else float(f"{score:.2g}")
 
 
 def _edge_side(

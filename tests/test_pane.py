@@ -10,6 +10,7 @@ Without Chromium or the playwright package the tests skip, except under RAPPORT_
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -550,6 +551,15 @@ def test_introduction_paths_match_the_api(demo: Demo, open_pane: Callable[..., P
         expected = client.get(f"/api/v1/paths?to={person['id']}", headers=_bearer(demo, user))
     found = expected.get_json()["paths"]
     assert paths.locator(".rows > li").count() == len(found)
+    labels = [
+        paths.locator(".rows > li").nth(i).locator(".row-head .muted").inner_text()
+        for i in range(len(found))
+    ]
+    # As the pane rounds (Math.round); a path of dormant ties says so instead of "score 0".
+    assert labels == [
+        f"score {math.floor(p['score'] + 0.5)}" if p["score"] >= 1 else "score below 1"
+        for p in found
+    ]
     if not found:
         assert paths.get_by_text("No warm path").count() == 1
 

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, or_, select, update
 
 from api.graphs import CACHE
+from api.paths import path_score
 from api.tokens import issue_dev_token
 from relationships.aggregate_store import KEEP_DELETIONS, apply, bump_version, rebuild
 from relationships.aggregates import PairDeltas, add_interaction
@@ -526,3 +527,14 @@ def test_each_hop_says_why_without_a_subject(
     # Seen from Bob (the colleague): he wrote three times, the broker answered each in an hour.
     assert bob_to_broker["evidence"].startswith("Email both ways: 3 emails from")
     assert "usually replies within an hour" in bob_to_broker["summary"]
+
+
+def test_a_weak_path_keeps_two_significant_digits() -> None:
+    """Enron: five paths through dormant ties all read 0.0 and could not be told apart."""
+    assert [path_score(x) for x in (0.323, 0.01, 0.00036, 0.0000044, 0.0)] == [
+        32.3,
+        1.0,
+        0.036,
+        0.00044,
+        0.0,
+    ]

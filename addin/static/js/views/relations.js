@@ -95,7 +95,8 @@ export function pathsSection(person, context) {
       return h("ol", { class: "rows" }, found.paths.map((path, index) => h("li", {},
         h("div", { class: "row-head" },
           h("span", { class: "row-title" }, `Path ${index + 1}`),
-          h("span", { class: "muted" }, `score ${Math.round(path.score)}`)),
+          h("span", { class: "muted" },
+            path.score >= 1 ? `score ${Math.round(path.score)}` : "score below 1")),
         h("ol", { class: "path-hops" }, path.hops.map((hop) => h("li", { title: hop.summary || "" },
           `${nameOf(hop.to)} `, h("span", { class: "muted" }, `(${hop.relation}, ${hop.tier})`)))))));
     }));
