@@ -3,6 +3,9 @@
 Rules (each merge is audited, see ``storage.merge``):
 - a sender of the owner's Sent folders is the owner when it carries the owner's family name
   (``sync.normalize.aliases``: delegates also send from a partner's mailbox);
+- a message of the owner's Inbox that names none of the owner's addresses reached them at
+  another: its one recipient at the firm's domains that spells the owner's name, first and
+  family (``susan.m.scott@``), is the owner;
 - an X.500 distinguished name and an SMTP address shown together in one header are one
   mailbox; an X.500 name seen with two internal SMTP addresses ties those addresses together.
 - an X.500 name's mailbox alias (its last CN under ``CN=RECIPIENTS``: ``PALLEN``) is the local
@@ -28,7 +31,7 @@ from storage.merge import merge_people
 from storage.models import EmailAddress, Person
 from storage.models.base import table_of
 from sync.items import Address, AddressKind
-from sync.normalize.aliases import is_owner_alias
+from sync.normalize.aliases import is_owner_alias, spells_owner
 from sync.normalize.domains import FirmDomains
 
 # Exchange Online writes a mailbox's alias after a 32-digit hex prefix: cn=<hex>-alias.
@@ -148,6 +151,48 @@ class Identity:
                 dropped.add(person)
                 merged += 1
             self._confirmed.add(email)
+        return merged
+
+    def learn_recipient_aliases(
+        self, session: Session, received: Sequence[Sequence[Address]], firm: FirmDomains
+    ) -> int:
+        """For each message of the owner's Inbox (its recipients, resolved in ``book``) that
+        names none of the owner's known addresses: its one recipient at the firm's domains that
+        spells the owner's name (`spells_owner`: ``susan.m.scott@`` for Susan M Scott, who
+        was sent mail there), whose person's name agrees (`same_name`), is the owner.
+        Returns the merges made. On the Enron import: ``mcuilla@``, ``dfarmer@``,
+        ``james_d_steffes@``, 14 messages to ``brogers2@ect.enron.com``."""
+        merged = 0
+        for recipients in received:
+            people = {self.book.get(a.email).person_id for a in recipients}
+            if self.owner_person_id in people:
+                continue
+            found = [
+                a
+                for a in recipients
+                if a.kind == AddressKind.SMTP
+                and firm.is_internal(a.email.rsplit("@", 1)[-1])
+                and spells_owner(a, self.owner_email, self.owner_name)
+            ]
+            if len(found) != 1:
+                continue
+            person = self.book.get(found[0].email).person_id
+            if person in self.protected:
+                continue  # another mailbox's owner: see the module docstring
+            names = dict(
+                session.execute(
+                    select(Person.id, Person.display_name).where(
+                        Person.id.in_([person, self.owner_person_id])
+                    )
+                )
+                .tuples()
+                .all()
+            )  # the owner's as it is now: this run may have named them
+            if not same_name(names.get(self.owner_person_id) or "", names.get(person) or ""):
+                continue
+            merge_people(session, self.owner_person_id, person, f"inbox alias {found[0].email}")
+            self.book.repoint(person, self.owner_person_id)
+            merged += 1
         return merged
 
     def learn_links(self, session: Session, links: Sequence[tuple[str, str]]) -> int:

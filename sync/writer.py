@@ -157,6 +157,11 @@ class PageWriter:
             identity.saw_exchange_names = True  # the run ends with `Identity.link_nicknames`
         # A merge moves addresses to another person; the identity rules repoint the cache.
         merged = identity.learn_aliases(session, aliases) + identity.learn_links(session, links)
+        if folder.kind == FolderKind.INBOX:
+            received = [_recipients(v.item) for v in (*fresh, *copies)]
+            book.resolve_existing(session, [a.email for r in received for a in r])
+            received = [r for r in received if all(book.lookup(a.email) for a in r)]
+            merged += identity.learn_recipient_aliases(session, received, self.ctx.firm)
         if merged:
             self.stats.merged_people += merged
             if self.stats.read <= EARLY_REBUILD_ITEMS:
@@ -276,3 +281,12 @@ def _add(addresses: dict[str, Address], address: Address) -> None:
 
 
 __all__ = ["RECIPIENT_ROLES", "ItemKind", "MailboxContext", "PageWriter"]
+
+
+def _recipients(item: MailItem) -> list[Address]:
+    """Whom a message was addressed to (To, Cc, Bcc), each once."""
+    seen: dict[str, Address] = {}
+    for p in item.participants:
+        if p.role in (Role.TO, Role.CC, Role.BCC):
+            seen.setdefault(p.address.email, p.address)
+    return list(seen.values())

@@ -215,3 +215,40 @@ def test_exchange_names_and_display_names() -> None:
     assert same_name("Phillip Allen", "Allen, Phillip K.") and same_name("", "Anyone")
     assert not same_name("Mike Driscoll", "Michael M. Driscoll")
     assert not same_name("List Member", "Martin Cuilla")
+
+
+def test_an_inbox_message_to_another_spelling_of_the_owner_names_the_owner(db: Database) -> None:
+    """Enron: Susan M Scott's friends wrote to susan.m.scott@enron.com, an address of hers that
+    her Sent folder never shows; she was a colleague of her own, and paths asked her to
+    introduce herself. A message of her Inbox that names none of her known addresses has
+    her under another: its one recipient at the firm that spells her first and family name.
+    A namesake, a message that also names her, two such recipients, a person of another name
+    and another mailbox's owner are left alone."""
+    owner, other_owner = "susan.scott@harbourlaw.example", "sam.scott@harbourlaw.example"
+    _mailbox(db, other_owner)
+    susan = _mailbox(db, owner)
+    names = {owner: "Susan M Scott", "s.scott@harbourlaw.example": "Sarah Scott"}
+    inbox = [
+        email(CLIENT, ["susan.m.scott@harbourlaw.example"]),
+        email(CLIENT, ["sarah.scott@harbourlaw.example"]),  # a namesake
+        email(CLIENT, ["sscott@harbourlaw.example", owner]),  # names her: reached her there
+        email(CLIENT, ["susan_m_scott@harbourlaw.example", "sscott@harbourlaw.example"]),
+        email(CLIENT, ["s.scott@harbourlaw.example"], names=names),  # another name
+        email(CLIENT, ["s_scott@harbourlaw.example", "susan_scott@harbourlaw.example"]),
+        email(CLIENT, [other_owner]),  # spells "s scott" too, but owns a mailbox
+    ]
+    sent = [email(owner, [CLIENT], names=names)]
+    stats = ingest(db, susan, ListSource({SENT: sent, INBOX: inbox}), FIRM).stats
+    me = _person(db, owner)
+    joined = {
+        a
+        for a in ("susan.m.scott", "sscott", "susan_m_scott", "susan_scott", "s_scott")
+        if _person(db, f"{a}@harbourlaw.example") == me
+    }
+    assert joined == {"susan.m.scott"}
+    for other in ("sarah.scott", "s.scott", "sam.scott"):
+        assert _person(db, f"{other}@harbourlaw.example") != me, other
+    assert stats.merged_people == 1
+    with db.transaction() as session:
+        reasons = [e.details["reason"] for e in session.scalars(select(AuditEvent))]
+    assert reasons == ["inbox alias susan.m.scott@harbourlaw.example"]

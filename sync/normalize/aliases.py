@@ -22,6 +22,7 @@ from sync.items import Address, AddressKind
 _TOKENS = re.compile(r"[a-z0-9']+")
 MIN_FAMILY = 3  # shorter tokens ("k", "de") match too much
 X500_PREFIX = 5  # Exchange CNs keep the first letters of the surname
+_ALIAS_FORM = re.compile(r"([a-z])([a-z']+?)(\d*)")  # Exchange's alias: mcuilla, bwillia5
 
 
 def family_names(owner_email: str, owner_name: str = "") -> set[str]:
@@ -53,6 +54,40 @@ def is_owner_alias(candidate: Address, owner_email: str, owner_name: str = "") -
             return True
     words = _TOKENS.findall(_fold(candidate.name))
     return bool(words) and words[-1] in families
+
+
+def first_names(owner_email: str, owner_name: str = "") -> set[str]:
+    """Candidate first names of the owner: the first token of the display name and of the
+    address's local part, when longer than an initial."""
+    names = set()
+    for text in (owner_name, owner_email.split("@", 1)[0]):
+        words = _TOKENS.findall(_fold(text))
+        if words and len(words[0]) > 1 and len(words) > 1:
+            names.add(words[0])
+    return names
+
+
+def spells_owner(candidate: Address, owner_email: str, owner_name: str = "") -> bool:
+    """Whether an SMTP address spells the owner's own name: the family name with the first
+    name or its initial (``susan.m.scott``, ``james_d_steffes``), or Exchange's alias form,
+    the initial and the family name's first letters and digits (``mcuilla``, ``bwillia5``,
+    ``tgeaccon``). Stricter than `is_owner_alias`: it decides for recipients, not senders of
+    the owner's Sent folder, so a family name alone (a colleague namesake) is not enough."""
+    if candidate.kind != AddressKind.SMTP:
+        return False
+    families, firsts = family_names(owner_email, owner_name), first_names(owner_email, owner_name)
+    if not families or not firsts:
+        return False
+    local = _fold(candidate.email.split("@", 1)[0])
+    tokens = _TOKENS.findall(local)
+    initials = {f[0] for f in firsts}
+    if any(f in tokens for f in families):
+        others = [t for t in tokens if t not in families]
+        return any(t in firsts or t in initials for t in others)
+    stem = _ALIAS_FORM.fullmatch(local)
+    if stem is None or stem[1] not in initials:
+        return False
+    return any(f.startswith(stem[2]) and len(stem[2]) >= min(len(f), X500_PREFIX) for f in families)
 
 
 def _fold(text: str) -> str:
