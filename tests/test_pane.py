@@ -564,6 +564,26 @@ def test_introduction_paths_match_the_api(demo: Demo, open_pane: Callable[..., P
         assert paths.get_by_text("No warm path").count() == 1
 
 
+def test_my_mail_without_a_subject_reads_no_subject(
+    demo: Demo, open_pane: Callable[..., Pane]
+) -> None:
+    """Enron: a message of Susan Scott's own with an empty subject showed as a blank row."""
+    user = admin_email(demo)
+    message = demo.messages(user)[2]
+    with demo.db.transaction() as s:
+        s.execute(
+            update(Interaction)
+            .where(Interaction.message_id == message["internetMessageId"].strip("<>"))
+            .values(subject="")
+        )
+    pane = open_pane(user, message)
+    card = pane.card(external(message)[0]["email"])
+    recent = card.locator(".section", has_text="Your recent emails")
+    recent.locator(".rows > li").first.wait_for(timeout=WAIT_MS)
+    titles = recent.locator(".rows > li .row-title").all_inner_texts()
+    assert "(no subject)" in titles and "" not in titles
+
+
 def test_mark_a_thread_private(demo: Demo, open_pane: Callable[..., Pane]) -> None:
     user = admin_email(demo)
     message = dict(demo.messages(user)[1])

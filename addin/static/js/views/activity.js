@@ -34,7 +34,9 @@ function interactionRow(item) {
   const kind = item.kind === "meeting" ? "Meeting"
     : item.direction === "out" ? "You wrote" : item.direction === "in" ? "They wrote" : "Email";
   // The server sends a subject only for items of my own mailbox, never a colleague's.
-  const title = item.subject ?? (item.in_my_mailbox === false ? "Synced from a colleague's mailbox" : "(no subject)");
+  // An empty subject of my own mail reads "(no subject)", as Outlook writes it.
+  const title = item.subject
+    || (item.in_my_mailbox === false ? "Synced from a colleague's mailbox" : "(no subject)");
   return h("li", {},
     h("div", { class: "row-head" },
       h("span", { class: item.subject ? "row-title" : "row-title muted" }, title),
