@@ -26,6 +26,7 @@ from sync.normalize.addresses import normalize_email
 
 blueprint = Blueprint("paths", __name__)
 __all__ = ["blueprint", "init_app"]  # init_app: the graph cache (api.graphs), registered here
+MIN_NAME_WORDS = 2  # a name this long, or longer, tells a namesake (`_namesakes`)
 
 
 @blueprint.get("/paths")
@@ -42,13 +43,30 @@ def get_paths() -> dict[str, Any]:
     if source_name is None:
         raise BadRequest("from: paths start at a colleague of the firm")
     graph, at = request_graph(db, target.opted_out)
-    found = find_paths(graph, source_id, target.id)
+    avoid = _namesakes(db, (target.display_name, source_name), (target.id, source_id))
+    found = find_paths(graph, source_id, target.id, avoid)
     return {
         "from": {"id": source_id, "display_name": source_name},
         "to": {"id": target.id, "display_name": target.display_name, "email": target.email},
         "as_of": at.isoformat(),
         "paths": _paths_json(db, found, graph, at),
     }
+
+
+def _namesakes(db: Session, names: tuple[str, ...], ends: tuple[int, ...]) -> frozenset[int]:
+    """Other records under the full name of the target or the requester: most likely the same
+    person under another address, which no rule could join. On the Enron import a path asked
+    Lisa Gillette, the former colleague, to reach Lisa Gillette at her new firm, and one asked
+    Susan Scott to ask herself. A name of one word (or none) is too common to tell."""
+    full = sorted({n for n in names if len(n.split()) >= MIN_NAME_WORDS})
+    if not full:
+        return frozenset()
+    found = db.scalars(
+        select(Person.id).where(
+            Person.display_name.in_(full), Person.merged_into_id.is_(None), Person.id.not_in(ends)
+        )
+    )
+    return frozenset(found)
 
 
 def _person(db: Session, raw: str | None, name: str) -> Current:

@@ -4,7 +4,8 @@ Scored as the product of the edges' strengths with ``HOP_PENALTY`` per hop beyon
 (reference 2.1-2.3: max-product paths, hop cap 3; the penalty prefers the shorter of two
 equally strong routes). One path per distinct first-hop colleague, the best ``MAX_PATHS``
 overall, leaving out a route through another first-hop colleague whose own path is as good
-(`_detours`). Opted-out colleagues are never a hop. The search reads only the in-memory graph
+(`_detours`). Opted-out colleagues are never a hop, nor are the people the caller names in
+``avoid``. The search reads only the in-memory graph
 (``relationships.graph``): no SQL per request but the explanation of the chosen hops.
 """
 
@@ -27,8 +28,11 @@ class Path:
     score: float  # in (0, 1]
 
 
-def find_paths(graph: Graph, source: int, target: int) -> list[Path]:
-    """The best path per first-hop colleague (and the direct tie), strongest first.
+def find_paths(
+    graph: Graph, source: int, target: int, avoid: frozenset[int] = frozenset()
+) -> list[Path]:
+    """The best path per first-hop colleague (and the direct tie), strongest first; no hop
+    through ``avoid`` (the API's namesakes of the two ends: `api.paths`).
 
     Meet in the middle, in array operations: the first hops are the source's neighbours who are
     colleagues; from the target's side, each of its contacts' neighbours is a candidate second
@@ -37,7 +41,7 @@ def find_paths(graph: Graph, source: int, target: int) -> list[Path]:
     """
     if source == target:
         return []
-    blocked = np.array(sorted(graph.opted_out | {source, target}), dtype=np.int64)
+    blocked = np.array(sorted(graph.opted_out | avoid | {source, target}), dtype=np.int64)
     colleagues = np.array(sorted(graph.colleagues), dtype=np.int64)
     ids, first = graph.neighbours(source)
     hop = np.isin(ids, colleagues) & ~np.isin(ids, blocked)

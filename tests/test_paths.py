@@ -32,7 +32,7 @@ from relationships.graph import (
 from relationships.paths import HOP_PENALTY, find_paths
 from relationships.settings import load_weights
 from storage.db import Database
-from storage.models import Colleague, Relationship, RelationshipDeletion
+from storage.models import Colleague, Person, Relationship, RelationshipDeletion
 from storage.purge import purge_exclusion
 from storage.types import utcnow
 from sync.items import Folder, FolderKind
@@ -88,6 +88,13 @@ def test_a_route_through_a_colleague_the_requester_knows_better_is_a_detour() ->
     # 3's own 0.9 * 0.7 * 0.8 = 0.504 beats 2's 0.6 * 0.8 * 0.7 * 0.8^2 = 0.215 through 3;
     # 4's 0.9 * 0.9 * 0.9 * 0.8^2 = 0.467 through 5 beats 5's own 0.05 * 0.9 * 0.8 = 0.036.
     assert paths == [(1, 3, 99), (1, 4, 5, 99), (1, 5, 99)]
+
+
+def test_no_hop_through_a_person_to_avoid() -> None:
+    # 2 and 3 colleagues, 10 a contact; 2 and 10 are to be avoided (the API's namesakes).
+    g = graph({(1, 2): 0.9, (1, 3): 0.5, (2, 99): 0.8, (3, 10): 0.8, (10, 99): 0.7}, {1, 2, 3})
+    assert [p.people for p in find_paths(g, 1, 99)] == [(1, 2, 99), (1, 3, 10, 99)]
+    assert find_paths(g, 1, 99, frozenset({2, 10})) == []
 
 
 def test_at_most_five_paths() -> None:
@@ -538,3 +545,21 @@ def test_a_weak_path_keeps_two_significant_digits() -> None:
         0.00044,
         0.0,
     ]
+
+
+def test_no_path_through_someone_named_as_the_target(
+    db: Database, client: FlaskClient, auth: dict[str, str], firm: dict[str, int]
+) -> None:
+    """Enron: Lisa Gillette, once a colleague, now at another firm under another address,
+    was asked to introduce Susan Scott to Lisa Gillette. A hop under the full name of the
+    target (or of the requester) is left out; a one-word name is too common to tell."""
+
+    def routes(name: str) -> list[list[int]]:
+        with db.transaction() as session:
+            for pid in (firm["target"], firm["broker"]):
+                session.execute(update(Person).where(Person.id == pid).values(display_name=name))
+        body = client.get(f"/api/v1/paths?to={TARGET}&at={AT}", headers=auth).get_json()
+        return [[hop["to"]["id"] for hop in path["hops"]] for path in body["paths"]]
+
+    assert routes("Lisa Gillette") == [[firm["bob"], firm["target"]]]  # not via the broker
+    assert routes("Lisa")[0] == [firm["bob"], firm["broker"], firm["target"]]
