@@ -162,6 +162,24 @@ def test_free_mail_and_role_addresses() -> None:
     for role in ("noreply@x.com", "MAILER-DAEMON@x.com", "owner-list@x.com", "list-request@x.com"):
         assert is_role_address(role)
     assert not is_role_address("jane.roe@x.com")
+    # Enron: compound local parts of machines and mailings (Concur's expense notices wrote
+    # to 20 colleagues); a word inside a longer one, or a team a client writes from, stays.
+    for role in (
+        "enron_update@concureworkplace.com",
+        "exclusive_offers@sportsline.com",
+        "partner-news@amazon.com",
+        "mailer@list.nyrrc.org",
+        "technologydaily-alert@nationaljournal.com",
+    ):
+        assert is_role_address(role), role
+    for person in (
+        "newsome@x.com",
+        "updated.jones@x.com",
+        "kate.listerman@x.com",
+        "tco_commercial_services@nisource.com",
+        "ann.sales@x.com",
+    ):
+        assert not is_role_address(person), person
 
 
 def test_firm_domains_include_subdomains_only() -> None:
