@@ -279,14 +279,17 @@ def test_bounces_are_skipped_and_mark_the_failed_address(
     db: Database, imported: dict[str, ImportResult], enron: Path
 ) -> None:
     # whitt-m/inbox.mbox, 27 Dec 2001: Postfix "Undelivered Mail Returned to Sender" for
-    # <enron_update@concureworkplace.com>.
+    # <enron_update@concureworkplace.com>, Concur's expense notices: a role sender (its
+    # compound local part holds "update"), whose own mail is skipped, so in this subset it
+    # is no one to mark (a stored address is marked: tests/test_engine.py).
     assert imported["whitt-m"].stats.skipped["bounce"] == 1
     assert imported["bass-e"].stats.skipped["bounce"] == 1
+    assert imported["whitt-m"].stats.skipped["role-address"] >= 1
     with db.transaction() as session:
-        address = session.scalars(
-            select(EmailAddress).where(EmailAddress.address == "enron_update@concureworkplace.com")
-        ).one()
-        assert address.bounced_at is not None
+        concur = select(EmailAddress).where(
+            EmailAddress.address == "enron_update@concureworkplace.com"
+        )
+        assert session.scalars(concur).first() is None
     # bass-e/inbox.mbox, 6 Feb 2002: a qmail "failure notice" for <lwbthmarine@alltel.net>.
     bounce = next(
         r for r in read_mbox(enron / "bass-e" / "inbox.mbox") if b"failure notice" in r.data
