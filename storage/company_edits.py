@@ -21,6 +21,7 @@ from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from storage.addressbook import chunks
 from storage.audit import record
 from storage.corrections import InvalidEdit, clean_text
 from storage.migrations.provenance import set_by_user
@@ -199,8 +200,8 @@ def _move(session: Session, domain: str, source: Company, target: Company) -> Mo
         for pid, found in keys.items()
         if domain in found and not found & kept and pid not in by_hand
     )
-    if people:
-        session.execute(update(Person).where(Person.id.in_(people)).values(company_id=target.id))
+    for part in chunks(people):  # a large company: IN lists of bounded size
+        session.execute(update(Person).where(Person.id.in_(part)).values(company_id=target.id))
     deleted = False
     if not kept and not _has_people(session, source.id):
         try:
