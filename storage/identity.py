@@ -160,8 +160,9 @@ class Identity:
         names none of the owner's known addresses: its one recipient at the firm's domains that
         spells the owner's name (`spells_owner`: ``susan.m.scott@`` for Susan M Scott, who
         was sent mail there), whose person's name agrees (`same_name`), is the owner.
-        Returns the merges made. On the Enron import: ``mcuilla@``, ``dfarmer@``,
-        ``james_d_steffes@``, 14 messages to ``brogers2@ect.enron.com``."""
+        Returns the merges made. On the Enron import: 17 addresses of 14 custodians
+        (``james.steffes@``, ``tgeaccon@``, 14 messages to ``brogers2@ect.enron.com``);
+        ``dfarmer@`` ("JERRY FARMER") is not Daren J Farmer's."""
         merged = 0
         for recipients in received:
             people = {self.book.get(a.email).person_id for a in recipients}
