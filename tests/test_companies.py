@@ -26,7 +26,7 @@ from sync.items import Folder, FolderKind, Page
 from sync.normalize.domains import company_domain, company_name, is_free_mail, is_umbrella
 from tests.factories import INBOX, T0, ListSource, email
 from tests.test_engine import ALICE, FIRM, mailbox, person_of, run
-from tests.test_migrations import pairs_of, scratch_url
+from tests.test_migrations import insert_people, pairs_of, scratch_url
 
 
 @pytest.mark.parametrize(
@@ -128,23 +128,7 @@ def test_migration_0017_splits_umbrellas_drops_isps_and_renames_guesses(
                     {"d": domain, "id": cid},
                 )
             c.execute(text("UPDATE companies SET name = 'British Petroleum' WHERE id = 4"))
-            for pid, company, provenance, address in people:
-                c.execute(
-                    text(
-                        "INSERT INTO people (id, display_name, phones, company_id, provenance,"
-                        " created_at, updated_at) VALUES (:id, '', '[]', :company,"
-                        " :provenance, '2026-01-01', '2026-01-01')"
-                    ),
-                    {"id": pid, "company": company, "provenance": provenance},
-                )
-                c.execute(
-                    text(
-                        "INSERT INTO email_addresses (address, kind, domain, person_id,"
-                        " is_role, created_at) VALUES (:a, 'smtp', :d, :id, false,"
-                        " '2026-01-01')"
-                    ),
-                    {"a": address, "d": address.split("@")[1], "id": pid},
-                )
+            insert_people(c, people)
             if url.startswith("postgresql"):  # explicit ids leave the sequence behind
                 c.execute(text("SELECT setval('companies_id_seq', 5)"))
         upgrade(store.engine)

@@ -139,23 +139,7 @@ def test_companies_made_from_free_mail_domains_go(database: Database, tmp_path: 
                 (13, 3, "{}", "di@mindspring.com"),
                 (14, 2, "{}", "ed@rr-home.example"),
             ]
-            for pid, company, provenance, address in people:
-                c.execute(
-                    text(
-                        "INSERT INTO people (id, display_name, phones, company_id, provenance,"
-                        " created_at, updated_at) VALUES (:id, '', '[]', :company,"
-                        " :provenance, '2026-01-01', '2026-01-01')"
-                    ),
-                    {"id": pid, "company": company, "provenance": provenance},
-                )
-                c.execute(
-                    text(
-                        "INSERT INTO email_addresses (address, kind, domain, person_id,"
-                        " is_role, created_at) VALUES (:a, 'smtp', :d, :id, false,"
-                        " '2026-01-01')"
-                    ),
-                    {"a": address, "d": address.split("@")[1], "id": pid},
-                )
+            insert_people(c, people)
             c.execute(
                 text(
                     "INSERT INTO email_addresses (address, kind, domain, person_id, is_role,"
@@ -234,6 +218,26 @@ def test_stored_names_are_cleaned_as_new_ones_are(database: Database, tmp_path: 
         store.dispose()
         if url.startswith("postgresql"):
             drop_database(url)
+
+
+def insert_people(c: Connection, people: list[tuple[int, int, str, str]]) -> None:
+    """(id, company id, provenance JSON, address) rows, as a store made before holds them."""
+    for pid, company, provenance, address in people:
+        c.execute(
+            text(
+                "INSERT INTO people (id, display_name, phones, company_id, provenance,"
+                " created_at, updated_at) VALUES (:id, '', '[]', :company,"
+                " :provenance, '2026-01-01', '2026-01-01')"
+            ),
+            {"id": pid, "company": company, "provenance": provenance},
+        )
+        c.execute(
+            text(
+                "INSERT INTO email_addresses (address, kind, domain, person_id,"
+                " is_role, created_at) VALUES (:a, 'smtp', :d, :id, false, '2026-01-01')"
+            ),
+            {"a": address, "d": address.split("@")[1], "id": pid},
+        )
 
 
 def pairs_of(connection: Connection, query: str) -> dict[Any, Any]:
