@@ -517,6 +517,35 @@ def test_a_person_without_a_name_is_named_by_their_address(
             s.execute(update(Person).where(Person.id == person_id).values(display_name=name))
 
 
+@pytest.mark.parametrize(
+    ("name", "called"),
+    [
+        ("Jane Q. Roe", "Jane"),
+        ("The New York Times Direct", "The New York Times Direct"),  # Enron: "Who knows The"
+        ("Mail: Natural Resources", "Mail: Natural Resources"),
+        ("J. R. Smith", "J. R. Smith"),
+        ("Tessaract", "Tessaract"),
+    ],
+)
+def test_sections_call_a_person_by_first_name_and_anyone_else_in_full(
+    demo: Demo, open_pane: Callable[..., Pane], name: str, called: str
+) -> None:
+    user = admin_email(demo)
+    message, contact, person_id = _contact_with_a_connector(demo, user)
+    with demo.db.transaction() as s:
+        before = s.get_one(Person, person_id).display_name
+        s.execute(update(Person).where(Person.id == person_id).values(display_name=name))
+    try:
+        pane = open_pane(user, message)
+        card = pane.card(contact)
+        settled(pane)
+        titles = card.locator(".section-title").all_inner_texts()
+        assert f"You and {called}" in titles and f"Who knows {called} best" in titles
+    finally:
+        with demo.db.transaction() as s:
+            s.execute(update(Person).where(Person.id == person_id).values(display_name=before))
+
+
 def _contact_with_a_connector(demo: Demo, user: str) -> tuple[dict[str, Any], str, int]:
     """A message of ``user``'s and an external person on it whom a colleague knows."""
     with demo.app.test_client() as client:

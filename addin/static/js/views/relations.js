@@ -19,8 +19,17 @@ function summaryOf(explanation) {
   return typeof explanation === "string" ? explanation : explanation?.summary || "";
 }
 
+// A person's first name ("You and Jane"), or the whole name when its first word is no
+// first name: "The New York Times Direct", "Mail: Natural Resources", "J. R. Smith", a name
+// of one word or of more than four (seen on the Enron import as "Who knows The best").
+const NOT_FIRST_NAMES = new Set(["the", "a", "an", "team", "dept", "office", "info"]);
 function firstName(name) {
-  return String(name || "").trim().split(/\s+/)[0] || "them";
+  const words = String(name || "").trim().split(/\s+/).filter(Boolean);
+  if (!words.length) return "them";
+  const first = words[0];
+  const personal = words.length >= 2 && words.length <= 4
+    && /^\p{L}[\p{L}'\u2019-]+$/u.test(first) && !NOT_FIRST_NAMES.has(first.toLowerCase());
+  return personal ? first : words.join(" ");
 }
 
 export function strengthSection(person, context) {
