@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from werkzeug.serving import make_server
 
 from addin.preview import sample_messages
@@ -39,6 +39,7 @@ from storage.models import (
     Note,
     Person,
     PrivateThread,
+    Relationship,
     Sighting,
 )
 from tests.conftest import SECRET, clear
@@ -544,6 +545,37 @@ def test_sections_call_a_person_by_first_name_and_anyone_else_in_full(
     finally:
         with demo.db.transaction() as s:
             s.execute(update(Person).where(Person.id == person_id).values(display_name=before))
+
+
+def test_no_tie_says_what_counts_toward_one(demo: Demo, open_pane: Callable[..., Pane]) -> None:
+    """Enron: Mark Haedicke's pane said "You have no email or meeting with them" above two
+    emails from John Sherriff, each to the whole management committee (too many addressees
+    to count toward a tie). With no pair row the pane says what counts, and the emails stay."""
+    user = admin_email(demo)
+    message, contact, person_id = _contact_with_a_connector(demo, user)
+    with demo.db.transaction() as s:
+        me = s.scalars(select(Colleague.person_id).where(Colleague.email == user)).one()
+    pair = (min(me, person_id), max(me, person_id))
+    with demo.db.transaction() as s:
+        row = s.get(Relationship, pair)
+        saved = (
+            {c.key: getattr(row, c.key) for c in Relationship.__table__.columns} if row else None
+        )
+        s.execute(
+            delete(Relationship).where(Relationship.a_id == pair[0], Relationship.b_id == pair[1])
+        )
+    try:
+        pane = open_pane(user, message)
+        card = pane.card(contact)
+        settled(pane)
+        mine = card.locator(".section", has_text="You and ")
+        assert "No tie yet: only emails to 20 people or fewer" in mine.inner_text()
+        recent = card.locator(".section", has_text="Your recent emails")
+        assert recent.locator(".rows > li").count() >= 1
+    finally:
+        if saved is not None:
+            with demo.db.transaction() as s:
+                s.add(Relationship(**saved))
 
 
 def _contact_with_a_connector(demo: Demo, user: str) -> tuple[dict[str, Any], str, int]:

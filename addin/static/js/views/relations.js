@@ -36,7 +36,9 @@ export function strengthSection(person, context) {
   return section("You and " + firstName(nameOf(person)), async () => {
     const tie = await fetchOnce(context, `/people/${person.id}/strength`);
     if (!tie.tier || tie.tier === "none") {
-      return h("p", {}, "You have no email or meeting with them in Rapport yet.");
+      // Also true of someone I only met in mail to crowds: their rows show below, unscored.
+      return h("p", {}, "No tie yet: only emails to 20 people or fewer and meetings of 25 or "
+        + "fewer count toward one.");
     }
     const trend = Number(tie.trend);
     return [
