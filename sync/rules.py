@@ -6,6 +6,10 @@ decides which reason a skipped item is counted under, so it goes from the most c
 
 - bounce, auto-reply, bulk: a machine wrote it; it says nothing about a relationship.
 - role-address sender (noreply@, postmaster@, info@...): not a person.
+- an X.500 name of the firm's own wrapped in an address at one of the firm's domains
+  (``IMCEAEX-_O=ENRON_..._CN=JCASAS@enron.com``, ``/o=enron/.../cn=jcasas@enron.com``) is
+  the name (``sync.normalize.addresses.wrapped_dn``); at another domain it stays the address
+  (another organisation's Exchange name means nothing here).
 - rooms of the firm's own are removed from the item, as its participants and as its sender
   (a meeting booked under a room's mailbox keeps its attendees; ``sync.normalize.resources``).
 - private / confidential sensitivity: the sender asked for it not to be shared.
@@ -26,6 +30,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sync.items import Address, AddressKind, MailItem, Participant
+from sync.normalize.addresses import wrapped_dn
 from sync.normalize.domains import FirmDomains, is_role_address
 from sync.normalize.resources import is_resource
 
@@ -93,6 +98,41 @@ def _without(item: MailItem, unwanted: Callable[[Address], bool]) -> MailItem:
     return dataclasses.replace(item, participants=kept, sender=sender)
 
 
+def _unwrapped(item: MailItem, firm: FirmDomains) -> MailItem:
+    """``item`` with each address that wraps an X.500 name of the firm's own replaced by the
+    name, once per role; links from such an address are dropped (it is no SMTP address)."""
+    if not any(_wraps(p.address) for p in item.participants) and not (
+        item.sender is not None and _wraps(item.sender)
+    ):
+        return item  # the common case, decided without building anything
+    firm_names: dict[str, Address] = {}
+    for address in (*(p.address for p in item.participants), item.sender):
+        if address is not None and _wraps(address):
+            found = wrapped_dn(address.email)
+            if found is not None and firm.is_internal(found[1]):
+                firm_names[address.email] = Address(found[0], address.name, AddressKind.X500)
+    if not firm_names:
+        return item
+    seen: set[tuple[str, str]] = set()
+    participants = []
+    for p in item.participants:
+        address = firm_names.get(p.address.email, p.address)
+        if (address.email, p.role) not in seen:
+            seen.add((address.email, p.role))
+            participants.append(dataclasses.replace(p, address=address))
+    sender = item.sender and firm_names.get(item.sender.email, item.sender)
+    links = tuple(link for link in item.address_links if link[1] not in firm_names)
+    return dataclasses.replace(
+        item, participants=tuple(participants), sender=sender, address_links=links
+    )
+
+
+def _wraps(address: Address) -> bool:
+    """A cheap first test for `wrapped_dn` (lower case: SMTP addresses are stored so)."""
+    email = address.email
+    return address.kind == AddressKind.SMTP and ("/o=" in email or email[:8] == "imceaex-")
+
+
 def _without_excluded(item: MailItem, exclusions: Exclusions) -> MailItem:
     if not exclusions:
         return item
@@ -104,7 +144,7 @@ def classify(item: MailItem, firm: FirmDomains, exclusions: Exclusions) -> Verdi
     reason = _machine_reason(item)
     if reason:
         return Verdict(Outcome.SKIP, item, reason)
-    item = _without(item, lambda address: is_resource(address, firm))
+    item = _without(_unwrapped(item, firm), lambda address: is_resource(address, firm))
     if item.conversation_id is not None and item.conversation_id in exclusions.private_threads:
         return Verdict(Outcome.SKIP, item, "private-thread")
     kept = _without_excluded(item, exclusions)

@@ -10,6 +10,7 @@ from sync.normalize.addresses import (
     normalize_name,
     parse_addresses,
     parse_positions,
+    wrapped_dn,
     x500_dn,
 )
 from sync.normalize.aliases import is_owner_alias
@@ -55,6 +56,47 @@ def test_x500_names_are_upper_case_and_only_x500() -> None:
     )
     assert x500_dn("pallen@enron.com") is None
     assert x500_dn("/O=ENRON/CN=P\x00ALLEN") is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # Enron's gateway form, in a plain To header and with the stray quote the corpus has
+        (
+            "/o=enron/ou=na/cn=recipients/cn=jcasas@enron.com",
+            "/O=ENRON/OU=NA/CN=RECIPIENTS/CN=JCASAS",
+        ),
+        (
+            "'/o=enron/ou=na/cn=recipients/cn=mfrank4'@enron.com",
+            "/O=ENRON/OU=NA/CN=RECIPIENTS/CN=MFRANK4",
+        ),
+        (
+            "</O=ENRON/OU=NA/CN=RECIPIENTS/CN=NOTESADDR/CN=A3A4CB81-65DB1A4F@ENRON.COM>",
+            "/O=ENRON/OU=NA/CN=RECIPIENTS/CN=NOTESADDR/CN=A3A4CB81-65DB1A4F",
+        ),
+        # Exchange's IMCEAEX encapsulation: _ for /, +XX for any other character (+5F is _)
+        (
+            "IMCEAEX-_O=ENRON_OU=NA_CN=RECIPIENTS_CN=JCASAS@enron.com",
+            "/O=ENRON/OU=NA/CN=RECIPIENTS/CN=JCASAS",
+        ),
+        (
+            "IMCEAEX-_o=ExchangeLabs_ou=Exchange+20Administrative+20Group+20+28FYDIBOHF23SPDLT+29"
+            "_cn=Recipients_cn=5f1e+5Fab-jdoe@namprd04.prod.outlook.com",
+            "/O=EXCHANGELABS/OU=EXCHANGE ADMINISTRATIVE GROUP (FYDIBOHF23SPDLT)"
+            "/CN=RECIPIENTS/CN=5F1E_AB-JDOE",
+        ),
+        ("imceaex-jdoe@acme.com", None),  # no DN inside: an ordinary (odd) SMTP address
+        ("IMCEAEX-_O=ENRON_CN=+00PALLEN@enron.com", None),  # a NUL stays refused
+    ],
+)
+def test_a_dn_wrapped_in_an_smtp_address(raw: str, expected: str | None) -> None:
+    """Parsed as the address it is (whose DN it names depends on its domain: ``sync.rules``),
+    with the DN and the domain it wraps."""
+    assert x500_dn(raw) is None
+    wrapped, jane = parse_addresses(f"{raw}, jane@acme.com")
+    assert jane == Address("jane@acme.com") and wrapped.kind == AddressKind.SMTP
+    domain = wrapped.email.rsplit("@", 1)[1]
+    assert wrapped_dn(wrapped.email) == (None if expected is None else (expected, domain))
 
 
 @pytest.mark.parametrize(

@@ -98,7 +98,38 @@ def x500_dn(raw: str | None) -> str | None:
     value = raw.strip().strip("<>").strip()
     if value[:3].upper() != "/O=" or len(value) > MAX_ADDRESS or not value.isprintable():
         return None
+    if "@" in value:  # a DN wrapped in an address (`wrapped_dn`): the domain decides
+        return None
     return value.upper()
+
+
+@functools.lru_cache(maxsize=CACHED)
+def wrapped_dn(email: str) -> tuple[str, str] | None:
+    """The X.500 DN an SMTP address wraps, with the address's domain; ``None`` for any other.
+
+    Mail shows a DN wrapped in two forms: Exchange's IMCEAEX encapsulation
+    (``IMCEAEX-_O=ENRON_OU=NA_CN=RECIPIENTS_CN=JCASAS@enron.com``: the reply address of an
+    Outlook contact cached from an Exchange organisation, RFC 5322's atoms with ``_`` for ``/``
+    and ``+XX`` for any other character) and the DN with the domain appended, as a gateway
+    writes it (``/o=enron/ou=na/cn=recipients/cn=jcasas@enron.com``, quoted or not). Whether
+    the DN names someone of the firm's own depends on the domain: ``sync.rules`` unwraps only
+    the firm's (Enron's mail also wraps CAISO's and Vinson & Elkins's names).
+    """
+    if "@" not in email:
+        return None
+    local, domain = email.rsplit("@", 1)
+    local = local.strip("'\"")
+    if local[:8].upper() == "IMCEAEX-":
+        local = _IMCEA_CODE.sub(_imcea_char, local[8:])
+    dn = x500_dn(local)
+    return (dn, domain) if dn is not None else None
+
+
+_IMCEA_CODE = re.compile(r"\+([0-9A-Fa-f]{2})|_")
+
+
+def _imcea_char(match: re.Match[str]) -> str:
+    return chr(int(match[1], 16)) if match[1] else "/"
 
 
 def is_x500(address: str) -> bool:
@@ -128,6 +159,8 @@ def normalize_name(raw: str | None, email: str = "") -> str:
     name = _SPACES.sub(" ", storable(name)).strip().strip("\"'").strip()
     if not name or "@" in name or name.lower() in (email, email.split("@", 1)[0]):
         return ""  # an address or its local part is no name
+    if x500_dn(name) is not None:
+        return ""  # nor is an Exchange DN ("/O=ENRON/OU=NA/cn=Recipients/cn=rsmith25")
     while (tagless := _EXCHANGE_TAG.sub("", name)) != name:
         name = tagless
     # "Last, First" once a parenthetical (an office, a team: "KNEBEL,ROBERT (HP-Vancouver,ex1)")
