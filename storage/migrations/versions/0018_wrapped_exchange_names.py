@@ -59,8 +59,7 @@ WRAPPED = sa.text(
     " WHERE (lower(address) LIKE '%/o=%' OR lower(address) LIKE 'imceaex-%') AND address LIKE '%@%'"
 )
 DN_NAMES = sa.text(
-    "SELECT id, display_name, provenance FROM people"
-    " WHERE lower(display_name) LIKE '%/o=%'"
+    "SELECT id, display_name, provenance FROM people WHERE lower(display_name) LIKE '%/o=%'"
 )
 
 
