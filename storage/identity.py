@@ -8,6 +8,8 @@ Rules (each merge is audited, see ``storage.merge``):
   family (``susan.m.scott@``), is the owner;
 - an X.500 distinguished name and an SMTP address shown together in one header are one
   mailbox; an X.500 name seen with two internal SMTP addresses ties those addresses together.
+  A name joined to an address outside the firm's domains is a contact the firm's Exchange
+  lists, not a colleague (`storage.merge.settle_colleague`).
 - an X.500 name's mailbox alias (its last CN under ``CN=RECIPIENTS``: ``PALLEN``) is the local
   part of that mailbox's address at the firm's domains (``pallen@enron.com``), when both people
   carry the same name or one has none (`Identity.link_nicknames`);
@@ -27,7 +29,7 @@ from sqlalchemy.orm import Session
 from storage.addressbook import AddressBook
 from storage.bulk import select_in
 from storage.ids import insert_with_ids
-from storage.merge import merge_people
+from storage.merge import merge_people, settle_colleague
 from storage.models import EmailAddress, Person
 from storage.models.base import table_of
 from sync.items import Address, AddressKind
@@ -213,6 +215,8 @@ class Identity:
                 merge_people(session, keep, drop, f"x500 {dn} is also {smtp}")
                 merged += 1
                 self.book.repoint(drop, keep)
+                if not self.book.firm.is_internal(smtp.rsplit("@", 1)[-1]):
+                    settle_colleague(session, keep, self.book.firm)
         return merged
 
     def link_nicknames(self, session: Session, firm: FirmDomains) -> int:

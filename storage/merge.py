@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, literal, select, update
 from sqlalchemy.orm import Session
 
 from storage.companies import insert_ignore
@@ -15,8 +15,9 @@ from storage.models import (
     Person,
     StaleAggregate,
 )
-from storage.models.base import table_of
+from storage.models.base import Base, table_of
 from sync.normalize.addresses import is_x500
+from sync.normalize.domains import FirmDomains
 
 
 def merge_people(
@@ -84,6 +85,42 @@ def _move_colleague(session: Session, keep: int, drop: int) -> None:
     session.execute(delete(table).where(table.c.id == old))
     if is_x500(new_email) and not is_x500(old_email):
         session.execute(update(table).where(table.c.id == new).values(email=old_email))
+
+
+def settle_colleague(session: Session, person: int, firm: FirmDomains) -> bool:
+    """Drop the colleague record ``person`` had only for an X.500 name, now that an address
+    outside the firm's domains shows whose name it is: a contact of another organisation
+    listed in the firm's address book (Exchange gives mail contacts X.500 names too), not
+    a colleague. Kept while the person has an address at the firm's domains, or while any
+    row points at the record (a mailbox, an opt-out, a note, an audit event). Returns
+    whether it went."""
+    table = table_of(Colleague)
+    row = session.execute(
+        select(table.c.id, table.c.email).where(table.c.person_id == person)
+    ).first()
+    if row is None or not is_x500(str(row.email)):
+        return False
+    addresses = session.scalars(
+        select(EmailAddress.address).where(EmailAddress.person_id == person)
+    ).all()
+    domains = [a.rsplit("@", 1)[1] for a in addresses if "@" in a and not is_x500(a)]
+    if not domains or any(firm.is_internal(d) for d in domains):
+        return False
+    if _referenced(session, int(row.id)):
+        return False
+    session.execute(delete(table).where(table.c.id == row.id))
+    return True
+
+
+def _referenced(session: Session, colleague: int) -> bool:
+    """Whether a row of any table points at the colleague record."""
+    for foreign in Base.metadata.tables.values():
+        for key in foreign.foreign_keys:
+            if key.column.table.name == "colleagues":
+                query = select(literal(1)).where(key.parent == colleague).limit(1)
+                if session.execute(query).first() is not None:
+                    return True
+    return False
 
 
 def _fill_fields(session: Session, keep: int, drop: int) -> None:

@@ -8,6 +8,7 @@ second time: 13 of the 99 merges of the full dev-set import were such repeats.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -252,3 +253,36 @@ def test_an_inbox_message_to_another_spelling_of_the_owner_names_the_owner(db: D
     with db.transaction() as session:
         reasons = [e.details["reason"] for e in session.scalars(select(AuditEvent))]
     assert reasons == ["inbox alias susan.m.scott@harbourlaw.example"]
+
+
+def test_an_exchange_name_of_an_outside_address_is_a_contact_not_a_colleague(
+    db: Database,
+) -> None:
+    """Exchange lists mail contacts of other firms under X.500 names too. Alice wrote to
+    Jane's name alone (a colleague until more is known, `storage.addressbook`); Jane's reply
+    shows the name beside her acme.co.uk address: one person, a contact. A name beside an
+    address of the firm's stays a colleague (Carol)."""
+    from sync.items import Address, AddressKind, Participant, Role
+
+    jane_dn = "/O=HARBOUR/OU=NA/CN=RECIPIENTS/CN=JANE ROE (ACME)"
+    alice = _mailbox(db, ALICE)
+    sent = email(ALICE, [BOB], names={BOB: "Bob"})
+    named = Participant(Address(jane_dn, "Jane Roe", AddressKind.X500), Role.TO)
+    sent = dataclasses.replace(sent, participants=(*sent.participants, named))
+    ingest(db, alice, ListSource({SENT: [sent]}), FIRM)
+    with db.transaction() as session:
+        assert _colleague_of(session, _person(db, jane_dn)) == jane_dn
+    reply = email(CLIENT, [ALICE], names={CLIENT: "Jane Roe"}, links=[(jane_dn, CLIENT)])
+    carol = email(CAROL, [ALICE], names={CAROL: "Carol Reed"}, links=[(CAROL_DN, CAROL)])
+    ingest(db, alice, ListSource({INBOX: [reply, carol]}), FIRM)
+    jane, carol_person = _person(db, CLIENT), _person(db, CAROL)
+    assert _person(db, jane_dn) == jane
+    with db.transaction() as session:
+        assert _colleague_of(session, jane) is None
+        assert _colleague_of(session, carol_person) == CAROL
+
+
+def _colleague_of(session: Session, person: int) -> str | None:
+    from storage.models import Colleague
+
+    return session.scalar(select(Colleague.email).where(Colleague.person_id == person))
