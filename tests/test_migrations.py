@@ -220,6 +220,57 @@ def test_stored_names_are_cleaned_as_new_ones_are(database: Database, tmp_path: 
             drop_database(url)
 
 
+def test_stored_names_lose_directory_tags_book_prefixes_and_stray_quotes(
+    database: Database, tmp_path: Path
+) -> None:
+    """Migration 0019: names as the Enron import stored them before ("Amanda [UBS] Hollis",
+    reordered from "Hollis, Amanda [UBS]"; 'NOTES:"Amr Ibrahim') are cleaned as new ones
+    are; a name a colleague set, an apostrophe and a clean name with a colon stay."""
+    from storage.migrate import downgrade, upgrade
+
+    url = scratch_url(database, tmp_path, "tags")
+    store = Database(url)
+    user_set = '{"name": {"source": "user", "by": 1, "at": "2026-01-01T00:00:00+00:00"}}'
+    stored = {
+        10: ("Amanda [UBS] Hollis", "{}"),
+        11: ('NOTES:"Amr Ibrahim', "{}"),
+        12: ('William "Bill Bojorquez', "{}"),
+        13: ("Scott L [GCO] Flood", user_set),
+        14: ("Pat O'Brien", "{}"),
+        15: ("Mail: Natural Resources", "{}"),
+        16: ("'Greg Thorse", "{}"),
+    }
+    try:
+        store.upgrade()
+        downgrade(store.engine, "0018")
+        with store.engine.begin() as c:
+            for pid, (name, provenance) in stored.items():
+                c.execute(
+                    text(
+                        "INSERT INTO people (id, display_name, phones, provenance, created_at,"
+                        " updated_at) VALUES (:id, :name, '[]', :provenance, '2026-01-01',"
+                        " '2026-01-01')"
+                    ),
+                    {"id": pid, "name": name, "provenance": provenance},
+                )
+        upgrade(store.engine)
+        with store.engine.connect() as c:
+            names = pairs_of(c, "SELECT id, display_name FROM people")
+        assert names == {
+            10: "Amanda Hollis",
+            11: "Amr Ibrahim",
+            12: "William Bill Bojorquez",
+            13: "Scott L [GCO] Flood",
+            14: "Pat O'Brien",
+            15: "Mail: Natural Resources",
+            16: "Greg Thorse",
+        }
+    finally:
+        store.dispose()
+        if url.startswith("postgresql"):
+            drop_database(url)
+
+
 def insert_people(c: Connection, people: list[tuple[int, int, str, str]]) -> None:
     """(id, company id, provenance JSON, address) rows, as a store made before holds them."""
     for pid, company, provenance, address in people:

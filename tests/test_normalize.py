@@ -134,6 +134,17 @@ def test_a_dn_wrapped_in_an_smtp_address(raw: str, expected: str | None) -> None
         ("Gilbert R. Whitaker, Jr.", "Gilbert R. Whitaker, Jr."),
         ("Robert W. Huntley, CFP", "Robert W. Huntley, CFP"),
         ("(E-mail)", ""),  # nothing but the tag: no name
+        # address books' prefixes, directory tags, stray quotes and colons (Enron)
+        ("Hollis, Amanda [UBS]", "Amanda Hollis"),
+        ("Flood, Scott L [GCO]", "Scott L Flood"),
+        ("ENE:Watson, Kim", "Kim Watson"),
+        ("'NOTES:\"Amr Ibrahim'", "Amr Ibrahim"),
+        ('Bojorquez, William \\"Bill\\"', 'William "Bill" Bojorquez'),
+        ('"Funk, Randall:"', "Randall Funk"),
+        ("O'Brien, Pat", "Pat O'Brien"),
+        ("'Thorse, Greg", "Greg Thorse"),  # Exchange lost the closing quote
+        ("Mail: Natural Resources", "Mail: Natural Resources"),  # no address book's prefix
+        ("[UBS]", "[UBS]"),  # nothing but the tag: kept rather than lose the name
     ],
 )
 def test_normalize_name(raw: str, expected: str) -> None:

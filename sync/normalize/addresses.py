@@ -58,6 +58,20 @@ _SURNAME = re.compile(
     re.IGNORECASE,
 )
 _PARENTHETICAL = re.compile(r"\s*\([^)]*\)\s*")
+# An address book's prefix before a name: "ENE:Watson, Kim", "NOTES:\"Amr Ibrahim",
+# "BR: Kohler, Dave" (Enron's Lotus Notes and Outlook books).
+_BOOK_PREFIX = re.compile(r"^(?:[A-Z]{2,8}: ?)+")
+# A directory's tag of a team or firm in brackets: "Hollis, Amanda [UBS]", "Flood, Scott L
+# [GCO]" (19 people on Enron were named "Amanda [UBS] Hollis").
+_DIRECTORY_TAG = re.compile(r"\s*\[[^\]]*\]\s*")
+
+
+def _unquoted(name: str) -> str:
+    """``name`` without the quotes around the whole of it, however deep, and without a
+    single quote at either end ("'Greg Thorse": Exchange lost the other one)."""
+    while len(name) > 1 and name[0] == name[-1] and name[0] in "\"'":
+        name = name[1:-1].strip()
+    return name.strip("' ")
 
 
 def normalize_email(raw: str | None) -> str | None:
@@ -156,7 +170,11 @@ def normalize_name(raw: str | None, email: str = "") -> str:
     if not raw:
         return ""
     name = _QUOTED_PAIR.sub(r"\1", decode_words(raw))
-    name = _SPACES.sub(" ", storable(name)).strip().strip("\"'").strip()
+    name = _SPACES.sub(" ", storable(name)).strip()
+    name = _unquoted(_BOOK_PREFIX.sub("", _unquoted(name))).rstrip(":").strip("' ")
+    if name.count('"') % 2:  # a stray quote ('NOTES:"Amr Ibrahim'): no part is quoted
+        name = name.replace('"', "").strip()
+    name = _SPACES.sub(" ", _DIRECTORY_TAG.sub(" ", name)).strip() or name
     if not name or "@" in name or name.lower() in (email, email.split("@", 1)[0]):
         return ""  # an address or its local part is no name
     if x500_dn(name) is not None:
