@@ -142,8 +142,12 @@ ABLATIONS = (
     "quiet",
 )
 
-# Tiers (reference 1.3): strong >= 60, medium 30-59, weak 10-29, dormant below 10 with history.
+# Tiers (reference 1.3): strong >= 60, medium 30-59, weak 10-29, dormant below 10 with history
+# ("knew them"). A tie below 10 with contact in the last DORMANT_AFTER is weak, not dormant:
+# two emails last week (Enron: Jeff Dasovich and GMSSR's Michael Day, 9.0) are a new tie, and
+# "dormant" beside "last contact 2 days ago" reads as a contradiction.
 TIERS = ((60.0, "strong"), (30.0, "medium"), (10.0, "weak"))
+DORMANT_AFTER = timedelta(days=90)  # the window of the explanation's recent counts
 TREND_WINDOW = timedelta(days=90)  # trend: the score now against 90 days ago
 
 
@@ -438,11 +442,14 @@ def score(
     return score_from_rate(value, weights)
 
 
-def tier(value: float, has_history: bool) -> str:
+def tier(value: float, last_contact: datetime | None, now: datetime) -> str:
+    """The tier of a score whose pair was last in contact at ``last_contact`` (None: never)."""
     for floor, name in TIERS:
         if value >= floor:
             return name
-    return "dormant" if has_history else "none"
+    if last_contact is None:
+        return "none"
+    return "weak" if now - last_contact < DORMANT_AFTER else "dormant"
 
 
 def scores_now(

@@ -246,7 +246,7 @@ def tie(
     return Tie(
         other_id=row.b_id if mine_is_a else row.a_id,
         score=round(value, 1),
-        tier=tier(value, has_history=True),
+        tier=tier(value, row.last_at, now),
         trend=tenths(value - before),
         sent=sent,
         received=received,
@@ -295,7 +295,7 @@ def standing(
     return Standing(
         other_id=row.b_id if row.a_id == me else row.a_id,
         score=round(value, 1),
-        tier=tier(value, has_history=True),
+        tier=tier(value, row.last_at, now),
         trend=tenths(value - past),
         last_at=row.last_at,
         last_estimated=getattr(row, "estimated", NOT_ESTIMATED)[2],

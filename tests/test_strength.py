@@ -162,8 +162,11 @@ def test_future_events_and_huge_emails_add_nothing() -> None:
 
 
 def test_tiers() -> None:
-    assert [tier(v, True) for v in (75, 45, 15, 5)] == ["strong", "medium", "weak", "dormant"]
-    assert tier(0, False) == "none"
+    """By score; below 10, dormant only without contact in the last 90 days."""
+    old = days_ago(91)
+    assert [tier(v, old, NOW) for v in (75, 45, 15, 5)] == ["strong", "medium", "weak", "dormant"]
+    assert tier(5, days_ago(89), NOW) == "weak"  # a new tie, not one gone quiet
+    assert tier(0, None, NOW) == "none"
     assert DEFAULT.without("reciprocity").reciprocity == 0
 
 
