@@ -169,28 +169,21 @@ def test_companies_made_from_free_mail_domains_go(database: Database, tmp_path: 
             drop_database(url)
 
 
-def test_stored_names_are_cleaned_as_new_ones_are(database: Database, tmp_path: Path) -> None:
-    """Migration 0016: names stored before quoted-pairs and Outlook's "(E-mail 2)" tags were
-    cleaned at ingest are cleaned the same way; a name a colleague set, a name that would
-    become empty and a clean name stay as they are."""
+USER_SET = '{"name": {"source": "user", "by": 1, "at": "2026-01-01T00:00:00+00:00"}}'
+
+
+def names_after_upgrade(
+    database: Database, tmp_path: Path, before: str, stored: dict[int, tuple[str, str]]
+) -> dict[int, str]:
+    """People named as ``stored`` says ({id: (name, provenance JSON)}) in a store at revision
+    ``before``, then upgraded: their names after."""
     from storage.migrate import downgrade, upgrade
 
-    url = scratch_url(database, tmp_path, "names")
+    url = scratch_url(database, tmp_path, f"names{before}")
     store = Database(url)
-    user_set = '{"name": {"source": "user", "by": 1, "at": "2026-01-01T00:00:00+00:00"}}'
-    stored = {
-        10: ("David Chandler \\(E-mail\\)", "{}"),
-        11: ("Amanda Day (E-mail 2)", "{}"),
-        12: ("KNEBEL,ROBERT (HP-Vancouver,ex1)", "{}"),
-        13: ("Chris Meyer \\(E-mail\\)", user_set),
-        14: ("(E-mail)", "{}"),
-        15: ("Diana (Ngoc) B. Luu", "{}"),
-        16: ("Smith Jones, Ann", "{}"),
-        17: ("Jane Roe", "{}"),
-    }
     try:
         store.upgrade()
-        downgrade(store.engine, "0015")
+        downgrade(store.engine, before)
         with store.engine.begin() as c:
             for pid, (name, provenance) in stored.items():
                 c.execute(
@@ -203,21 +196,37 @@ def test_stored_names_are_cleaned_as_new_ones_are(database: Database, tmp_path: 
                 )
         upgrade(store.engine)
         with store.engine.connect() as c:
-            names = pairs_of(c, "SELECT id, display_name FROM people")
-        assert names == {
-            10: "David Chandler",
-            11: "Amanda Day",
-            12: "ROBERT KNEBEL",
-            13: "Chris Meyer \\(E-mail\\)",
-            14: "(E-mail)",
-            15: "Diana (Ngoc) B. Luu",
-            16: "Smith Jones, Ann",
-            17: "Jane Roe",
-        }
+            return pairs_of(c, "SELECT id, display_name FROM people")
     finally:
         store.dispose()
         if url.startswith("postgresql"):
             drop_database(url)
+
+
+def test_stored_names_are_cleaned_as_new_ones_are(database: Database, tmp_path: Path) -> None:
+    """Migration 0016: names stored before quoted-pairs and Outlook's "(E-mail 2)" tags were
+    cleaned at ingest are cleaned the same way; a name a colleague set, a name that would
+    become empty and a clean name stay as they are."""
+    stored = {
+        10: ("David Chandler \\(E-mail\\)", "{}"),
+        11: ("Amanda Day (E-mail 2)", "{}"),
+        12: ("KNEBEL,ROBERT (HP-Vancouver,ex1)", "{}"),
+        13: ("Chris Meyer \\(E-mail\\)", USER_SET),
+        14: ("(E-mail)", "{}"),
+        15: ("Diana (Ngoc) B. Luu", "{}"),
+        16: ("Smith Jones, Ann", "{}"),
+        17: ("Jane Roe", "{}"),
+    }
+    assert names_after_upgrade(database, tmp_path, "0015", stored) == {
+        10: "David Chandler",
+        11: "Amanda Day",
+        12: "ROBERT KNEBEL",
+        13: "Chris Meyer \\(E-mail\\)",
+        14: "(E-mail)",
+        15: "Diana (Ngoc) B. Luu",
+        16: "Smith Jones, Ann",
+        17: "Jane Roe",
+    }
 
 
 def test_stored_names_lose_directory_tags_book_prefixes_and_stray_quotes(
@@ -226,49 +235,24 @@ def test_stored_names_lose_directory_tags_book_prefixes_and_stray_quotes(
     """Migration 0019: names as the Enron import stored them before ("Amanda [UBS] Hollis",
     reordered from "Hollis, Amanda [UBS]"; 'NOTES:"Amr Ibrahim') are cleaned as new ones
     are; a name a colleague set, an apostrophe and a clean name with a colon stay."""
-    from storage.migrate import downgrade, upgrade
-
-    url = scratch_url(database, tmp_path, "tags")
-    store = Database(url)
-    user_set = '{"name": {"source": "user", "by": 1, "at": "2026-01-01T00:00:00+00:00"}}'
     stored = {
         10: ("Amanda [UBS] Hollis", "{}"),
         11: ('NOTES:"Amr Ibrahim', "{}"),
         12: ('William "Bill Bojorquez', "{}"),
-        13: ("Scott L [GCO] Flood", user_set),
+        13: ("Scott L [GCO] Flood", USER_SET),
         14: ("Pat O'Brien", "{}"),
         15: ("Mail: Natural Resources", "{}"),
         16: ("'Greg Thorse", "{}"),
     }
-    try:
-        store.upgrade()
-        downgrade(store.engine, "0018")
-        with store.engine.begin() as c:
-            for pid, (name, provenance) in stored.items():
-                c.execute(
-                    text(
-                        "INSERT INTO people (id, display_name, phones, provenance, created_at,"
-                        " updated_at) VALUES (:id, :name, '[]', :provenance, '2026-01-01',"
-                        " '2026-01-01')"
-                    ),
-                    {"id": pid, "name": name, "provenance": provenance},
-                )
-        upgrade(store.engine)
-        with store.engine.connect() as c:
-            names = pairs_of(c, "SELECT id, display_name FROM people")
-        assert names == {
-            10: "Amanda Hollis",
-            11: "Amr Ibrahim",
-            12: "William Bill Bojorquez",
-            13: "Scott L [GCO] Flood",
-            14: "Pat O'Brien",
-            15: "Mail: Natural Resources",
-            16: "Greg Thorse",
-        }
-    finally:
-        store.dispose()
-        if url.startswith("postgresql"):
-            drop_database(url)
+    assert names_after_upgrade(database, tmp_path, "0018", stored) == {
+        10: "Amanda Hollis",
+        11: "Amr Ibrahim",
+        12: "William Bill Bojorquez",
+        13: "Scott L [GCO] Flood",
+        14: "Pat O'Brien",
+        15: "Mail: Natural Resources",
+        16: "Greg Thorse",
+    }
 
 
 def insert_people(c: Connection, people: list[tuple[int, int, str, str]]) -> None:

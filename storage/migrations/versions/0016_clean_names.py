@@ -16,8 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from storage.migrations.provenance import set_by_user
-from sync.normalize.addresses import normalize_name
+from storage.migrations.names import clean_names
 
 revision = "0016"
 down_revision = "0015"
@@ -34,14 +33,7 @@ CANDIDATES = sa.text(
 
 
 def upgrade() -> None:
-    bind = op.get_bind()
-    changed = []
-    for pid, name, provenance in bind.execute(CANDIDATES):
-        cleaned = normalize_name(str(name))
-        if cleaned and cleaned != name and not set_by_user(provenance, "name"):
-            changed.append({"id": int(pid), "name": cleaned})
-    if changed:
-        bind.execute(sa.text("UPDATE people SET display_name = :name WHERE id = :id"), changed)
+    clean_names(op.get_bind(), CANDIDATES)
 
 
 def downgrade() -> None:
