@@ -233,6 +233,18 @@ def test_free_mail_and_role_addresses() -> None:
         "ann.sales@x.com",
     ):
         assert not is_role_address(person), person
+    # Enron: mailings sent from a subdomain named for them (53 senders, 76 messages; Forbes
+    # gave each message an address of its own at news.forbesdigital.com)
+    for role in (
+        "joc_online@news.joc.com",
+        "savebig@reply.pm0.net",
+        "travel@offers.priceline.com",
+        "424372.167547968.1@news.forbesdigital.com",
+        "theweatherchannel@alerts.weather.com",
+    ):
+        assert is_role_address(role), role
+    for person in ("jane@news.co.uk", "john@newsweek.com", "ann@mail.acme.com", "bob@alerts"):
+        assert not is_role_address(person), person  # the word is no subdomain: a suffix, a name
 
 
 def test_firm_domains_include_subdomains_only() -> None:

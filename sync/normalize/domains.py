@@ -153,12 +153,19 @@ def is_free_mail(domain: str) -> bool:
 
 @functools.lru_cache(maxsize=65536)
 def is_role_address(email: str) -> bool:
-    local = email.split("@", 1)[0].lower()
+    """A machine's or a mailing's address, not a person's: by its local part (``noreply@``,
+    ``enron_update@``) or by a subdomain a mailing is sent from (``news.joc.com``,
+    ``reply.pm0.net``, ``offers.priceline.com``: a label below the registrable domain that
+    is one of ``ROLE_WORDS``)."""
+    local, _, domain = email.lower().partition("@")
     if local in ROLE_LOCAL_PARTS:
         return True
     if local.startswith(ROLE_PREFIXES) or local.endswith(ROLE_SUFFIXES):
         return True
-    return not ROLE_WORDS.isdisjoint(_LOCAL_WORDS.split(local))
+    if not ROLE_WORDS.isdisjoint(_LOCAL_WORDS.split(local)):
+        return True
+    below = domain.strip(".")[: -len(registrable_domain(domain))].split(".") if domain else []
+    return not ROLE_WORDS.isdisjoint(below)
 
 
 # Registrable domains that are umbrellas over separate organisations, each of which mails from
