@@ -92,8 +92,9 @@ def settle_colleague(session: Session, person: int, firm: FirmDomains) -> bool:
     outside the firm's domains shows whose name it is: a contact of another organisation
     listed in the firm's address book (Exchange gives mail contacts X.500 names too), not
     a colleague. Kept while the person has an address at the firm's domains, or while any
-    row points at the record (a mailbox, an opt-out, a note, an audit event). Returns
-    whether it went."""
+    row points at the record (a mailbox, an opt-out, a note, an audit event). The removal is
+    an audit event (``colleague.settle``, with the record's id and name). Returns whether it
+    went."""
     table = table_of(Colleague)
     row = session.execute(
         select(table.c.id, table.c.email).where(table.c.person_id == person)
@@ -109,6 +110,19 @@ def settle_colleague(session: Session, person: int, firm: FirmDomains) -> bool:
     if _referenced(session, int(row.id)):
         return False
     session.execute(delete(table).where(table.c.id == row.id))
+    session.add(
+        AuditEvent(
+            actor="system",
+            action="colleague.settle",
+            target_type="person",
+            target_id=str(person),
+            details={
+                "colleague": int(row.id),
+                "email": str(row.email),
+                "reason": f"an X.500 name of an address outside the firm ({domains[0]})",
+            },
+        )
+    )
     return True
 
 

@@ -280,6 +280,10 @@ def test_an_exchange_name_of_an_outside_address_is_a_contact_not_a_colleague(
     with db.transaction() as session:
         assert _colleague_of(session, jane) is None
         assert _colleague_of(session, carol_person) == CAROL
+        (settled,) = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "colleague.settle")
+        ).all()
+        assert settled.target_id == str(jane) and settled.details["email"] == jane_dn
 
 
 def _colleague_of(session: Session, person: int) -> str | None:
