@@ -119,13 +119,13 @@ def _unwrap(bind: sa.Connection, aid: int, address: str, pid: int, dn: str) -> s
         session = Session(bind=bind)
         merge_people(session, owner, pid, f"x500 {dn} is also {address}")
         session.flush()
-    both = sa.text(
-        "SELECT p.interaction_id, p.role FROM participants p WHERE p.address_id = :old"
-        " AND EXISTS (SELECT 1 FROM participants q WHERE q.interaction_id = p.interaction_id"
-        " AND q.address_id = :new AND q.role = p.role)"
+    listed = sa.text(
+        "SELECT p.interaction_id, p.role, q.role FROM participants p JOIN participants q"
+        " ON q.interaction_id = p.interaction_id AND q.address_id = :new"
+        " WHERE p.address_id = :old"
     )
-    twice = bind.execute(both, {"old": aid, "new": target}).all()
-    for interaction, role in twice:
+    both = bind.execute(listed, {"old": aid, "new": target}).all()
+    for interaction, role in {(int(i), str(r)) for i, r, other in both if r == other}:
         bind.execute(
             sa.text(
                 "DELETE FROM participants WHERE interaction_id = :i AND address_id = :a"
@@ -133,7 +133,8 @@ def _unwrap(bind: sa.Connection, aid: int, address: str, pid: int, dn: str) -> s
             ),
             {"i": interaction, "a": aid, "r": role},
         )
-    shrunk = sorted({int(i) for i, role in twice if role in RECIPIENTS})
+    # The audience counted the two addresses as two people.
+    shrunk = sorted({int(i) for i, r, other in both if r in RECIPIENTS and other in RECIPIENTS})
     if shrunk:
         bind.execute(
             sa.text("UPDATE interactions SET audience_size = audience_size - 1 WHERE id = :i"),
