@@ -495,6 +495,51 @@ def _drafted(pane: Pane, ask: Any) -> dict[str, Any]:
     return draft
 
 
+def test_no_introduction_through_a_colleague_who_only_received_their_mail(
+    demo: Demo, open_pane: Callable[..., Pane]
+) -> None:
+    """Enron: "The New York Times Direct" wrote to 19 colleagues and no one wrote back, and the
+    pane offered "Ask for an introduction" through each. A connector who never wrote to the
+    person nor met them says so, with no button; the others keep theirs."""
+    user = admin_email(demo)
+    message, contact, person_id = _contact_with_a_connector(demo, user)
+    with demo.app.test_client() as client:
+        listed = client.get(
+            f"/api/v1/people/{person_id}/connectors?limit=4", headers=_bearer(demo, user)
+        ).get_json()["connectors"]  # as many as the pane shows
+    me = demo.colleague(user)
+    other = next(c for c in listed if c["colleague"]["id"] != me)
+    colleague = other["colleague"]["person_id"]
+    key = (min(colleague, person_id), max(colleague, person_id))
+    side = "email_ab" if key[0] == colleague else "email_ba"
+    with demo.db.transaction() as s:
+        row = s.get_one(Relationship, key)
+        saved = {side: getattr(row, side), "meetings": row.meetings}
+        s.execute(
+            update(Relationship)
+            .where(Relationship.a_id == key[0], Relationship.b_id == key[1])
+            .values({side: 0, "meetings": 0})
+        )
+    try:
+        pane = open_pane(user, message)
+        card = pane.card(contact)
+        settled(pane)
+        name = other["colleague"]["name"]
+        row = card.locator(".section", has_text="best").locator("li", has_text=name)
+        assert "has never written to or met them" in row.inner_text()
+        asks = card.get_by_role("button", name="Ask for an introduction")
+        labels = [asks.nth(i).get_attribute("aria-label") or "" for i in range(asks.count())]
+        assert not any(f", via {name}, " in label for label in labels)
+        assert asks.count() == sum(1 for c in listed if c["colleague"]["id"] != me) - 1
+    finally:
+        with demo.db.transaction() as s:
+            s.execute(
+                update(Relationship)
+                .where(Relationship.a_id == key[0], Relationship.b_id == key[1])
+                .values(saved)
+            )
+
+
 def test_a_person_without_a_name_is_named_by_their_address(
     demo: Demo, open_pane: Callable[..., Pane]
 ) -> None:
