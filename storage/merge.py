@@ -88,18 +88,19 @@ def _move_colleague(session: Session, keep: int, drop: int) -> None:
 
 
 def settle_colleague(session: Session, person: int, firm: FirmDomains) -> bool:
-    """Drop the colleague record ``person`` had only for an X.500 name, now that an address
-    outside the firm's domains shows whose name it is: a contact of another organisation
-    listed in the firm's address book (Exchange gives mail contacts X.500 names too), not
-    a colleague. Kept while the person has an address at the firm's domains, or while any
-    row points at the record (a mailbox, an opt-out, a note, an audit event). The removal is
-    an audit event (``colleague.settle``, with the record's id and name). Returns whether it
-    went."""
+    """Drop the colleague record of ``person`` when none of their addresses is at the firm's
+    domains and one is outside them. The record came from an X.500 name that turned out to
+    be an outside address: Exchange gives mail contacts X.500 names too. It may also have come
+    from an address at the firm's domain that turned out to wrap an outside one (Lotus Notes'
+    IMCEANOTES, migration 0020). Either way the person is a contact, not a colleague.
+    The record is kept while any row points at it: a mailbox, an opt-out, a note or an audit
+    event. The removal is an audit event (``colleague.settle``, with the record's id and
+    address). Returns whether the record went."""
     table = table_of(Colleague)
     row = session.execute(
         select(table.c.id, table.c.email).where(table.c.person_id == person)
     ).first()
-    if row is None or not is_x500(str(row.email)):
+    if row is None:
         return False
     addresses = session.scalars(
         select(EmailAddress.address).where(EmailAddress.person_id == person)
@@ -119,7 +120,7 @@ def settle_colleague(session: Session, person: int, firm: FirmDomains) -> bool:
             details={
                 "colleague": int(row.id),
                 "email": str(row.email),
-                "reason": f"an X.500 name of an address outside the firm ({domains[0]})",
+                "reason": f"no address at the firm's domains; one at {domains[0]}",
             },
         )
     )

@@ -24,7 +24,7 @@ from storage.models import AuditEvent, Colleague, EmailAddress, Interaction, Per
 from storage.models import Participant as Listed
 from sync import rules
 from sync.items import Address, AddressKind, MailItem, Participant, Role
-from sync.normalize.addresses import normalize_name
+from sync.normalize.addresses import normalize_email, normalize_name
 from tests.factories import INBOX, T0, email
 from tests.test_engine import ALICE, CLIENT, FIRM, mailbox, pair, person_of, run
 from tests.test_migrations import scratch_url
@@ -149,6 +149,58 @@ def test_migration_0018_joins_wrapped_names_to_their_dn(
         with store.transaction() as session:
             tie = pair(session, CLIENT, BOB_DN)
             assert tie is not None and tie.email_ab + tie.email_ba == 3
+    finally:
+        store.dispose()
+        if url.startswith("postgresql"):
+            drop_database(url)
+
+
+KRISTI = "kristi.l.albaugh@us.andersen.com"
+KRISTI_NOTES = "imceanotes-kristi+2el+2ealbaugh+40us+2eandersen+2ecom+40harbour@harbourlaw.example"
+FAX = "imceafax-denise+20hicks+40+28713+29+20866-8437@harbourlaw.example"
+
+
+def test_an_encapsulated_smtp_address_is_the_address_it_holds() -> None:
+    """Lotus Notes' gateway wrote an Andersen auditor as an address at the firm's domain."""
+    assert normalize_email(KRISTI_NOTES) == KRISTI
+    assert normalize_email("IMCEASMTP-john+40example+2Ecom@contoso.com") == "john@example.com"
+    assert normalize_email(FAX) == FAX  # a fax number holds no address: as it was
+
+
+def test_migration_0020_reads_encapsulated_addresses(database: Database, tmp_path: Path) -> None:
+    """A store made before: Jane copied the Notes form of Kristi's address (a colleague, by its
+    domain) on one email and Kristi's own address on another. After the migration Kristi is one
+    person, a contact with both emails; the fax address stays."""
+    url = scratch_url(database, tmp_path, "notes")
+    store = Database(url)
+    try:
+        store.upgrade()
+        alice = mailbox(store)
+        notes = email(CLIENT, [ALICE], [KRISTI_NOTES, FAX])
+        direct = email(CLIENT, [ALICE], [KRISTI], at=T0.replace(day=T0.day + 1))
+        run(store, alice, {INBOX: [notes, direct]})  # the factories store addresses as given
+        with store.transaction() as session:
+            wrapped, kristi = person_of(session, KRISTI_NOTES), person_of(session, KRISTI)
+            assert session.scalar(select(Colleague.id).where(Colleague.person_id == wrapped))
+        downgrade(store.engine, "0019")
+        upgrade(store.engine)
+        with store.transaction() as session:
+            addresses = {a.address: a for a in session.scalars(select(EmailAddress))}
+            assert KRISTI_NOTES not in addresses and FAX in addresses
+            assert session.get_one(Person, wrapped).merged_into_id == kristi
+            assert (
+                session.scalar(
+                    select(Colleague.id).where(Colleague.person_id.in_([kristi, wrapped]))
+                )
+                is None
+            )
+            actions = set(session.scalars(select(AuditEvent.action)))
+            assert {"person.merge", "colleague.settle"} <= actions
+            assert kristi in set(session.scalars(select(StaleAggregate.person_id)))
+            rebuild_stale(session)
+        with store.transaction() as session:
+            tie = pair(session, CLIENT, KRISTI)
+            assert tie is not None and tie.email_ab + tie.email_ba == 2
     finally:
         store.dispose()
         if url.startswith("postgresql"):

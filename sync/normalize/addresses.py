@@ -92,7 +92,35 @@ def normalize_email(raw: str | None) -> str | None:
         return None
     if ascii_domain is None:
         return None
+    if local[:5] == "imcea" and (inner := _imcea_smtp(local)) is not None:
+        return inner
     return f"{local}@{ascii_domain}"
+
+
+# Exchange's encapsulations of a foreign address that hold an SMTP one: IMCEASMTP, Lotus Notes'
+# IMCEANOTES ("imceanotes-j+2eslechta+40pecorp+2ecom+40enron@enron.com" is j.slechta@pecorp.com
+# as the firm's Notes gateway knew him, @ENRON being the Notes domain) and MS Mail's internet
+# gateway. On Enron three such addresses at enron.com had made outside people colleagues: an
+# Andersen auditor among them. IMCEAEX (an X.500 name: `wrapped_dn`), IMCEAFAX and MS Mail's
+# own addresses hold none and stay as they are.
+_IMCEA_SMTP = ("imceasmtp-", "imceanotes-", "imceamsninet-")
+_ANGLE = re.compile(r"<([^<>]+)>")
+
+
+def _imcea_smtp(local: str) -> str | None:
+    """The SMTP address an IMCEA local part encapsulates, or ``None``."""
+    prefix = next((p for p in _IMCEA_SMTP if local.startswith(p)), None)
+    if prefix is None:
+        return None
+    inner = _IMCEA_CODE.sub(_imcea_char, local[len(prefix) :])
+    bracketed = _ANGLE.search(inner)  # '"Funk, Randall:" <RFunk@tosco.com>@ENRON'
+    if bracketed is not None:
+        inner = bracketed.group(1)
+    elif inner.count("@") == 2:  # the address, then the Notes domain it was routed through
+        inner = inner.rsplit("@", 1)[0]
+    if inner.count("@") != 1:
+        return None
+    return normalize_email(inner)
 
 
 @functools.lru_cache(maxsize=16384)

@@ -39,19 +39,15 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.orm import Session
 
-from storage.merge import merge_people
 from storage.migrations.provenance import set_by_user
+from storage.migrations.readdress import Stored, firm_of, mark_stale, readdress
 from sync.normalize.addresses import wrapped_dn, x500_dn
-from sync.normalize.domains import FirmDomains
 
 revision = "0018"
 down_revision = "0017"
 branch_labels = None
 depends_on = None
-
-RECIPIENTS = ("to", "cc", "bcc", "attendee")  # storage.interactions.RECIPIENT_ROLES
 
 # Only rows that can wrap a DN: the rest of the table is not read.
 WRAPPED = sa.text(
@@ -66,15 +62,12 @@ DN_NAMES = sa.text(
 def upgrade() -> None:
     bind = op.get_bind()
     stale: set[int] = set()
-    firm = _firm(bind)
+    firm = firm_of(bind)
     for aid, address, pid in bind.execute(WRAPPED).all():
         found = wrapped_dn(str(address).lower())  # as `normalize_email` now stores it
         if found is not None and firm.is_internal(found[1]):
-            stale |= _unwrap(bind, int(aid), str(address), int(pid), found[0])
-    known = {int(p) for (p,) in bind.execute(sa.text("SELECT person_id FROM stale_aggregates"))}
-    fresh = [{"pid": p} for p in sorted(stale - known)]
-    if fresh:
-        bind.execute(sa.text("INSERT INTO stale_aggregates (person_id) VALUES (:pid)"), fresh)
+            stale |= readdress(bind, Stored(int(aid), str(address), int(pid)), found[0], "x500")
+    mark_stale(bind, stale)
     cleared = [
         {"id": int(pid)}
         for pid, name, provenance in bind.execute(DN_NAMES).all()
@@ -84,70 +77,9 @@ def upgrade() -> None:
         bind.execute(sa.text("UPDATE people SET display_name = '' WHERE id = :id"), cleared)
 
 
-def _firm(bind: sa.Connection) -> FirmDomains:
-    """The firm's domains as the store shows them (the configuration is not at hand here):
-    those of its synced mailboxes, which are at the firm's domains."""
-    rows = bind.execute(sa.text("SELECT address FROM mailboxes")).scalars()
-    return FirmDomains({str(a).rsplit("@", 1)[1] for a in rows if "@" in str(a)})
-
-
 def _is_dn(name: str) -> bool:
     """Whether a display name is an Exchange DN (what ``normalize_name`` now drops)."""
     return x500_dn(name) is not None
-
-
-def _unwrap(bind: sa.Connection, aid: int, address: str, pid: int, dn: str) -> set[int]:
-    """The wrapped address ``aid`` becomes the DN; returns the people whose pairs change."""
-    found = bind.execute(
-        sa.text("SELECT id, person_id FROM email_addresses WHERE address = :dn"), {"dn": dn}
-    ).first()
-    if found is None:
-        bind.execute(
-            sa.text(
-                "UPDATE email_addresses SET address = :dn, kind = 'x500', domain = ''"
-                " WHERE id = :id"
-            ),
-            {"dn": dn, "id": aid},
-        )
-        bind.execute(
-            sa.text("UPDATE colleagues SET email = :dn WHERE email = :old"),
-            {"dn": dn, "old": address},
-        )
-        return set()
-    target, owner = int(found[0]), int(found[1])
-    if owner != pid:
-        session = Session(bind=bind)
-        merge_people(session, owner, pid, f"x500 {dn} is also {address}")
-        session.flush()
-    listed = sa.text(
-        "SELECT p.interaction_id, p.role, q.role FROM participants p JOIN participants q"
-        " ON q.interaction_id = p.interaction_id AND q.address_id = :new"
-        " WHERE p.address_id = :old"
-    )
-    both = bind.execute(listed, {"old": aid, "new": target}).all()
-    for interaction, role in {(int(i), str(r)) for i, r, other in both if r == other}:
-        bind.execute(
-            sa.text(
-                "DELETE FROM participants WHERE interaction_id = :i AND address_id = :a"
-                " AND role = :r"
-            ),
-            {"i": interaction, "a": aid, "r": role},
-        )
-    # The audience counted the two addresses as two people.
-    shrunk = sorted({int(i) for i, r, other in both if r in RECIPIENTS and other in RECIPIENTS})
-    if shrunk:
-        bind.execute(
-            sa.text("UPDATE interactions SET audience_size = audience_size - 1 WHERE id = :i"),
-            [{"i": i} for i in shrunk],
-        )
-    for statement in (
-        "UPDATE participants SET address_id = :new WHERE address_id = :old",
-        "UPDATE interactions SET sender_address_id = :new WHERE sender_address_id = :old",
-        "UPDATE colleagues SET email = :dn WHERE email = :address",
-        "DELETE FROM email_addresses WHERE id = :old",
-    ):
-        bind.execute(sa.text(statement), {"new": target, "old": aid, "dn": dn, "address": address})
-    return {owner, pid} if shrunk or owner != pid else set()
 
 
 def downgrade() -> None:
