@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -179,9 +181,7 @@ def names_after_upgrade(
     ``before``, then upgraded: their names after."""
     from storage.migrate import downgrade, upgrade
 
-    url = scratch_url(database, tmp_path, f"names{before}")
-    store = Database(url)
-    try:
+    with scratch_store(database, tmp_path, f"names{before}") as store:
         store.upgrade()
         downgrade(store.engine, before)
         with store.engine.begin() as c:
@@ -197,10 +197,6 @@ def names_after_upgrade(
         upgrade(store.engine)
         with store.engine.connect() as c:
             return pairs_of(c, "SELECT id, display_name FROM people")
-    finally:
-        store.dispose()
-        if url.startswith("postgresql"):
-            drop_database(url)
 
 
 def test_stored_names_are_cleaned_as_new_ones_are(database: Database, tmp_path: Path) -> None:
@@ -277,6 +273,20 @@ def insert_people(c: Connection, people: list[tuple[int, int, str, str]]) -> Non
 
 def pairs_of(connection: Connection, query: str) -> dict[Any, Any]:
     return {row[0]: row[1] for row in connection.execute(text(query))}
+
+
+@contextmanager
+def scratch_store(database: Database, tmp_path: Path, name: str) -> Iterator[Database]:
+    """An empty store of the test's engine (`scratch_url`), disposed of (and its PostgreSQL
+    database dropped) after."""
+    url = scratch_url(database, tmp_path, name)
+    store = Database(url)
+    try:
+        yield store
+    finally:
+        store.dispose()
+        if url.startswith("postgresql"):
+            drop_database(url)
 
 
 def scratch_url(database: Database, tmp_path: Path, name: str) -> str:

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bench.scratch_db import drop_database
 from relationships.aggregate_store import rebuild_stale
 from storage.db import Database
 from storage.migrate import downgrade, upgrade
@@ -27,7 +26,7 @@ from sync.items import Address, AddressKind, MailItem, Participant, Role
 from sync.normalize.addresses import normalize_email, normalize_name
 from tests.factories import INBOX, T0, email
 from tests.test_engine import ALICE, CLIENT, FIRM, mailbox, pair, person_of, run
-from tests.test_migrations import scratch_url
+from tests.test_migrations import scratch_store
 
 BOB_DN = "/O=HARBOUR/OU=NA/CN=RECIPIENTS/CN=BHART"
 BOB_WRAPPED = "/o=harbour/ou=na/cn=recipients/cn=bhart@harbourlaw.example"
@@ -86,9 +85,7 @@ def test_migration_0018_joins_wrapped_names_to_their_dn(
     another organisation's. After the migration Bob is one person with his three emails,
     counted once in each; Carol's address is her DN, and her name is gone; the list is as it
     was."""
-    url = scratch_url(database, tmp_path, "wrapped")
-    store = Database(url)
-    try:
+    with scratch_store(database, tmp_path, "wrapped") as store:
         store.upgrade()
         alice = mailbox(store)
         bob_dn = Participant(Address(BOB_DN, "Bob Hart", AddressKind.X500), Role.TO)
@@ -149,10 +146,6 @@ def test_migration_0018_joins_wrapped_names_to_their_dn(
         with store.transaction() as session:
             tie = pair(session, CLIENT, BOB_DN)
             assert tie is not None and tie.email_ab + tie.email_ba == 3
-    finally:
-        store.dispose()
-        if url.startswith("postgresql"):
-            drop_database(url)
 
 
 KRISTI = "kristi.l.albaugh@us.andersen.com"
@@ -171,9 +164,7 @@ def test_migration_0020_reads_encapsulated_addresses(database: Database, tmp_pat
     """A store made before: Jane copied the Notes form of Kristi's address (a colleague, by its
     domain) on one email and Kristi's own address on another. After the migration Kristi is one
     person, a contact with both emails; the fax address stays."""
-    url = scratch_url(database, tmp_path, "notes")
-    store = Database(url)
-    try:
+    with scratch_store(database, tmp_path, "notes") as store:
         store.upgrade()
         alice = mailbox(store)
         notes = email(CLIENT, [ALICE], [KRISTI_NOTES, FAX])
@@ -201,7 +192,3 @@ def test_migration_0020_reads_encapsulated_addresses(database: Database, tmp_pat
         with store.transaction() as session:
             tie = pair(session, CLIENT, KRISTI)
             assert tie is not None and tie.email_ab + tie.email_ba == 2
-    finally:
-        store.dispose()
-        if url.startswith("postgresql"):
-            drop_database(url)
