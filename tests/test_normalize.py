@@ -243,6 +243,9 @@ def test_free_mail_and_role_addresses() -> None:
         "theweatherchannel@alerts.weather.com",
     ):
         assert is_role_address(role), role
+    # Numbered per-message addresses; one number alone may be a person's (a pager, QQ Mail)
+    assert is_role_address("461052.129113116.2@1.americanexpress.com")
+    assert not is_role_address("7139069876@skytel.com") and not is_role_address("12345@qq.com")
     for person in ("jane@news.co.uk", "john@newsweek.com", "ann@mail.acme.com", "bob@alerts"):
         assert not is_role_address(person), person  # the word is no subdomain: a suffix, a name
 

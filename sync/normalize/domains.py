@@ -119,6 +119,10 @@ ROLE_WORDS = frozenset(
     ]
 )
 _LOCAL_WORDS = re.compile(r"[._+\-]+")
+# A mailing's per-message address, numbers only in three groups or more
+# (``461052.129113116.2@1.americanexpress.com``, ``419899.247679897.1@newsbyemail.ft.com``).
+# One number alone may be a person's (QQ Mail's addresses, a pager's phone number).
+_NUMBERED = re.compile(r"^\d+(?:[._\-]\d+){2,}$")
 ROLE_PREFIXES = ("owner-", "bounce-", "bounces-", "noreply-", "no-reply-", "mailer-daemon")
 ROLE_SUFFIXES = ("-request", "-bounces", "-owner", "-noreply")
 
@@ -154,15 +158,17 @@ def is_free_mail(domain: str) -> bool:
 @functools.lru_cache(maxsize=65536)
 def is_role_address(email: str) -> bool:
     """A machine's or a mailing's address, not a person's: by its local part (``noreply@``,
-    ``enron_update@``) or by a subdomain a mailing is sent from (``news.joc.com``,
-    ``reply.pm0.net``, ``offers.priceline.com``: a label below the registrable domain that
-    is one of ``ROLE_WORDS``)."""
+    ``enron_update@``, a numbered per-message address) or by a subdomain a mailing is sent
+    from (``news.joc.com``, ``reply.pm0.net``, ``offers.priceline.com``: a label below the
+    registrable domain that is one of ``ROLE_WORDS``)."""
     local, _, domain = email.lower().partition("@")
     if local in ROLE_LOCAL_PARTS:
         return True
     if local.startswith(ROLE_PREFIXES) or local.endswith(ROLE_SUFFIXES):
         return True
     if not ROLE_WORDS.isdisjoint(_LOCAL_WORDS.split(local)):
+        return True
+    if _NUMBERED.match(local):
         return True
     below = domain.strip(".")[: -len(registrable_domain(domain))].split(".") if domain else []
     return not ROLE_WORDS.isdisjoint(below)
