@@ -9,7 +9,9 @@ each such stored address becomes the address it holds (`storage.migrations.readd
 in place, or merged with the person who has it, audited). A person then left with no address at
 the firm's domains loses the colleague record the wrapped one had given them, unless a row
 points at it (`storage.merge.settle_colleague`, audited). Everyone whose pairs change is
-marked for a rebuild. Nothing to undo: a downgrade keeps the store.
+marked for a rebuild. Mail stored as internal-only because the wrapped address was at the
+firm's domain stays so: its subject was never stored, so it cannot become a client
+interaction (on Enron, one message each). Nothing to undo: a downgrade keeps the store.
 
 Revision ID: 0020
 Revises: 0019
