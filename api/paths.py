@@ -107,6 +107,18 @@ def _paths_json(db: Session, found: list[Path], graph: Graph, at: datetime) -> l
     ]
 
 
+def _relation(hop: tuple[int, int], seen: Tie | None, both_colleagues: bool) -> str:
+    """"colleagues", "knows", or "heard from" when the hop's first person never wrote to the
+    second nor met them: the second only wrote to the first (a newsletter, cold outreach),
+    which is no tie to introduce anyone through."""
+    if both_colleagues:
+        return "colleagues"
+    if seen is None:
+        return "knows"
+    wrote = seen.sent if seen.other_id == hop[1] else seen.received
+    return "heard from" if wrote == 0 and seen.meetings == 0 else "knows"
+
+
 def _hop_json(
     hop: tuple[int, int],
     seen: Tie | None,
@@ -121,7 +133,7 @@ def _hop_json(
     found: dict[str, Any] = {
         "from": {"id": a, "display_name": names.get(a, ""), "email": addresses.get(a)},
         "to": {"id": b, "display_name": names.get(b, ""), "email": addresses.get(b)},
-        "relation": "colleagues" if both_colleagues else "knows",
+        "relation": _relation(hop, seen, both_colleagues),
         "strength": seen.score if seen else 0.0,
         "tier": seen.tier if seen else "none",
         "last_contact": iso(seen.last_at) if seen else None,

@@ -154,8 +154,26 @@ def test_path_through_a_colleagues_contact(
     # the target is only a Cc, weaker than going through the broker he writes to often).
     assert routes[0] == [firm["bob"], firm["broker"], firm["target"]]
     assert body["paths"][0]["hops"][0]["relation"] == "colleagues"
+    assert body["paths"][0]["hops"][1]["relation"] == "knows"  # Bob writes to the broker
     text = json.dumps(body)
     assert "Confidential deal" not in text and "Lunch?" not in text  # never a subject
+
+
+def test_a_person_who_only_wrote_to_a_colleague_is_heard_from(
+    app: Flask, client: FlaskClient, firm: dict[str, int]
+) -> None:
+    """The target copied Bob twice and Bob never wrote back: Bob's own path to the target is
+    one hop he "heard from", not one through someone he knows; the broker he writes to, he
+    knows."""
+    bob = {"Authorization": f"Bearer {issue_dev_token(app.config, BOB)}"}
+    body = client.get(f"/api/v1/paths?to={TARGET}&at={AT}", headers=bob).get_json()
+    relations = {
+        tuple(h["to"]["id"] for h in p["hops"]): [h["relation"] for h in p["hops"]]
+        for p in body["paths"]
+    }
+    assert relations[(firm["target"],)] == ["heard from"]
+    broker = client.get(f"/api/v1/paths?to={BROKER}&at={AT}", headers=bob).get_json()
+    assert [h["relation"] for h in broker["paths"][0]["hops"]] == ["knows"]
 
 
 def test_no_path_through_an_opted_out_colleague(
