@@ -5,7 +5,8 @@ decides which reason a skipped item is counted under, so it goes from the most c
 (a machine wrote it) to the most local (someone excluded an address).
 
 - bounce, auto-reply, bulk: a machine wrote it; it says nothing about a relationship.
-- role-address sender (noreply@, postmaster@, info@...): not a person.
+- role-address sender (noreply@, postmaster@, info@...), or an organisation's own mailbox by
+  its display name ("Amazon.com" from gift@amazon.com): not a person.
 - an X.500 name of the firm's own wrapped in an address at one of the firm's domains
   (``IMCEAEX-_O=ENRON_..._CN=JCASAS@enron.com``, ``/o=enron/.../cn=jcasas@enron.com``) is
   the name (``sync.normalize.addresses.wrapped_dn``); at another domain it stays the address
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 
 from sync.items import Address, AddressKind, MailItem, Participant
 from sync.normalize.addresses import wrapped_dn
-from sync.normalize.domains import FirmDomains, is_role_address
+from sync.normalize.domains import FirmDomains, is_organisation_sender, is_role_address
 from sync.normalize.resources import is_resource
 
 PRIVATE_SENSITIVITIES = frozenset({"private", "confidential"})
@@ -80,11 +81,16 @@ def _machine_reason(item: MailItem) -> str:
         (markers.bounce, "bounce"),
         (markers.auto_reply, "auto-reply"),
         (markers.bulk, "bulk"),
-        (item.sender is not None and is_role_address(item.sender.email), "role-address"),
+        (item.sender is not None and _not_a_person(item.sender), "role-address"),
         (markers.sensitivity in PRIVATE_SENSITIVITIES, "private"),
         (markers.cancelled, "cancelled"),
     )
     return next((reason for matched, reason in checks if matched), "")
+
+
+def _not_a_person(sender: Address) -> bool:
+    """A role address, or an organisation's own mailbox by its display name."""
+    return is_role_address(sender.email) or is_organisation_sender(sender.name, sender.email)
 
 
 def _without(item: MailItem, unwanted: Callable[[Address], bool]) -> MailItem:

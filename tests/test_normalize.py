@@ -19,6 +19,7 @@ from sync.normalize.domains import (
     FirmDomains,
     company_name,
     is_free_mail,
+    is_organisation_sender,
     is_role_address,
     registrable_domain,
 )
@@ -248,6 +249,28 @@ def test_free_mail_and_role_addresses() -> None:
     assert not is_role_address("7139069876@skytel.com") and not is_role_address("12345@qq.com")
     for person in ("jane@news.co.uk", "john@newsweek.com", "ann@mail.acme.com", "bob@alerts"):
         assert not is_role_address(person), person  # the word is no subdomain: a suffix, a name
+
+
+@pytest.mark.parametrize(
+    ("name", "email", "organisation"),
+    [
+        # Enron: 32 senders, 91 messages, every one a company's mailing or notice
+        ("Continental Airlines, Inc.", "continental_airlines_inc@coair.rsc01.com", True),
+        ("Amazon.com", "gift@amazon.com", True),
+        ("1-800-FLOWERS.COM", "1800flowers.224433405@s2u2.com", True),
+        ("Dell Computer Corp.", "lb_electronic_orders@dell.com", True),
+        ("Inside NYTimes.com", "insidenytimes@nytimes.com", True),
+        # a person whose display name is a domain not in their address
+        ("enron.com", "mcuilla@houston.rr.com", False),
+        ("dynegy.com", "hope-frelix@reliantenergy.com", False),
+        ("Jane Roe", "jane@acme.com", False),
+        ("Tony Co", "tony@co.example", False),  # Co is also a surname
+        ("Acme Inc", "jane@othercorp.com", False),  # a company's name, another's address
+        ("", "gift@amazon.com", False),
+    ],
+)
+def test_organisation_senders(name: str, email: str, organisation: bool) -> None:
+    assert is_organisation_sender(name, email) is organisation
 
 
 def test_firm_domains_include_subdomains_only() -> None:

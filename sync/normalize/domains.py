@@ -174,6 +174,41 @@ def is_role_address(email: str) -> bool:
     return not ROLE_WORDS.isdisjoint(below)
 
 
+# A display name that is an organisation's, not a person's: its last word a domain name
+# ("Amazon.com", "Inside NYTimes.com") or its end a company form ("Continental Airlines,
+# Inc.", "Dell Computer Corp."; not "Co" or "AG", which are also surnames).
+_NAME_DOMAIN = re.compile(r"^(?P<brand>[a-z0-9][a-z0-9-]*)\.(?:com|net|org|biz|info|co\.uk)$")
+_COMPANY_FORM = re.compile(
+    r",?\s+(?:inc|corp|corporation|llc|l\.l\.c|ltd|plc|gmbh|s\.a|n\.v)\.?$", re.IGNORECASE
+)
+_NOT_ALNUM = re.compile(r"[^a-z0-9]")
+
+
+@functools.lru_cache(maxsize=65536)
+def is_organisation_sender(name: str, email: str) -> bool:
+    """Whether a sender's display name is an organisation's and its address the organisation's
+    own: the brand of a name ending in a domain name ("Amazon.com" from ``gift@amazon.com``,
+    "1-800-FLOWERS.COM" from ``1800flowers.224433405@s2u2.com``), or the first word of a name
+    ending in a company form ("Continental Airlines, Inc." from
+    ``continental_airlines_inc@coair.rsc01.com``), is in the address. Such a mailbox is a
+    company's (its mailings, orders, notices), not a person's; on Enron 32 senders, 91
+    messages. A person whose display name is a domain that is not theirs ("enron.com" from a
+    home address) is not one: the brand must be in the address."""
+    words = name.lower().split()
+    if not words:
+        return False
+    local, _, domain = email.lower().partition("@")
+    places = [_NOT_ALNUM.sub("", local), *domain.split(".")]
+    found = _NAME_DOMAIN.match(words[-1])
+    if found is not None:
+        brand = _NOT_ALNUM.sub("", found["brand"])
+    elif _COMPANY_FORM.search(name) and len(words) > 1:
+        brand = _NOT_ALNUM.sub("", words[0])
+    else:
+        return False
+    return len(brand) >= 3 and any(brand in _NOT_ALNUM.sub("", place) for place in places)
+
+
 # Registrable domains that are umbrellas over separate organisations, each of which mails from
 # a subdomain: California's agencies under ca.gov (cpuc.ca.gov, water.ca.gov), Texas's under
 # state.tx.us, the US federal agencies under fed.us (ferc.fed.us, fs.fed.us), the EU's under
