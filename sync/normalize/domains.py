@@ -177,7 +177,8 @@ def is_role_address(email: str) -> bool:
 # A display name that is an organisation's, not a person's: its last word a domain name
 # ("Amazon.com", "Inside NYTimes.com") or its end a company form ("Continental Airlines,
 # Inc.", "Dell Computer Corp."; not "Co" or "AG", which are also surnames, nor a firm's
-# "LLP" or "P.C.": a law firm's partners write under its name).
+# "LLP" or "P.C.": mail from a law firm's own mailbox, such as its docketing, is business
+# with that firm).
 _NAME_DOMAIN = re.compile(r"^(?P<brand>[a-z0-9][a-z0-9-]*)\.(?:com|net|org|biz|info|co\.uk)$")
 _COMPANY_FORM = re.compile(
     r",?\s+(?:inc|corp|corporation|llc|l\.l\.c|ltd|plc|gmbh|s\.a|n\.v)\.?$", re.IGNORECASE
