@@ -13,8 +13,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from relationships.aggregate_store import rebuild_stale
 from storage.db import Database
@@ -76,9 +75,19 @@ def _with(item: MailItem, *extra: Participant) -> MailItem:
     return dataclasses.replace(item, participants=(*item.participants, *extra))
 
 
-def test_migration_0018_joins_wrapped_names_to_their_dn(
-    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _stored_as_before(store: Database, stand_ins: dict[str, str]) -> None:
+    """Give addresses the text they had before the rules unwrapped them: mail names each by a
+    stand-in the rules leave alone, renamed here to the wrapped form an older store holds."""
+    with store.engine.begin() as c:
+        for stand_in, wrapped in stand_ins.items():
+            for table, column in (("email_addresses", "address"), ("colleagues", "email")):
+                c.execute(
+                    text(f"UPDATE {table} SET {column} = :wrapped WHERE {column} = :stand_in"),
+                    {"wrapped": wrapped, "stand_in": stand_in},
+                )
+
+
+def test_migration_0018_joins_wrapped_names_to_their_dn(database: Database, tmp_path: Path) -> None:
     """A store made before the rules unwrapped them: Jane wrote to Alice and to Bob twice,
     once naming him by his DN and his wrapped DN together, once by the wrapped DN alone; and
     once to Carol, known only by her IMCEAEX address under a DN for a name, and to a list of
@@ -89,16 +98,14 @@ def test_migration_0018_joins_wrapped_names_to_their_dn(
         store.upgrade()
         alice = mailbox(store)
         bob_dn = Participant(Address(BOB_DN, "Bob Hart", AddressKind.X500), Role.TO)
-        both = _with(email(CLIENT, [ALICE, BOB_WRAPPED]), bob_dn)
-        alone = email(CLIENT, [ALICE], [BOB_WRAPPED], at=T0.replace(day=T0.day + 1))
+        bob_then, carol_then = "bob.then@harbourlaw.example", "carol.then@harbourlaw.example"
+        both = _with(email(CLIENT, [ALICE, bob_then]), bob_dn)
+        alone = email(CLIENT, [ALICE], [bob_then], at=T0.replace(day=T0.day + 1))
         # His DN in To and his wrapped DN in Cc: listed in both roles, counted once.
-        mixed = _with(email(CLIENT, [ALICE], [BOB_WRAPPED], subject="Mixed"), bob_dn)
-        carol = email(
-            CLIENT, [ALICE, CAROL_WRAPPED, FOREIGN_WRAPPED], names={CAROL_WRAPPED: CAROL_SHOWN}
-        )
-        with monkeypatch.context() as old_rules:  # the rules as they were: nothing unwrapped
-            old_rules.setattr(rules, "_unwrapped", lambda item, firm: item)
-            run(store, alice, {INBOX: [both, alone, mixed, carol]})
+        mixed = _with(email(CLIENT, [ALICE], [bob_then], subject="Mixed"), bob_dn)
+        carol = email(CLIENT, [ALICE, carol_then, FOREIGN_WRAPPED], names={carol_then: CAROL_SHOWN})
+        run(store, alice, {INBOX: [both, alone, mixed, carol]})
+        _stored_as_before(store, {bob_then: BOB_WRAPPED, carol_then: CAROL_WRAPPED})
         with store.transaction() as session:
             bob, wrapped = person_of(session, BOB_DN), person_of(session, BOB_WRAPPED)
             assert bob != wrapped  # two people, as before the fix
