@@ -108,9 +108,9 @@ def _paths_json(db: Session, found: list[Path], graph: Graph, at: datetime) -> l
 
 
 def _relation(hop: tuple[int, int], seen: Tie | None, both_colleagues: bool) -> str:
-    """ "colleagues", "knows", or "heard from" when the hop's first person never wrote to the
-    second nor met them: the second only wrote to the first (a newsletter, cold outreach),
-    which is no tie to introduce anyone through."""
+    """The hop's relation: "colleagues", "knows", or "heard from" when the hop's first person
+    never wrote to the second nor met them: the second only wrote to the first (a newsletter,
+    cold outreach), which is no tie to introduce anyone through."""
     if both_colleagues:
         return "colleagues"
     if seen is None:

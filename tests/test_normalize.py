@@ -254,7 +254,7 @@ def test_free_mail_and_role_addresses() -> None:
 @pytest.mark.parametrize(
     ("name", "email", "organisation"),
     [
-        # Enron: 32 senders, 91 messages, every one a company's mailing or notice
+        # Enron: 32 senders, 77 messages, every one a company's mailing or notice
         ("Continental Airlines, Inc.", "continental_airlines_inc@coair.rsc01.com", True),
         ("Amazon.com", "gift@amazon.com", True),
         ("1-800-FLOWERS.COM", "1800flowers.224433405@s2u2.com", True),
