@@ -15,7 +15,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -621,6 +621,52 @@ def test_no_tie_says_what_counts_toward_one(demo: Demo, open_pane: Callable[...,
         if saved is not None:
             with demo.db.transaction() as s:
                 s.add(Relationship(**saved))
+
+
+def test_newer_mail_that_does_not_count_is_said_so(
+    demo: Demo, open_pane: Callable[..., Pane]
+) -> None:
+    """Enron: Mark Haedicke's card said "last contact 22 September 2000" above five press
+    reports from December 2001, each to more than 20 people. When the newest mail listed is
+    newer than the tie's last contact, the card says that mail does not count; otherwise not."""
+    user = admin_email(demo)
+    message, contact, person_id = _contact_with_a_connector(demo, user)
+    with demo.db.transaction() as s:
+        me = s.scalars(select(Colleague.person_id).where(Colleague.email == user)).one()
+    key = (min(me, person_id), max(me, person_id))
+    with demo.db.transaction() as s:
+        row = s.get(Relationship, key)
+        assert row is not None, "the admin has a tie with the contact"
+        last_at = row.last_at
+    note = "does not count toward the tie"
+    with demo.app.test_client() as client:
+        newest = client.get(
+            f"/api/v1/people/{person_id}/interactions?limit=1", headers=_bearer(demo, user)
+        ).get_json()["items"][0]["occurred_at"]
+    pane = open_pane(user, message)
+    card = pane.card(contact)
+    settled(pane)
+    mine = card.locator(".section", has_text="You and ")
+    newer = datetime.fromisoformat(newest).replace(tzinfo=None) - last_at.replace(tzinfo=None)
+    assert (note in mine.inner_text()) is (newer > timedelta(minutes=1))
+    with demo.db.transaction() as s:  # as if everything since a year back went to crowds
+        s.execute(
+            update(Relationship)
+            .where(Relationship.a_id == key[0], Relationship.b_id == key[1])
+            .values(last_at=last_at - timedelta(days=365))
+        )
+    try:
+        pane = open_pane(user, message)
+        card = pane.card(contact)
+        settled(pane)
+        assert note in card.locator(".section", has_text="You and ").inner_text()
+    finally:
+        with demo.db.transaction() as s:
+            s.execute(
+                update(Relationship)
+                .where(Relationship.a_id == key[0], Relationship.b_id == key[1])
+                .values(last_at=last_at)
+            )
 
 
 def _contact_with_a_connector(demo: Demo, user: str) -> tuple[dict[str, Any], str, int]:

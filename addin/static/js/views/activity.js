@@ -3,16 +3,23 @@
 
 import { query } from "../api.js";
 import { announce, dateOnly, h, when } from "../dom.js";
-import { busy, field, section } from "./section.js";
+import { busy, fetchOnce, field, section } from "./section.js";
 
 const PAGE = 5;
+
+/** The newest page of my interactions with the person, fetched once per card: the strength
+ * section reads it too (relations.js). */
+export function newestInteractions(person, context) {
+  return fetchOnce(context, `/people/${person.id}/interactions${query({ limit: PAGE })}`);
+}
 
 export function interactionsSection(person, context) {
   return section("Your recent emails and meetings", async (body) => {
     const list = h("ul", { class: "rows" });
     const more = h("button", { type: "button", class: "subtle" }, "Show older");
     const page = async (before) => {
-      const found = await context.api.get(`/people/${person.id}/interactions${query({ limit: PAGE, before })}`);
+      const found = before === null ? await newestInteractions(person, context)
+        : await context.api.get(`/people/${person.id}/interactions${query({ limit: PAGE, before })}`);
       const items = found.items || [];
       list.append(...items.map(interactionRow));
       const next = found.next_before;

@@ -5,6 +5,7 @@
 import { query } from "../api.js";
 import { capital, h, nameOf, when } from "../dom.js";
 import { draftIntroduction } from "../intro.js";
+import { newestInteractions } from "./activity.js";
 import { fetchOnce, section } from "./section.js";
 
 const CONNECTORS = 4;
@@ -41,14 +42,29 @@ export function strengthSection(person, context) {
         + "fewer count toward one.");
     }
     const trend = Number(tie.trend);
+    const newest = await newestInteractions(person, context).catch(() => null);
     return [
       h("div", { class: "row-head" }, tierPill(tie.tier, tie.score),
         Number.isFinite(trend) && trend !== 0 && h("span", { class: "muted" },
           `${trend > 0 ? "▲" : "▼"} ${Math.abs(Math.round(trend))} in 90 days`)),
       meter(tie.score, "Your relationship strength"),
       h("p", { class: "row-text" }, summaryOf(tie.explanation) || `Last contact ${when(tie.last_contact)}.`),
+      uncountedNote(tie, newest),
     ];
   });
+}
+
+// Mail newer than the tie's last contact is mail that does not count toward it: to more than
+// 20 people, or a meeting of more than 25 (Enron: Mark Haedicke's card said "last contact
+// 22 September 2000" above five ISDA press reports from December 2001).
+const SLACK_MS = 60 * 1000;
+function uncountedNote(tie, newest) {
+  const latest = newest?.items?.[0]?.occurred_at;
+  if (!latest || !tie.last_contact) return null;
+  if (Date.parse(latest) - Date.parse(tie.last_contact) <= SLACK_MS) return null;
+  return h("p", { class: "row-text muted uncounted" },
+    `Newer mail with them, listed below, went to more than 20 people or was a meeting of more `
+    + `than 25: it does not count toward the tie.`);
 }
 
 export function connectorsSection(person, context) {
