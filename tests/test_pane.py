@@ -597,10 +597,7 @@ def test_no_tie_says_what_counts_toward_one(demo: Demo, open_pane: Callable[...,
     emails from John Sherriff, each to the whole management committee (too many addressees
     to count toward a tie). With no pair row the pane says what counts, and the emails stay."""
     user = admin_email(demo)
-    message, contact, person_id = _contact_with_a_connector(demo, user)
-    with demo.db.transaction() as s:
-        me = s.scalars(select(Colleague.person_id).where(Colleague.email == user)).one()
-    pair = (min(me, person_id), max(me, person_id))
+    message, contact, _, pair = _my_pair_with_a_contact(demo, user)
     with demo.db.transaction() as s:
         row = s.get(Relationship, pair)
         saved = (
@@ -630,10 +627,7 @@ def test_newer_mail_that_does_not_count_is_said_so(
     reports from December 2001, each to more than 20 people. When the newest mail listed is
     newer than the tie's last contact, the card says that mail does not count; otherwise not."""
     user = admin_email(demo)
-    message, contact, person_id = _contact_with_a_connector(demo, user)
-    with demo.db.transaction() as s:
-        me = s.scalars(select(Colleague.person_id).where(Colleague.email == user)).one()
-    key = (min(me, person_id), max(me, person_id))
+    message, contact, person_id, key = _my_pair_with_a_contact(demo, user)
     with demo.db.transaction() as s:
         row = s.get(Relationship, key)
         assert row is not None, "the admin has a tie with the contact"
@@ -667,6 +661,16 @@ def test_newer_mail_that_does_not_count_is_said_so(
                 .where(Relationship.a_id == key[0], Relationship.b_id == key[1])
                 .values(last_at=last_at)
             )
+
+
+def _my_pair_with_a_contact(
+    demo: Demo, user: str
+) -> tuple[dict[str, Any], str, int, tuple[int, int]]:
+    """`_contact_with_a_connector`, and the key of ``user``'s own pair with the contact."""
+    message, contact, person_id = _contact_with_a_connector(demo, user)
+    with demo.db.transaction() as s:
+        me = s.scalars(select(Colleague.person_id).where(Colleague.email == user)).one()
+    return message, contact, person_id, (min(me, person_id), max(me, person_id))
 
 
 def _contact_with_a_connector(demo: Demo, user: str) -> tuple[dict[str, Any], str, int]:
