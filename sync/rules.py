@@ -6,7 +6,8 @@ decides which reason a skipped item is counted under, so it goes from the most c
 
 - bounce, auto-reply, bulk: a machine wrote it; it says nothing about a relationship.
 - role-address sender (noreply@, postmaster@, info@...), or an organisation's own mailbox by
-  its display name ("Amazon.com" from gift@amazon.com): not a person.
+  its display name ("Amazon.com" from gift@amazon.com), or a mailing by it ("SCIENTECH
+  IssueAlert", "WSS Newsletter"): not a person.
 - an X.500 name of the firm's own wrapped in an address at one of the firm's domains
   (``IMCEAEX-_O=ENRON_..._CN=JCASAS@enron.com``, ``/o=enron/.../cn=jcasas@enron.com``) is
   the name (``sync.normalize.addresses.wrapped_dn``); at another domain it stays the address
@@ -32,7 +33,12 @@ from dataclasses import dataclass
 
 from sync.items import Address, AddressKind, MailItem, Participant
 from sync.normalize.addresses import wrapped_dn
-from sync.normalize.domains import FirmDomains, is_organisation_sender, is_role_address
+from sync.normalize.domains import (
+    FirmDomains,
+    is_mailing_name,
+    is_organisation_sender,
+    is_role_address,
+)
 from sync.normalize.resources import is_resource
 
 PRIVATE_SENSITIVITIES = frozenset({"private", "confidential"})
@@ -89,8 +95,12 @@ def _machine_reason(item: MailItem) -> str:
 
 
 def _not_a_person(sender: Address) -> bool:
-    """A role address, or an organisation's own mailbox by its display name."""
-    return is_role_address(sender.email) or is_organisation_sender(sender.name, sender.email)
+    """A role address, an organisation's own mailbox by its display name, or a mailing by it."""
+    return (
+        is_role_address(sender.email)
+        or is_organisation_sender(sender.name, sender.email)
+        or is_mailing_name(sender.name)
+    )
 
 
 def _without(item: MailItem, unwanted: Callable[[Address], bool]) -> MailItem:

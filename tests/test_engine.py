@@ -111,15 +111,19 @@ def test_machine_mail_is_skipped_and_counted_by_reason(db: Database) -> None:
         email("noreply@acme.co.uk", [ALICE]),
         # an organisation's own mailbox by its display name (Enron: Amazon's gift notices)
         email("gift@amazon.com", [ALICE], names={"gift@amazon.com": "Amazon.com"}),
+        # a mailing by its display name (Enron: SCIENTECH's IssueAlert, 28 messages)
+        email(
+            "issuealert@scientech.com", [ALICE], names={"issuealert@scientech.com": "IssueAlert"}
+        ),
         email(CLIENT, [ALICE], markers=Markers(sensitivity="private")),
         Unreadable("inbox.mbox@77", "malformed", "no header block"),
     ]
     stats = run(db, box, {INBOX: items})
-    assert stats.read == 6
+    assert stats.read == 7
     assert dict(stats.skipped) == {
         "auto-reply": 1,
         "bulk": 1,
-        "role-address": 2,
+        "role-address": 3,
         "private": 1,
         "malformed": 1,
     }

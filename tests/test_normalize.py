@@ -19,6 +19,7 @@ from sync.normalize.domains import (
     FirmDomains,
     company_name,
     is_free_mail,
+    is_mailing_name,
     is_organisation_sender,
     is_role_address,
     registrable_domain,
@@ -271,6 +272,27 @@ def test_free_mail_and_role_addresses() -> None:
 )
 def test_organisation_senders(name: str, email: str, organisation: bool) -> None:
     assert is_organisation_sender(name, email) is organisation
+
+
+@pytest.mark.parametrize(
+    ("name", "mailing"),
+    [
+        # Enron: 17 senders, every one a mailing
+        ("SCIENTECH IssueAlert", True),
+        ("Expedia Travel Deals", True),
+        ("WSS Newsletter", True),
+        ("MSN Money Update", True),
+        ("iRewards Special Offers", True),
+        # people: no such word, or a word that is also a surname
+        ("Mike Newsome", False),
+        ("Anne List", False),
+        ("Norman Mailer", False),
+        ("Jane Roe", False),
+        ("", False),
+    ],
+)
+def test_mailing_names(name: str, mailing: bool) -> None:
+    assert is_mailing_name(name) is mailing
 
 
 def test_firm_domains_include_subdomains_only() -> None:
