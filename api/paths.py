@@ -108,15 +108,13 @@ def _paths_json(db: Session, found: list[Path], graph: Graph, at: datetime) -> l
 
 
 def _relation(hop: tuple[int, int], seen: Tie | None, both_colleagues: bool) -> str:
-    """The hop's relation: "colleagues", "knows", or "heard from" when the hop's first person
-    never wrote to the second nor met them: the second only wrote to the first (a newsletter,
-    cold outreach), which is no tie to introduce anyone through."""
+    """The hop's relation: "colleagues", else `Tie.relation` seen from the hop's first person
+    (the tie may be scored from either side)."""
     if both_colleagues:
         return "colleagues"
     if seen is None:
         return "knows"
-    wrote = seen.sent if seen.other_id == hop[1] else seen.received
-    return "heard from" if wrote == 0 and seen.meetings == 0 else "knows"
+    return seen.relation(from_me=seen.other_id == hop[1])
 
 
 def _hop_json(

@@ -76,6 +76,7 @@ def get_connectors(person_id: int) -> dict[str, Any]:
                 "trend": c.tie.trend,
                 "last_contact": iso(c.tie.last_at),
                 "last_contact_estimated": c.tie.estimated[2],
+                "relation": c.tie.relation(),
                 "explanation": details(c.tie, c.name, name),
             }
             for c in found

@@ -111,6 +111,14 @@ class Tie:
     # back to an earlier moment (relationships.past.PastPair.estimated).
     estimated: tuple[bool, bool, bool] = (False, False, False)
 
+    def relation(self, from_me: bool = True) -> str:
+        """How ``me`` (``from_me=False``: the other) stands to the other: "knows", or "heard
+        from" when they never wrote to the other nor met them, and only received their mail
+        (a newsletter, cold outreach): no tie to ask an introduction through. The API's
+        connectors and path hops say it; the pane offers no introduction on it."""
+        wrote = self.sent if from_me else self.received
+        return "heard from" if wrote == 0 and self.meetings == 0 else "knows"
+
 
 @dataclass(frozen=True, slots=True)
 class Standing:

@@ -392,6 +392,7 @@ def test_mail_a_colleague_never_answered_counts_little_until_answered(
     received = [Event(m.sent_at, "in", 1) for m in pitches]
     damped = connector_of(client, auth, dana, at, CAROL)
     assert damped["explanation"]["unanswered"] is True
+    assert damped["relation"] == "heard from"  # no introduction through Carol (the pane)
     assert "never wrote back to" in damped["explanation"]["evidence"]
     assert damped["score"] == pytest.approx(score(received, at), abs=0.05)
     full = score(received, at, replace(DEFAULT, unanswered=1.0))
@@ -401,6 +402,7 @@ def test_mail_a_colleague_never_answered_counts_little_until_answered(
     run(db, carol, {SENT: [reply]})
     answered = connector_of(client, auth, dana, at, CAROL)
     assert answered["explanation"]["unanswered"] is False
+    assert answered["relation"] == "knows"
     assert answered["score"] > 5 * damped["score"]
     then = T0 + timedelta(days=16)
     before_reply = connector_of(client, auth, dana, then, CAROL)

@@ -73,10 +73,10 @@ export function connectorsSection(person, context) {
     if (!found.connectors?.length) return h("p", {}, "No one at the firm has a tie with them yet.");
     return h("ul", { class: "rows" }, found.connectors.map((c) => {
       const mine = c.colleague.id === context.me.colleague_id;
-      // A colleague who only received their mail (a newsletter, cold outreach: Enron's "The New
-      // York Times Direct" wrote to 19 colleagues) cannot introduce anyone: no button.
-      const counts = c.explanation && typeof c.explanation === "object" ? c.explanation : null;
-      const oneWay = counts !== null && !(counts.emails_sent > 0) && !(counts.meetings > 0);
+      // A colleague who only received their mail (the server's "heard from": a newsletter, cold
+      // outreach; Enron's "The New York Times Direct" wrote to 19 colleagues) cannot introduce
+      // anyone: no button.
+      const oneWay = c.relation === "heard from";
       return h("li", {},
         h("div", { class: "row-head" },
           h("span", { class: "row-title" }, mine ? `${c.colleague.name} (you)` : c.colleague.name),
