@@ -64,6 +64,7 @@ def import_command(
     mailbox: str | None, each: bool, rescan: bool, quiet: bool, paths: tuple[Path, ...]
 ) -> None:
     """Import mail and calendar files (.eml, Maildir, mbox, .ics) into a mailbox."""
+    from sync.dedupe import dedupe
     from sync.errors import MailboxBusy
     from sync.importer import import_paths
 
@@ -87,10 +88,12 @@ def import_command(
             )
         except (ValueError, MailboxBusy) as error:
             raise click.ClickException(str(error)) from error
+        deduped = dedupe(db)
     for result in results:
         click.echo(result.summary())
     if len(results) > 1:
         click.echo(results[0].total(results).summary())
+    click.echo(deduped.summary())
     if busy:
         raise click.ClickException(
             f"{len(busy)} of {len(groups)} mailboxes not imported, import them again later:\n"
@@ -116,6 +119,29 @@ def rebuild_command() -> None:
     with _database(_config()) as db, db.transaction() as session:
         pairs = rebuild(session)
     click.echo(f"rebuilt {pairs} relationship pairs")
+
+
+@main.command("dedupe")
+@click.option("--dry-run", is_flag=True, help="List what would be merged; change nothing.")
+@click.option("--likely", is_flag=True, help="Also list the likely duplicates left for review.")
+def dedupe_command(dry_run: bool, likely: bool) -> None:
+    """Merge duplicate outside people (one person under several addresses), audited and
+    undoable (POST /api/v1/admin/merges/<id>/undo); see docs/data-quality.md."""
+    from storage.duplicates import LIKELY, find_duplicates
+    from sync.dedupe import dedupe
+
+    with _database(_config()) as db:
+        result = dedupe(db, apply=not dry_run)
+        found = [*result.merged]
+        if likely:
+            with db.transaction() as session:
+                found += [d for d in find_duplicates(session) if d.tier == LIKELY]
+    for d in found:
+        click.echo(f"{d.tier:6}  keep {d.keep:>8}  drop {d.drop:>8}  {d.reason}")
+    if dry_run:
+        click.echo(f"would merge {len(result.merged)}; likely for review {result.for_review}")
+    else:
+        click.echo(result.summary())
 
 
 @main.command("mailboxes")

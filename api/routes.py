@@ -13,7 +13,9 @@ import api.entra
 import api.limits
 from api import (
     admin,
+    admin_duplicates,
     admin_mailboxes,
+    admin_people,
     company_writes,
     mine,
     notes,
@@ -48,6 +50,8 @@ def init_app(app: Flask) -> None:
     v1.register_blueprint(paths.blueprint)
     v1.register_blueprint(admin.blueprint)
     v1.register_blueprint(admin_mailboxes.blueprint)
+    v1.register_blueprint(admin_people.blueprint)
+    v1.register_blueprint(admin_duplicates.blueprint)
     paths.init_app(app)
     app.register_blueprint(v1)
     app.add_url_rule("/healthz", "healthz", healthz)

@@ -7,9 +7,11 @@ at least one event in the 730 days before the split. The custodian's aliases cou
 custodian: the addresses of the mailbox owner's person after the product's own import of the
 custodians' folders (a scratch SQLite store), so the Sent-folder senders with the custodian's
 family name and the Exchange aliases the mailbox-alias rule joins (``pallen@enron.com``).
-Our score reads the events the product stores; a message in the Inbox that names none of the
-custodian's addresses (a mailing list) is no event for it, while the label and the baselines
-count it.
+An outside person is the product's person too: the addresses the product's duplicate merge
+(``storage.duplicates``) holds as one person are one candidate, for every scorer and the
+label. Our score reads the events the product stores; a message in the Inbox that names none
+of the custodian's addresses (a mailing list) is no event for it, while the label and the
+baselines count it.
 
 Reports pooled ROC AUC and NDCG@10 (mean over custodians with a positive) for our score and,
 in the same run, for the baselines: raw event count in those 730 days, recency (minus days
@@ -52,6 +54,7 @@ from relationships.strength import (  # noqa: E402
 )
 from storage.db import Database  # noqa: E402
 from storage.models import Colleague, EmailAddress, Mailbox  # noqa: E402
+from sync.dedupe import dedupe  # noqa: E402
 from sync.files.source import FileSource  # noqa: E402
 from sync.importer import import_paths  # noqa: E402
 from sync.items import Address, AddressKind, FolderKind, ItemKind, MailItem, Role  # noqa: E402
@@ -77,6 +80,7 @@ SUBSETS = 60
 class Custodian:
     name: str
     aliases: set[str]
+    known: Known
     # Events the product stores, per external person.
     external: dict[str, list[Event]] = field(default_factory=lambda: defaultdict(list))
     # Inbox messages from an external person that name none of the custodian's addresses
@@ -109,20 +113,35 @@ class Pair:
 def load_all(folders: Sequence[Path], firm: FirmDomains) -> list[Custodian]:
     """Every custodian folder that holds mail; one that holds none (or no mail files) is
     skipped, named on stderr and counted in the report's first line, not a crash."""
-    aliases = product_aliases(folders, firm)
+    known = product_identity(folders, firm)
     loaded = []
     for folder in folders:
         try:
-            loaded.append(load(folder, firm, aliases.get(folder.name, frozenset())))
+            loaded.append(load(folder, firm, known.aliases.get(folder.name, frozenset()), known))
         except ValueError as error:
             print(f"skipped custodian {folder.name}: {error}", file=sys.stderr)
     return loaded
 
 
-def product_aliases(folders: Sequence[Path], firm: FirmDomains) -> dict[str, frozenset[str]]:
-    """Each folder's owner addresses as the product decides them: the folders imported
-    together (``python app.py import --each``) into a scratch SQLite store, then the addresses
-    of each mailbox owner's person, after the importer's alias rules and merges."""
+@dataclass(frozen=True)
+class Known:
+    """What the product's own import decides about who is who."""
+
+    aliases: dict[str, frozenset[str]]  # custodian folder -> the owner's addresses
+    # An outside address -> the one address its person is keyed by (the smallest), for the
+    # people the product holds under several addresses (``storage.duplicates``).
+    people: dict[str, str] = field(default_factory=dict)
+
+    def person(self, email: str) -> str:
+        return self.people.get(email, email)
+
+
+def product_identity(folders: Sequence[Path], firm: FirmDomains) -> Known:
+    """Each folder's owner addresses and each outside person's addresses as the product
+    decides them: the folders imported together (``python app.py import --each``, with its
+    duplicate-people merge) into a scratch SQLite store, then the addresses of each mailbox
+    owner's person and of every outside person, after the importer's alias rules and the
+    merges."""
     config = {"RAPPORT_FIRM_DOMAINS": ",".join(sorted(firm.domains))}
     owners: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="strength-eval-") as scratch:
@@ -135,21 +154,37 @@ def product_aliases(folders: Sequence[Path], firm: FirmDomains) -> dict[str, fro
                 except ValueError:  # no mail to tell the owner by: `load` skips it
                     continue
                 owners[folder.name] = result.mailbox
+            dedupe(db)
             with db.transaction() as session:
                 rows = session.execute(
                     select(Mailbox.address, EmailAddress.address)
                     .join(Colleague, Colleague.id == Mailbox.colleague_id)
                     .join(EmailAddress, EmailAddress.person_id == Colleague.person_id)
                 ).all()
+                addresses = session.execute(
+                    select(EmailAddress.person_id, EmailAddress.address).where(
+                        EmailAddress.kind == AddressKind.SMTP.value
+                    )
+                ).all()
         finally:
             db.dispose()
     by_mailbox: dict[str, set[str]] = defaultdict(set)
     for mailbox, address in rows:
         by_mailbox[mailbox].add(address)
-    return {name: frozenset(by_mailbox[owner]) for name, owner in owners.items()}
+    by_person: dict[int, list[str]] = defaultdict(list)
+    for person, address in addresses:
+        by_person[person].append(address)
+    people = {a: min(group) for group in by_person.values() if len(group) > 1 for a in group}
+    aliases = {name: frozenset(by_mailbox[owner]) for name, owner in owners.items()}
+    return Known(aliases, people)
 
 
-def load(folder: Path, firm: FirmDomains, known: frozenset[str] = frozenset()) -> Custodian:
+def load(
+    folder: Path,
+    firm: FirmDomains,
+    known: frozenset[str] = frozenset(),
+    identity: Known | None = None,
+) -> Custodian:
     source = FileSource([folder])
     items: list[tuple[FolderKind, MailItem]] = []
     senders: Counter[str] = Counter()
@@ -167,7 +202,7 @@ def load(folder: Path, firm: FirmDomains, known: frozenset[str] = frozenset()) -
     aliases = {a for a, s in sent_senders.items() if is_owner_alias(s, owner)} | {owner}
     if owner in known:
         aliases |= known
-    custodian = Custodian(folder.name, aliases)
+    custodian = Custodian(folder.name, aliases, identity or Known({}))
     seen: set[str] = set()
     for kind, item in items:
         key = content_key(item)
@@ -188,20 +223,24 @@ def _events(custodian: Custodian, folder: FolderKind, item: MailItem, firm: Firm
     aliases = custodian.aliases
     if item.kind == ItemKind.MEETING:
         people = {p.address.email for p in item.participants}
-        for person in people - aliases:
+        keys = {custodian.known.person(person): person for person in people - aliases}
+        for key, person in keys.items():
             target = _bucket(custodian, person, firm)
             if target is not None:
-                target[person].append(Event(item.sent_at, "mtg", len(people)))
+                target[key].append(Event(item.sent_at, "mtg", len(people)))
         return
     recipients = [p for p in item.participants if p.role in (Role.TO, Role.CC, Role.BCC)]
     addressees = len({p.address.email for p in recipients})
     sender = item.sender.email if item.sender else ""
     if sender in aliases:
+        seen: set[str] = set()  # a person named under two of their addresses counts once
         for p in recipients:
             target = _bucket(custodian, p.address.email, firm)
-            if target is not None and p.address.email not in aliases:
-                target[p.address.email].append(Event(item.sent_at, "out", addressees, p.role.value))
-                custodian.raw[p.address.email].append((item.sent_at, "out"))
+            key = custodian.known.person(p.address.email)
+            if target is not None and p.address.email not in aliases and key not in seen:
+                seen.add(key)
+                target[key].append(Event(item.sent_at, "out", addressees, p.role.value))
+                custodian.raw[key].append((item.sent_at, "out"))
         return
     mine = [p.role.value for p in recipients if p.address.email in aliases]
     if not mine and folder != FolderKind.INBOX:
@@ -214,8 +253,9 @@ def _events(custodian: Custodian, folder: FolderKind, item: MailItem, firm: Firm
         if target is custodian.internal:
             return
         target = custodian.unlisted
-    target[sender].append(Event(item.sent_at, "in", addressees, role))
-    custodian.raw[sender].append((item.sent_at, "in"))
+    key = custodian.known.person(sender)
+    target[key].append(Event(item.sent_at, "in", addressees, role))
+    custodian.raw[key].append((item.sent_at, "in"))
 
 
 def _bucket(custodian: Custodian, email: str, firm: FirmDomains) -> dict[str, list[Event]] | None:

@@ -84,6 +84,7 @@ def generated(out_dir: Path, scale: float, echo: Callable[[str], None]) -> DemoF
 def import_firm(
     db: Database, config: dict[str, Any], firm: DemoFirm, echo: Callable[[str], None]
 ) -> None:
+    from sync.dedupe import dedupe
     from sync.importer import ImportResult, import_paths
 
     results = []
@@ -92,6 +93,7 @@ def import_firm(
         echo(result.summary())
         results.append(result)
     echo(ImportResult.total(results).summary())
+    echo(dedupe(db).summary())
 
 
 def _firm(saved: dict[str, Any]) -> DemoFirm:

@@ -5,27 +5,38 @@ of address -> (address id, person id) for the life of one run; the cache only ev
 that exist in the current transaction or committed ones, so the engine calls ``forget()`` after
 a rollback. New addresses get a new person each, a company when their domain is a work domain,
 and a colleague row when their domain is the firm's.
+
+The run's own merges repoint the cache as they are made (``repoint``). Merges and undos made
+meanwhile by others (an admin, automatic deduplication: ``storage.merge``, ``storage.unmerge``)
+are followed at each page (``follow_moves``): the addresses they moved are read again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import bindparam, insert, or_, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.bulk import execute_many, select_in
 from storage.companies import CompanyBook
 from storage.ids import allocate_ids, insert_with_ids
-from storage.models import Colleague, EmailAddress, Person
+from storage.merge import MERGE, UNMERGE
+from storage.models import AuditEvent, Colleague, EmailAddress, Person
 from storage.models.base import table_of
+from storage.types import utcnow
 from sync.items import Address, AddressKind
 from sync.normalize.domains import FirmDomains, is_free_mail, is_role_address
 
 T = TypeVar("T")
 IN_CHUNK = 500  # bound on the size of one IN (...) list: SQLite's parameter limit is 32,766
+# How far before its previous look ``follow_moves`` reads the audit trail again: a merge's
+# event is stamped when it is written and committed after (an admin's merge rebuilds
+# aggregates in between); as relationships.graph.CHANGE_SLACK for pair rows.
+MOVES_SLACK = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +62,11 @@ class AddressBook:
         self.companies = CompanyBook()
         self._known: dict[str, Known] = {}
         self._named: set[int] = set()  # people known to have a display name
+        self._looked: datetime | None = None  # `follow_moves`' last look
+        self._followed: set[int] = set()  # merge and undo events it has read
+        # People whose pairs this run may have counted under the wrong person: a cached
+        # address had moved (`follow_moves`). Kept for the run: a rollback drops the marks.
+        self.miscounted: set[int] = set()
 
     def forget(self) -> None:
         """Drop the cache (after a rollback, or after people were merged)."""
@@ -65,6 +81,35 @@ class AddressBook:
             if known.person_id == drop:
                 self._known[email] = Known(known.address_id, keep)
         self._named.discard(drop)
+
+    def follow_moves(self, session: Session) -> set[int]:
+        """Point each cached address that a merge or an undo made since the last look moved
+        at its person now; returns `miscounted`, for the caller to mark for a rebuild (their
+        participations name addresses, so rebuilt pairs are right). The first look only
+        notes the time: the cache is empty then."""
+        now, since = utcnow(), self._looked
+        self._looked = now
+        if since is None:
+            return self.miscounted
+        query = select(AuditEvent.id).where(
+            AuditEvent.at >= since - MOVES_SLACK, AuditEvent.action.in_((MERGE, UNMERGE))
+        )
+        new = sorted(set(session.scalars(query)) - self._followed)
+        self._followed.update(new)
+        moved: set[str] = set()
+        for part in chunks(new):
+            for details in session.scalars(
+                select(AuditEvent.details).where(AuditEvent.id.in_(part))
+            ):
+                moved.update(a for a in details.get("addresses") or () if a in self._known)
+        columns = ("address", "person_id")
+        table = table_of(EmailAddress)
+        for address, person in select_in(session, table, columns, "address", sorted(moved)):
+            known = self._known[address]
+            if known.person_id != person:
+                self._known[address] = Known(known.address_id, person)
+                self.miscounted.update((known.person_id, person))
+        return self.miscounted
 
     def get(self, email: str) -> Known:
         return self._known[email]

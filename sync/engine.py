@@ -40,6 +40,7 @@ from storage.db import Database
 from storage.identity import Identity
 from storage.leases import acquire, new_owner, release, renew
 from storage.mailboxes import exclusion_patterns, owner_people, owner_person_id
+from storage.merge import mark_stale
 from storage.models import ImportRun, Mailbox, MailboxStatus, Person, RunStatus
 from storage.privacy import private_conversations
 from storage.sync_state import load_cursor, save_cursor
@@ -111,6 +112,7 @@ def _start(
     if holder is not None:
         raise MailboxBusy(f"{mailbox.address} is being synced by another pass ({holder})")
     rebuild_stale(session)  # left by a run that died after a merge
+    book.follow_moves(session)  # the merges and undos from now on
     session.execute(
         update(ImportRun)
         .where(ImportRun.mailbox_id == mailbox_id, ImportRun.status == RunStatus.RUNNING)
@@ -167,6 +169,8 @@ def _read_pages(
             with db.transaction() as session:
                 if not renew(session, context.mailbox_id, context.lease_owner, utcnow()):
                     raise LeaseLost(f"mailbox {context.mailbox_id}: another pass took the lease")
+                # An admin's merge or undo moves addresses under the cache's feet.
+                mark_stale(session, context.book.follow_moves(session))
                 if page.removed:
                     removed, _ = remove_items(session, context.mailbox_id, folder.key, page.removed)
                     writer.stats.removed += removed
@@ -195,6 +199,7 @@ def _end_run(
 
 
 def _finish(session: Session, context: MailboxContext, stats: RunStats) -> None:
+    mark_stale(session, context.book.follow_moves(session))
     if context.identity.saw_exchange_names:
         stats.merged_people += context.identity.link_nicknames(session, context.firm)
     rebuild_stale(session)

@@ -98,6 +98,7 @@ def start_for_app(app: Any) -> InProcessScheduler | None:
     start_graph_subscriptions(app, scheduler)
     schedule_graph_sync(scheduler, app.extensions["rapport.db"], app.config)
     schedule_reconcile(scheduler, app.extensions["rapport.db"])
+    schedule_dedupe(scheduler, app.extensions["rapport.db"])
     coalescer = app.extensions.get("rapport.graph_webhooks")
     if coalescer is not None:
         from sync.handover import CLAIMS, UNSTARTED, Unstarted, watch
@@ -138,6 +139,13 @@ def schedule_reconcile(scheduler: Scheduler, db: Any) -> None:
 
     scheduler.every(RECONCILE_JOB, RECONCILE, lambda: reconcile(scheduler, db))
     scheduler.enqueue(f"{RECONCILE_JOB}.start", lambda: reconcile(scheduler, db))
+
+
+def schedule_dedupe(scheduler: Scheduler, db: Any) -> None:
+    """Merge duplicate people once a day (`sync.dedupe`)."""
+    from sync.dedupe import DEDUPE_EVERY, DEDUPE_JOB, dedupe
+
+    scheduler.every(DEDUPE_JOB, DEDUPE_EVERY, lambda: dedupe(db))
 
 
 def schedule_graph_sync(scheduler: Scheduler, db: Any, config: Any) -> None:

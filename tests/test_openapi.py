@@ -113,6 +113,13 @@ CALLS = [
     ("get", "/api/v1/admin/settings/relationships", None, False, 403),
     ("get", "/api/v1/admin/mailboxes", None, True, 200),
     ("put", "/api/v1/admin/settings/relationships", {"reciprocity": 1.0}, True, 202),
+    ("get", "/api/v1/admin/duplicates?tier=all", None, True, 200),
+    ("get", "/api/v1/admin/duplicates?tier=some", None, True, 400),
+    ("get", "/api/v1/admin/merges", None, True, 200),
+    ("get", "/api/v1/admin/merges", None, False, 403),
+    ("post", "/api/v1/admin/merges/999999/undo", None, True, 404),
+    ("post", "/api/v1/admin/people/merge", {"keep": 1, "drop": 1}, True, 409),
+    ("post", "/api/v1/admin/people/distinct", {"a": 1}, True, 400),
     ("put", "/api/v1/threads/thread-1/private", None, False, 200),
     ("delete", "/api/v1/threads/thread-1/private", None, False, 200),
 ]

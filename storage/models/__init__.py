@@ -13,7 +13,14 @@ from storage.models.mail import (
     Sighting,
     StaleAggregate,
 )
-from storage.models.people import Colleague, Company, CompanyDomain, EmailAddress, Person
+from storage.models.people import (
+    Colleague,
+    Company,
+    CompanyDomain,
+    DistinctPeople,
+    EmailAddress,
+    Person,
+)
 from storage.models.subscriptions import (
     GraphSubscription,
     Handover,
@@ -38,6 +45,7 @@ __all__ = [
     "Company",
     "CompanyDomain",
     "CredentialKind",
+    "DistinctPeople",
     "EmailAddress",
     "Exclusion",
     "FollowUp",

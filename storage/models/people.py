@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base
@@ -52,6 +60,21 @@ class Person(Base):
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class DistinctPeople(Base):
+    """Two people who are not one: automatic deduplication never merges them
+    (``storage.merge.distinct_pairs``). An admin says so, and so does every undone merge
+    (``storage.unmerge.undo_merge``). One row per pair, the smaller id first."""
+
+    __tablename__ = "distinct_people"
+    __table_args__ = (CheckConstraint("a_id < b_id", name="ordered"),)
+
+    a_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    b_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(120))
+    reason: Mapped[str] = mapped_column(Text, default="")
 
 
 class EmailAddress(Base):

@@ -1,0 +1,302 @@
+"""Duplicate people: one outside person stored as several records, found and merged.
+
+Every rule compares records pairwise through ``sync.normalize.matching``; candidates come
+from three indexes (family name, local part, a domain's one-letter deletions), so the work
+grows with the number of addresses, not its square. A pair is
+
+- **same**, merged by ``merge_duplicates`` (``storage.merge.merge_people``: audited, with
+  an undo), when
+  1. both are at one organisation (``same_organisation``, or one company) under the same
+     name (first and family names equal, middle initials and titles aside):
+     ``michael.cyrus@cinergy.com`` and ``mcyrus@cinergy.com``, both "Michael Cyrus";
+  2. they share a local part of ``MIN_LOCAL`` letters or more at two domains and their names
+     agree: ``smmayers@earthlink.net`` and ``smmayers@attbi.com`` (an ISP renamed),
+     ``michael.britt@constellaion.com`` (a typo) and ``@constellation.com``;
+  3. both are at one organisation, their local parts are one edit apart and their names agree
+     or one has none, and no message names both (two addresses on one message are two
+     mailboxes): ``jbennett@gmssr.com`` and ``jbennet@gmssr.com``.
+- **likely**, listed for an admin (``GET /api/v1/admin/duplicates``), when the names agree
+  and nothing above holds: the same name at two organisations may be one person who moved
+  (or who writes from home), or two people ("Ron Jones").
+
+Colleagues are never candidates (the identity rules of ``storage.identity`` join a
+colleague's addresses, and a colleague's private address is theirs to give), nor are role
+addresses, mailings and organisations' own mailboxes, nor a pair an admin marked distinct or
+a merge that was undone (``storage.merge.distinct_pairs``). The older record is kept.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from itertools import combinations
+
+from rapidfuzz import fuzz
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.merge import distinct_pairs, merge_people
+from storage.models import Colleague, EmailAddress, Participant, Person
+from storage.models.base import table_of
+from sync.normalize.domains import is_mailing_name, is_organisation_sender
+from sync.normalize.matching import (
+    MIN_LOCAL,
+    deletion_keys,
+    fits_name,
+    middles_conflict,
+    name_key,
+    names_agree,
+    one_edit_apart,
+    organisation,
+    same_organisation,
+    usual_local,
+)
+
+SAME = "same"
+LIKELY = "likely"
+ACTOR = "dedupe"
+# A family name this common among the records is no block for the "likely" tier: thousands
+# of pairs, almost all two people (the same-tier rules need more than a name).
+CROWDED_FAMILY = 200
+# The same local part at two organisations under the same name is one person when the
+# family name is this rare among the records, met with at most this many first names, or
+# when the local part is more than a usual form of the name (``usual_local``):
+# "John Adams" as ``jadams@`` at ERCOT and at Hunton & Williams are two people.
+RARE_FAMILY = 3
+# A name held by more records than this (at different organisations, else a rule above
+# merges them) is a common name: its pairs are not listed for review.
+COMMON_NAME = 2
+# A local part shared by this many records ("jsmith" at many domains) tells nobody apart.
+CROWDED_LOCAL = 20
+
+
+@dataclass
+class Record:
+    person: int
+    name: str
+    company: int | None
+    addresses: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, str] | None:
+        return name_key(self.name) if self.name else None
+
+    @property
+    def organisations(self) -> set[str]:
+        return {o for a in self.addresses if (o := organisation(a.rsplit("@", 1)[1]))}
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    keep: int
+    drop: int
+    tier: str
+    similarity: float  # rapidfuzz token-sort ratio of the two names, 0-100
+    reason: str
+
+
+def find_duplicates(session: Session) -> list[Duplicate]:
+    """Every candidate pair, same tier first, then by name similarity."""
+    records = _records(session)
+    names = Counter(r.key for r in records.values() if r.key)
+    # How common each family name is: the number of first names it comes with.
+    families = Counter(family for _, family in names)
+    blocked = distinct_pairs(session)
+    found: dict[tuple[int, int], Duplicate] = {}
+    for a, b in _candidate_pairs(records.values()):
+        pair = (min(a.person, b.person), max(a.person, b.person))
+        if pair in blocked or pair in found:
+            continue
+        verdict = _compare(a, b, families)
+        if verdict is not None and a.key and _common(verdict, names[a.key]):
+            continue  # a third "Fan Yang" elsewhere: a common name, not a clue
+        if verdict is not None:
+            found[pair] = verdict
+    _demote_shared_messages(session, found)
+    return sorted(found.values(), key=lambda d: (d.tier != SAME, -d.similarity, d.keep, d.drop))
+
+
+def merge_duplicates(session: Session) -> list[Duplicate]:
+    """Merge every same-tier pair (a group of several into its oldest record); the merged
+    people's aggregates are marked stale for ``rebuild_stale``. Returns the merges made."""
+    merged: list[Duplicate] = []
+    survivor: dict[int, int] = {}
+    for duplicate in find_duplicates(session):
+        if duplicate.tier != SAME:
+            continue
+        keep = _root(survivor, duplicate.keep)
+        drop = _root(survivor, duplicate.drop)
+        if keep == drop:
+            continue
+        keep, drop = min(keep, drop), max(keep, drop)
+        merge_people(session, keep, drop, duplicate.reason, actor=ACTOR)
+        survivor[drop] = keep
+        merged.append(Duplicate(keep, drop, SAME, duplicate.similarity, duplicate.reason))
+    return merged
+
+
+def _common(verdict: Duplicate, holders: int) -> bool:
+    """A likely pair on nothing but a name that more than ``COMMON_NAME`` records hold."""
+    return verdict.tier == LIKELY and holders > COMMON_NAME and "different" in verdict.reason
+
+
+def _root(survivor: dict[int, int], person: int) -> int:
+    while person in survivor:
+        person = survivor[person]
+    return person
+
+
+def _records(session: Session) -> dict[int, Record]:
+    """Current outside people with an SMTP address of a person (no role address), named
+    neither as a mailing nor as an organisation."""
+    p, a = table_of(Person).c, table_of(EmailAddress).c
+    colleagues = select(Colleague.person_id)
+    rows = session.execute(
+        select(p.id, p.display_name, p.company_id, a.address)
+        .join(table_of(EmailAddress), a.person_id == p.id)
+        .where(p.merged_into_id.is_(None), p.id.not_in(colleagues))
+        .where(a.kind == "smtp", a.is_role.is_(False))
+        .order_by(p.id, a.id)
+    )
+    records: dict[int, Record] = {}
+    for person, name, company, address in rows:
+        if name and (is_mailing_name(name) or is_organisation_sender(name, address)):
+            continue
+        record = records.setdefault(person, Record(person, name or "", company))
+        record.addresses.append(address)
+    return records
+
+
+def _candidate_pairs(records: Iterable[Record]) -> Iterable[tuple[Record, Record]]:
+    """Pairs sharing a family name, a local part, or (at one organisation) a local part's
+    one-letter deletion; a block of one crowded family name only where its records share
+    an organisation."""
+    by_family: dict[str, list[Record]] = defaultdict(list)
+    by_local: dict[str, list[Record]] = defaultdict(list)
+    by_deletion: dict[tuple[str, str], list[Record]] = defaultdict(list)
+    for record in records:
+        if (key := record.key) is not None:
+            by_family[key[1]].append(record)
+        for address in record.addresses:
+            local, _, domain = address.partition("@")
+            if len(local) >= MIN_LOCAL:
+                by_local[local].append(record)
+                if (org := organisation(domain)) is not None:
+                    for deleted in deletion_keys(local):
+                        by_deletion[(org, deleted)].append(record)
+    for family in by_family.values():
+        if len(family) <= CROWDED_FAMILY:
+            yield from combinations(family, 2)
+        else:
+            yield from _shared_organisation(family)
+    for block in (*by_local.values(), *by_deletion.values()):
+        if len(unique := _unique(block)) <= CROWDED_LOCAL:
+            yield from combinations(unique, 2)
+
+
+def _shared_organisation(block: list[Record]) -> Iterable[tuple[Record, Record]]:
+    by_org: dict[str, list[Record]] = defaultdict(list)
+    for record in block:
+        for org in record.organisations:
+            by_org[org].append(record)
+    for group in by_org.values():
+        yield from combinations(_unique(group), 2)
+
+
+def _unique(block: list[Record]) -> list[Record]:
+    return list({r.person: r for r in block}.values())
+
+
+def _compare(a: Record, b: Record, families: Counter[str]) -> Duplicate | None:
+    if a.name and b.name and middles_conflict(a.name, b.name):
+        return None
+    key = a.key or b.key
+    if key is not None and not (_fits(a, key) or _fits(b, key)):
+        return None  # no address spells the name: a mailing's per-message senders
+    verdict = _verdict(a, b, families)
+    if verdict is None:
+        return None
+    keep, drop = sorted((a.person, b.person))
+    similarity = fuzz.token_sort_ratio(a.name.lower(), b.name.lower()) if a.name and b.name else 0.0
+    return Duplicate(keep, drop, verdict[0], similarity, verdict[1])
+
+
+def _verdict(a: Record, b: Record, families: Counter[str]) -> tuple[str, str] | None:
+    """(tier, reason) by the rules of the module's docstring, or ``None``."""
+    ka, kb = a.key, b.key
+    agree = ka is not None and kb is not None and names_agree(ka, kb)
+    org = _shared_org(a, b)
+    label = a.name or b.name or "no name"
+    if org is not None and ka is not None and ka == kb:
+        if _fits(a, ka, every=True) and _fits(b, ka, every=True):
+            return SAME, f"{label} at {org}"
+        return LIKELY, f"{label} at {org}, an address not in the name"
+    shared = _shared_local(a, b)
+    if shared is not None and ka is not None and agree:
+        if families[ka[1]] <= RARE_FAMILY or not usual_local(shared, ka):
+            return SAME, f"{label}: {shared} at two domains"
+        return LIKELY, f"{label}: {shared} at two organisations"
+    if org is not None and (agree or not a.name or not b.name) and _typo(a, b):
+        return SAME, f"{label}: one letter apart at {org}"
+    return (LIKELY, f"{label} at {org or 'different organisations'}") if agree else None
+
+
+def _fits(record: Record, key: tuple[str, str], every: bool = False) -> bool:
+    fits = (fits_name(x.partition("@")[0], key) for x in record.addresses)
+    return all(fits) if every else any(fits)
+
+
+def _shared_org(a: Record, b: Record) -> str | None:
+    if a.company is not None and a.company == b.company:
+        return next(iter(sorted(a.organisations)), "one company")
+    for one in sorted(a.organisations):
+        for other in sorted(b.organisations):
+            if same_organisation(one, other):
+                return one
+    return None
+
+
+def _shared_local(a: Record, b: Record) -> str | None:
+    locals_a = {x.partition("@")[0] for x in a.addresses}
+    common = sorted(
+        local
+        for x in b.addresses
+        if len(local := x.partition("@")[0]) >= MIN_LOCAL and local in locals_a
+    )
+    return common[0] if common else None
+
+
+def _typo(a: Record, b: Record) -> bool:
+    """Two addresses at one organisation whose local parts are one edit apart."""
+    return any(
+        one_edit_apart(x.partition("@")[0], y.partition("@")[0])
+        and (ox := organisation(x.rsplit("@", 1)[1])) is not None
+        and (oy := organisation(y.rsplit("@", 1)[1])) is not None
+        and same_organisation(ox, oy)
+        for x in a.addresses
+        for y in b.addresses
+    )
+
+
+def _demote_shared_messages(session: Session, found: dict[tuple[int, int], Duplicate]) -> None:
+    """A one-letter pair (rule 3) whose two addresses are both on one message is two
+    mailboxes: listed for an admin, not merged."""
+    typos = {pair: d for pair, d in found.items() if d.tier == SAME and "one letter" in d.reason}
+    if not typos:
+        return
+    people = sorted({p for pair in typos for p in pair})
+    part, addr = table_of(Participant).c, table_of(EmailAddress).c
+    rows = session.execute(
+        select(part.interaction_id, addr.person_id)
+        .join(table_of(EmailAddress), addr.id == part.address_id)
+        .where(addr.person_id.in_(people))
+    )
+    on: dict[int, set[int]] = defaultdict(set)
+    for interaction, person in rows:
+        on[int(person)].add(int(interaction))
+    for pair, d in typos.items():
+        if on[pair[0]] & on[pair[1]]:
+            found[pair] = Duplicate(
+                d.keep, d.drop, LIKELY, d.similarity, f"{d.reason}, both on one message"
+            )

@@ -1,0 +1,51 @@
+"""The duplicate-people job: merge what ``storage.duplicates`` finds the same person.
+
+Run after ``python app.py import``, by ``python app.py dedupe``, and once a day by the
+scheduler of a served app or the sync worker (``DEDUPE_EVERY``). One transaction: the merges,
+then the merged people's pair aggregates recomputed (``rebuild_stale``), which tells every
+API process's graph that pairs changed. A run that was ingesting meanwhile and still held a
+merged person in its address cache marks that person's pairs for a rebuild at its end
+(``storage.merge.settle_merged``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from relationships.aggregate_store import rebuild_stale
+from storage.db import Database
+from storage.duplicates import LIKELY, Duplicate, find_duplicates, merge_duplicates
+
+log = logging.getLogger(__name__)
+
+DEDUPE_EVERY = 24 * 3600.0  # seconds; new people arrive with every sync, duplicates slowly
+DEDUPE_JOB = "dedupe"
+
+
+@dataclass(frozen=True)
+class DedupeResult:
+    merged: list[Duplicate]
+    pairs_rebuilt: int
+    for_review: int
+
+    def summary(self) -> str:
+        return (
+            f"duplicate people merged {len(self.merged)} (pairs recomputed"
+            f" {self.pairs_rebuilt}); likely duplicates left for an admin {self.for_review}"
+        )
+
+
+def dedupe(db: Database, *, apply: bool = True) -> DedupeResult:
+    """Merge the same-tier duplicates (``apply``) and count the likely ones left."""
+    with db.transaction() as session:
+        if not apply:
+            found = find_duplicates(session)
+            same = [d for d in found if d.tier != LIKELY]
+            return DedupeResult(same, 0, len(found) - len(same))
+        merged = merge_duplicates(session)
+        pairs = rebuild_stale(session)
+        left = sum(1 for d in find_duplicates(session) if d.tier == LIKELY)
+    if merged:
+        log.info("merged %d duplicate people; %d likely left for review", len(merged), left)
+    return DedupeResult(merged, pairs, left)
