@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,11 +18,16 @@ from demo import meetings, noise
 from demo.mail import Ids, Mail
 from demo.mailboxes import Outbox
 from demo.names import DOMAIN
+from demo.people import Party
 from demo.population import ANCHOR, Population, build
 from demo.threads import Threads
 
 HOSTILE_SUBJECT = "Invoice <script>alert(1)</script>"
 PRIVATE_THREADS = 3
+# Zoë Müller writes from home too: one person under two addresses, joined by the duplicate
+# merge after the import (docs/data-quality.md).
+HOME_ADDRESS = "zoe.mueller@gmx.de"
+HOME_SUBJECT = "Dinner in Cologne"
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,7 @@ def generate(out_dir: Path, *, scale: float = 1.0, seed: int = 7) -> DemoFirm:
     directories = {m.email: Path(out_dir) / m.email.split("@")[0] for m in population.colleagues}
     outbox = Outbox(list(directories))
     _post_mail(rng, ids, population, outbox, scale)
+    _post_all(outbox, _mail_from_home(population, seed))
     outbox.write(directories)
     events = meetings.write_calendars(_meetings(rng, ids, population, scale), directories)
     return DemoFirm(
@@ -76,6 +82,22 @@ def _post_mail(
     _post_all(outbox, noise.newsletters(rng, ids, population.colleagues, scale))
     _post_all(outbox, noise.notices(rng, ids, population.colleagues, scale))
     _post_machine_replies(rng, ids, population, outbox, outbound)
+
+
+def _mail_from_home(population: Population, seed: int) -> Iterator[Mail]:
+    """A thread between Zoë Müller's private address and a colleague who knows her at work.
+    Drawn from a random of its own, so everything else is drawn as before."""
+    rng = random.Random(f"{seed}-home")
+    work = population.featured["german"]
+    home = Party(work.party.name, HOME_ADDRESS, work.party.utc_offset)
+    member = replace(work, party=home, addressed=home)
+    colleague = next(
+        (t.colleague for t in population.ties if t.contact == work), population.colleagues[0]
+    )
+    threads = Threads(rng, Ids(rng), population)
+    threads.members[member.email] = member
+    at = ANCHOR - timedelta(days=20)
+    return threads.thread(([member], [colleague]), HOME_SUBJECT, at, 0.9)
 
 
 def _private_mail(threads: Threads, population: Population) -> Iterator[Mail]:

@@ -22,6 +22,7 @@ from demo.people import (
     local_part,
     person_names,
 )
+from sync.normalize.matching import same_organisation
 
 ANCHOR = datetime(2026, 11, 1, tzinfo=UTC)  # "now" for the demo's mail
 SPAN = timedelta(days=730)  # two years of history
@@ -128,7 +129,9 @@ def _add_companies(rng: random.Random, population: Population, count: int) -> No
     while len(population.companies) < count:
         country = rng.choices(names.COUNTRIES, weights)[0]
         name, domain = company_name(rng, country)
-        if domain not in domains:
+        # Each company is its own organisation to the duplicate-people rules too: not
+        # "evergreen-logistics.com" beside "evergreenlogistics.com".
+        if not any(same_organisation(domain, other) for other in domains):
             domains.add(domain)
             population.companies.append(Company(name, domain, country))
 
@@ -140,6 +143,7 @@ def _add_contacts(rng: random.Random, population: Population, count: int) -> Non
     patterns = [rng.randrange(4) for _ in companies]
     titles, title_weights = zip(*names.TITLES, strict=True)
     taken = {c.email for c in population.contacts}
+    named: set[tuple[str, str]] = set()
     while len(population.contacts) < count:
         index = rng.choices(range(len(companies)), sizes)[0]
         company = companies[index]
@@ -148,9 +152,12 @@ def _add_contacts(rng: random.Random, population: Population, count: int) -> Non
         native, first, last = person_names(rng, culture)
         local = local_part(patterns[index], first, last, german=culture == "de")
         email = f"{local}@{company.domain}"
-        if email in taken:
+        # Every contact is a person of their own: no two share an address, nor a name and a
+        # local part at two firms (which the duplicate merge reads as one person who moved).
+        if email in taken or (native, local) in named:
             continue
         taken.add(email)
+        named.add((native, local))
         signed, addressed = display_forms(rng, culture, native, first, last)
         title = rng.choices(titles, title_weights)[0]
         member = _member(addressed, email, title, company)

@@ -60,13 +60,16 @@ ACTOR = "dedupe"
 # of pairs, almost all two people (the same-tier rules need more than a name).
 CROWDED_FAMILY = 200
 # The same local part at two organisations under the same name is one person when the
-# family name is this rare among the records, met with at most this many first names, or
-# when the local part is more than a usual form of the name (``usual_local``):
+# family name is this rare among the records, met with at most this many first names, and
+# the name itself held at most at ``COMMON_NAME`` places, or when the local part is more
+# than a usual form of the name (``usual_local``). Ten "Amir Mousavi"s as ``amir.mousavi@``
+# at ten firms are ten people:
 # "John Adams" as ``jadams@`` at ERCOT and at Hunton & Williams are two people.
 RARE_FAMILY = 3
-# A name held by more records than this (at different organisations, else a rule above
-# merges them) is a common name: its pairs are not listed for review.
-COMMON_NAME = 2
+# A name held at more places (organisations, or mail providers' domains) than this is a
+# common name: its pairs are not listed for review (the rules above still merge those that
+# share an organisation or a distinctive local part).
+COMMON_NAME = 3
 # A local part shared by this many records ("jsmith" at many domains) tells nobody apart.
 CROWDED_LOCAL = 20
 
@@ -86,6 +89,12 @@ class Record:
     def organisations(self) -> set[str]:
         return {o for a in self.addresses if (o := organisation(a.rsplit("@", 1)[1]))}
 
+    @property
+    def places(self) -> set[str]:
+        """Where the record's addresses are: its organisations, or a mail provider's domain
+        for each address there."""
+        return self.organisations or {a.rsplit("@", 1)[1] for a in self.addresses}
+
 
 @dataclass(frozen=True)
 class Duplicate:
@@ -99,7 +108,13 @@ class Duplicate:
 def find_duplicates(session: Session) -> list[Duplicate]:
     """Every candidate pair, same tier first, then by name similarity."""
     records = _records(session)
-    names = Counter(r.key for r in records.values() if r.key)
+    # How common each name is: the organisations its holders are at (a person with four
+    # addresses at three places holds it at three; ten namesakes at ten firms at ten).
+    places: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for record in records.values():
+        if record.key is not None:
+            places[record.key] |= record.places
+    names = Counter({key: len(found) for key, found in places.items()})
     # How common each family name is: the number of first names it comes with.
     families = Counter(family for _, family in names)
     blocked = distinct_pairs(session)
@@ -108,7 +123,7 @@ def find_duplicates(session: Session) -> list[Duplicate]:
         pair = (min(a.person, b.person), max(a.person, b.person))
         if pair in blocked or pair in found:
             continue
-        verdict = _compare(a, b, families)
+        verdict = _compare(a, b, families, names)
         if verdict is not None and a.key and _common(verdict, names[a.key]):
             continue  # a third "Fan Yang" elsewhere: a common name, not a clue
         if verdict is not None:
@@ -137,8 +152,8 @@ def merge_duplicates(session: Session) -> list[Duplicate]:
 
 
 def _common(verdict: Duplicate, holders: int) -> bool:
-    """A likely pair on nothing but a name that more than ``COMMON_NAME`` records hold."""
-    return verdict.tier == LIKELY and holders > COMMON_NAME and "different" in verdict.reason
+    """A likely pair whose name is held at more than ``COMMON_NAME`` places."""
+    return verdict.tier == LIKELY and holders > COMMON_NAME
 
 
 def _root(survivor: dict[int, int], person: int) -> int:
@@ -208,13 +223,15 @@ def _unique(block: list[Record]) -> list[Record]:
     return list({r.person: r for r in block}.values())
 
 
-def _compare(a: Record, b: Record, families: Counter[str]) -> Duplicate | None:
+def _compare(
+    a: Record, b: Record, families: Counter[str], names: Counter[tuple[str, str]]
+) -> Duplicate | None:
     if a.name and b.name and middles_conflict(a.name, b.name):
         return None
     key = a.key or b.key
     if key is not None and not (_fits(a, key) or _fits(b, key)):
         return None  # no address spells the name: a mailing's per-message senders
-    verdict = _verdict(a, b, families)
+    verdict = _verdict(a, b, families, names)
     if verdict is None:
         return None
     keep, drop = sorted((a.person, b.person))
@@ -222,7 +239,9 @@ def _compare(a: Record, b: Record, families: Counter[str]) -> Duplicate | None:
     return Duplicate(keep, drop, verdict[0], similarity, verdict[1])
 
 
-def _verdict(a: Record, b: Record, families: Counter[str]) -> tuple[str, str] | None:
+def _verdict(
+    a: Record, b: Record, families: Counter[str], names: Counter[tuple[str, str]]
+) -> tuple[str, str] | None:
     """(tier, reason) by the rules of the module's docstring, or ``None``."""
     ka, kb = a.key, b.key
     agree = ka is not None and kb is not None and names_agree(ka, kb)
@@ -234,7 +253,8 @@ def _verdict(a: Record, b: Record, families: Counter[str]) -> tuple[str, str] | 
         return LIKELY, f"{label} at {org}, an address not in the name"
     shared = _shared_local(a, b)
     if shared is not None and ka is not None and agree:
-        if families[ka[1]] <= RARE_FAMILY or not usual_local(shared, ka):
+        rare = families[ka[1]] <= RARE_FAMILY and names[ka] <= COMMON_NAME
+        if rare or not usual_local(shared, ka):
             return SAME, f"{label}: {shared} at two domains"
         return LIKELY, f"{label}: {shared} at two organisations"
     if org is not None and (agree or not a.name or not b.name) and _typo(a, b):

@@ -18,7 +18,7 @@ from demo.generate import DemoFirm, generate
 from demo.meetings import ROOMS
 from demo.run import prepare_demo
 from storage.db import Database
-from storage.models import Colleague, EmailAddress, Interaction, Sighting
+from storage.models import AuditEvent, Colleague, EmailAddress, Interaction, Sighting
 from sync.importer import ImportResult, import_paths
 
 SCALE = 0.05
@@ -180,6 +180,12 @@ def test_prepare_demo_imports_and_signs_in_an_admin(db: Database, tmp_path: Path
     with db.transaction() as session:
         admins = session.scalars(select(Colleague.email).where(Colleague.is_admin)).all()
     assert admins == ["eleanor.whitfield@harbourlaw.example"]
+    with db.transaction() as session:  # Zoë Müller writes from home too: the one duplicate
+        merges = session.scalars(select(AuditEvent).where(AuditEvent.actor == "dedupe")).all()
+    assert [(m.details["reason"], m.details["addresses"]) for m in merges] == [
+        ("Zoë Müller: zoe.mueller at two domains", ["zoe.mueller@gmx.de"])
+    ]
+    assert any("duplicate people merged 1" in line for line in lines)
     stamp = (tmp_path / "eleanor.whitfield" / "inbox.mbox").stat().st_mtime_ns
     prepare_demo(config, scale=SCALE, echo=lines.append, out_dir=tmp_path)
     assert (tmp_path / "eleanor.whitfield" / "inbox.mbox").stat().st_mtime_ns == stamp
