@@ -200,6 +200,9 @@ def test_an_admin_reviews_the_list_and_each_answer_takes_a_pair_off_it(
         "Ron Jones",
         "ron.jones@acme.example",
     }
+    # Alice wrote with both, the first Ron Jones on 3 March, the second on 4 March.
+    assert jones["shared_colleagues"] == 1 and jones["one_after_the_other"]
+    assert jones["keep"]["last_seen"] < jones["drop"]["first_seen"]
     colleague = {"Authorization": f"Bearer {issue_dev_token(app.config, ALICE)}"}
     assert client.get(DUPLICATES, headers=colleague).status_code == 403
     assert client.get(f"{DUPLICATES}?tier=maybe", headers=admin).status_code == 400
