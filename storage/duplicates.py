@@ -7,8 +7,9 @@ grows with the number of addresses, not its square. A pair is
 - **same**, merged by ``merge_duplicates`` (``storage.merge.merge_people``: audited, with
   an undo), when
   1. both are at one organisation (``same_organisation``, or one company) under the same
-     name (first and family names equal, middle initials and titles aside):
-     ``michael.cyrus@cinergy.com`` and ``mcyrus@cinergy.com``, both "Michael Cyrus";
+     name (first and family names equal, middle initials and titles aside), and their local
+     parts are not one numbered after the other (``john.smith2@``: a firm's second John
+     Smith): ``michael.cyrus@cinergy.com`` and ``mcyrus@cinergy.com``, both "Michael Cyrus";
   2. they share a local part of ``MIN_LOCAL`` letters or more at two domains and their names
      agree: ``smmayers@earthlink.net`` and ``smmayers@attbi.com`` (an ISP renamed),
      ``michael.britt@constellaion.com`` (a typo) and ``@constellation.com``;
@@ -30,7 +31,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import combinations
+from functools import cached_property
+from itertools import combinations, product
 
 from rapidfuzz import fuzz
 from sqlalchemy import select
@@ -43,10 +45,12 @@ from sync.normalize.domains import is_mailing_name, is_organisation_sender
 from sync.normalize.matching import (
     MIN_LOCAL,
     deletion_keys,
+    first_names_agree,
     fits_name,
     middles_conflict,
     name_key,
     names_agree,
+    numbered_apart,
     one_edit_apart,
     organisation,
     same_organisation,
@@ -56,9 +60,9 @@ from sync.normalize.matching import (
 SAME = "same"
 LIKELY = "likely"
 ACTOR = "dedupe"
-# A family name this common among the records is no block for the "likely" tier: thousands
-# of pairs, almost all two people (the same-tier rules need more than a name).
-CROWDED_FAMILY = 200
+# A family name this common among the records is compared only where its records share an
+# organisation: a block of thousands, most of whose namesakes elsewhere are two people.
+CROWDED_FAMILY = 1000
 # The same local part at two organisations under the same name is one person when the
 # family name is this rare among the records, met with at most this many first names, and
 # the name itself held at most at ``COMMON_NAME`` places, or when the local part is more
@@ -81,15 +85,15 @@ class Record:
     company: int | None
     addresses: list[str] = field(default_factory=list)
 
-    @property
+    @cached_property
     def key(self) -> tuple[str, str] | None:
         return name_key(self.name) if self.name else None
 
-    @property
+    @cached_property
     def organisations(self) -> set[str]:
         return {o for a in self.addresses if (o := organisation(a.rsplit("@", 1)[1]))}
 
-    @property
+    @cached_property
     def places(self) -> set[str]:
         """Where the record's addresses are: its organisations, or a mail provider's domain
         for each address there."""
@@ -201,12 +205,11 @@ def _candidate_pairs(records: Iterable[Record]) -> Iterable[tuple[Record, Record
                     for deleted in deletion_keys(local):
                         by_deletion[(org, deleted)].append(record)
     for family in by_family.values():
-        if len(family) <= CROWDED_FAMILY:
-            yield from combinations(family, 2)
-        else:
+        yield from _agreeing(family if len(family) <= CROWDED_FAMILY else [])
+        if len(family) > CROWDED_FAMILY:
             yield from _shared_organisation(family)
     for block in (*by_local.values(), *by_deletion.values()):
-        if len(unique := _unique(block)) <= CROWDED_LOCAL:
+        if len(block) > 1 and len(unique := _unique(block)) <= CROWDED_LOCAL:
             yield from combinations(unique, 2)
 
 
@@ -216,7 +219,22 @@ def _shared_organisation(block: list[Record]) -> Iterable[tuple[Record, Record]]
         for org in record.organisations:
             by_org[org].append(record)
     for group in by_org.values():
-        yield from combinations(_unique(group), 2)
+        yield from _agreeing(_unique(group))
+
+
+def _agreeing(block: list[Record]) -> Iterable[tuple[Record, Record]]:
+    """The pairs of a block of one family name whose first names agree: no rule holds for
+    two named people whose names disagree (the others come from the address indexes)."""
+    by_first: dict[str, list[Record]] = defaultdict(list)
+    for record in block:
+        if record.key is not None:
+            by_first[record.key[0]].append(record)
+    firsts = sorted(by_first)
+    for i, one in enumerate(firsts):
+        yield from combinations(by_first[one], 2)
+        for other in firsts[i + 1 :]:
+            if first_names_agree(one, other):
+                yield from product(by_first[one], by_first[other])
 
 
 def _unique(block: list[Record]) -> list[Record]:
@@ -247,7 +265,7 @@ def _verdict(
     agree = ka is not None and kb is not None and names_agree(ka, kb)
     org = _shared_org(a, b)
     label = a.name or b.name or "no name"
-    if org is not None and ka is not None and ka == kb:
+    if org is not None and ka is not None and ka == kb and not _numbered(a, b):
         if _fits(a, ka, every=True) and _fits(b, ka, every=True):
             return SAME, f"{label} at {org}"
         return LIKELY, f"{label} at {org}, an address not in the name"
@@ -265,6 +283,14 @@ def _verdict(
 def _fits(record: Record, key: tuple[str, str], every: bool = False) -> bool:
     fits = (fits_name(x.partition("@")[0], key) for x in record.addresses)
     return all(fits) if every else any(fits)
+
+
+def _numbered(a: Record, b: Record) -> bool:
+    return any(
+        numbered_apart(x.partition("@")[0], y.partition("@")[0])
+        for x in a.addresses
+        for y in b.addresses
+    )
 
 
 def _shared_org(a: Record, b: Record) -> str | None:

@@ -25,6 +25,7 @@ from sync.normalize.matching import (
     fits_name,
     middles_conflict,
     name_key,
+    numbered_apart,
     one_edit_apart,
     same_organisation,
     usual_local,
@@ -75,6 +76,7 @@ def test_addresses_compare_by_organisation_and_typo() -> None:
     assert one_edit_apart("jbennett", "jbennet")
     assert not one_edit_apart("jsmith1", "jsmith2")  # numbered: two people
     assert not one_edit_apart("agarner", "mgarner")  # other initials: two people
+    assert numbered_apart("john.smith", "john.smith2") and not numbered_apart("jsmith", "jsmith")
     assert usual_local("jadams", ("john", "adams")) and usual_local("john.adams", ("john", "adams"))
     assert not usual_local("smmayers", ("sean", "mayers"))  # a middle initial: more than the name
     assert fits_name("taylam", ("andy", "taylor"))  # Exchange truncates
@@ -129,6 +131,17 @@ def test_the_same_name_elsewhere_is_only_listed(db: Database) -> None:
     assert found[frozenset({"ron.jones@acme.example", "rjones@globex.example"})].tier == LIKELY
     assert found[frozenset(ADAMS)].tier == LIKELY
     assert found[frozenset(ADAMS)].reason == "John Adams: jadams at two organisations"
+
+
+def test_a_firms_numbered_namesake_is_another_person(db: Database) -> None:
+    """Cinergy gave its second Michael Cyrus ``michael.cyrus2@``: listed, not merged."""
+    NAMES["michael.cyrus2@cinergy.com"] = "Michael Cyrus"
+    try:
+        _exchange(db, [CYRUS, "michael.cyrus2@cinergy.com"])
+        found = _found(db)
+    finally:
+        del NAMES["michael.cyrus2@cinergy.com"]
+    assert found[frozenset({CYRUS, "michael.cyrus2@cinergy.com"})].tier == LIKELY
 
 
 def test_two_addresses_on_one_message_are_two_mailboxes(db: Database) -> None:

@@ -40,6 +40,7 @@ _DIGIT = re.compile(r"\d")
 _NOT_LETTERS = re.compile(r"[^a-z]")
 _PARENTHESES = re.compile(r"\([^)]*\)?")
 _AFTER_SLASH = re.compile(r"(?:/| - ).*$")
+CACHED = 65536  # answers remembered: a store's first names recur in every block
 MIN_PREFIX = 3  # "Jeff"/"Jeffrey"; "Al"/"Alan" is too short to tell
 MIN_TYPO_NAME = 5  # a one-letter change in a shorter first name is another name (Mark/Mary)
 MIN_LOCAL = 6  # shorter local parts ("jsmith", "bob") are shared by too many people
@@ -49,7 +50,7 @@ MIN_DOMAIN_LABEL = 6
 MIN_EDIT_AT = 2  # "rr"/"rcn": too short for a typo or a prefix to mean anything
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=CACHED)
 def name_key(name: str) -> tuple[str, str] | None:
     """(first, family) of a display name, folded; ``None`` with fewer than two words, or for
     a household ("Dana & Cecil Smith", "Kristi and Mike Oldham"). What follows a slash or
@@ -64,7 +65,7 @@ def name_key(name: str) -> tuple[str, str] | None:
     return words[0], words[-1]
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=CACHED)
 def middle_initials(name: str) -> frozenset[str]:
     """The initials of the words between the first and the family name: "Michael J Britt"
     {"j"}. Two names whose middle initials are both given and differ are two people."""
@@ -78,6 +79,7 @@ def _words(name: str) -> list[str]:
     return [w for w in words if w and w not in _TITLES]
 
 
+@functools.lru_cache(maxsize=CACHED)
 def first_names_agree(one: str, other: str) -> bool:
     if one == other:
         return True
@@ -97,7 +99,7 @@ def middles_conflict(one: str, other: str) -> bool:
     return bool(a and b and a.isdisjoint(b))
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=CACHED)
 def organisation(domain: str) -> str | None:
     """The domain an address's organisation is keyed by (``company_domain``); ``None`` for a mail
     provider's (anyone can have an address there)."""
@@ -151,6 +153,12 @@ def usual_local(local: str, key: tuple[str, str]) -> bool:
     forms = {first + family, first[0] + family, family + first[0], family + first}
     forms |= {first + family[0]}
     return local.replace(".", "").replace("_", "").replace("-", "") in forms | {first, family}
+
+
+def numbered_apart(one: str, other: str) -> bool:
+    """Two local parts that differ only in digits (``john.smith``/``john.smith2``): a firm
+    numbers the address of a second person of the same name."""
+    return one != other and _DIGIT.sub("", one) == _DIGIT.sub("", other)
 
 
 def deletion_keys(local: str) -> set[str]:
