@@ -1,11 +1,14 @@
 """``GET /api/v1/admin/duplicates``: the pairs of people that may be one, for an admin's review.
 
-The same-tier pairs are merged by the daily job (`sync.dedupe`); what a request finds of
-them was met since its last run. Likely pairs are only listed: an admin merges one
-(``POST /admin/people/merge``) or marks it distinct (``POST /admin/people/distinct``), and
-either way it leaves the list. Each request runs the finding afresh over every outside person
-(`storage.duplicates.find_duplicates`: 0.4 s for Enron's 21,000 people), so the list is never
-stale after a merge or an undo. Names and addresses are returned as stored, as JSON strings.
+The last duplicate-people run (`sync.dedupe`: after an import, ``python app.py dedupe``, and
+daily) merged what it could tell and stored the likely pairs it could not
+(`storage.candidates`); this lists them, without a pair one of whose people was merged since
+or that was marked distinct since. An admin merges one (``POST /admin/people/merge``) or marks
+it distinct (``POST /admin/people/distinct``), and either way it leaves the list at once.
+Each pair comes with evidence read from the pair aggregates, never from mail: each record's
+first and last mail with the firm, the colleagues who know both, and whether one record's
+mail ended before the other's began. Names and addresses are returned as stored, as JSON
+strings.
 """
 
 from __future__ import annotations
@@ -19,9 +22,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from api.admin import require_admin
-from api.errors import BadRequest
 from api.params import bounded_int, iso
-from storage.duplicates import LIKELY, SAME, Duplicate, find_duplicates
+from storage.candidates import stored_candidates
+from storage.duplicates import Duplicate
 from storage.models import Colleague, EmailAddress, Person, Relationship
 from storage.models.base import table_of
 from storage.web import session
@@ -30,24 +33,21 @@ blueprint = Blueprint("admin_duplicates", __name__, url_prefix="/admin")
 blueprint.before_request(require_admin)
 
 MAX_LIMIT = 200
-TIERS = {"likely": (LIKELY,), "same": (SAME,), "all": (SAME, LIKELY)}
 
 
 @blueprint.get("/duplicates")
 def list_duplicates() -> dict[str, Any]:
-    tier = request.args.get("tier", "likely")
-    if tier not in TIERS:
-        raise BadRequest(f"tier: one of {', '.join(TIERS)}, got {tier[:20]!r}")
     limit = bounded_int(request.args.get("limit"), default=50, low=1, high=MAX_LIMIT)
     offset = bounded_int(request.args.get("offset"), default=0, low=0, high=10**9)
     db = session()
-    found = [d for d in find_duplicates(db) if d.tier in TIERS[tier]]
-    page = found[offset : offset + limit]
+    listed = stored_candidates(db, limit, offset)
+    page = listed.candidates
     people = _people(db, [p for d in page for p in (d.keep, d.drop)])
     return {
         "items": [_json(d, people) for d in page],
-        "total": len(found),
-        "next_offset": offset + limit if len(found) > offset + limit else None,
+        "total": listed.total,
+        "next_offset": offset + limit if listed.total > offset + limit else None,
+        "found_at": iso(listed.found_at),
     }
 
 

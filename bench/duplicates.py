@@ -2,7 +2,7 @@
 usual CRM rule (the same full name is one person) measured in the same run.
 
 Generates a store of outside people (default 300,000) in a scratch SQLite file: names drawn
-from 500 first names and 40,000 family names with Zipf weights (a few family names held by
+from 5,000 first names and 150,000 family names with Zipf weights (a few family names held by
 thousands, as real ones are), at 6,000 companies of Zipf sizes or at mail providers, under
 four usual address forms. Then plants duplicates, each a second record of one person:
 
@@ -61,17 +61,20 @@ def word(rng: random.Random, parts: int) -> str:
 
 
 def generate(people: int, rng: random.Random) -> tuple[list[Row], set[tuple[int, int]]]:
-    firsts = sorted({word(rng, 2) for _ in range(700)})[:500]
-    families = sorted({word(rng, 3) for _ in range(60_000)})[:40_000]
-    # The most common family name held by 0.7 % of the people (Smith: about 0.8 % in the US).
-    family_weights = [1 / (i + 20) for i in range(len(families))]
+    # 5,000 first names and 150,000 family names, each of Zipf weights: the most common
+    # family name held by 0.8 % of the people (Smith in the US), the most common first name
+    # by 1.9 % (James, Mary: about 1.5 %).
+    firsts = sorted({word(rng, 3) for _ in range(9_000)})[:5_000]
+    first_weights = [1 / (i + 8) for i in range(len(firsts))]
+    families = sorted({word(rng, 4) + word(rng, 1) for _ in range(200_000)})[:150_000]
+    family_weights = [1 / (i + 16) for i in range(len(families))]
     companies = sorted({word(rng, 3) + ".com" for _ in range(9_000)})[:6_000]
     company_weights = [1 / (i + 5) for i in range(len(companies))]  # the largest: 2.8 %
     schemes = {c: rng.randrange(len(SCHEMES)) for c in companies}  # one address form a firm
     rows: list[Row] = []
     taken: set[str] = set()
     while len(rows) < people:
-        first = rng.choice(firsts)
+        first = rng.choices(firsts, first_weights)[0]
         family = rng.choices(families, family_weights)[0]
         if rng.random() < 0.8:
             domain = rng.choices(companies, company_weights)[0]

@@ -193,7 +193,7 @@ def _candidate_pairs(records: Iterable[Record]) -> Iterable[tuple[Record, Record
     an organisation."""
     by_family: dict[str, list[Record]] = defaultdict(list)
     by_local: dict[str, list[Record]] = defaultdict(list)
-    by_deletion: dict[tuple[str, str], list[Record]] = defaultdict(list)
+    by_org: dict[str, list[tuple[str, Record]]] = defaultdict(list)
     for record in records:
         if (key := record.key) is not None:
             by_family[key[1]].append(record)
@@ -202,13 +202,23 @@ def _candidate_pairs(records: Iterable[Record]) -> Iterable[tuple[Record, Record
             if len(local) >= MIN_LOCAL:
                 by_local[local].append(record)
                 if (org := organisation(domain)) is not None:
-                    for deleted in deletion_keys(local):
-                        by_deletion[(org, deleted)].append(record)
+                    by_org[org].append((local, record))
     for family in by_family.values():
         yield from _agreeing(family if len(family) <= CROWDED_FAMILY else [])
         if len(family) > CROWDED_FAMILY:
             yield from _shared_organisation(family)
-    for block in (*by_local.values(), *by_deletion.values()):
+    yield from _blocks(by_local.values())
+    for entries in by_org.values():
+        if len(entries) > 1:  # one organisation's deletion index at a time: memory stays small
+            by_deletion: dict[str, list[Record]] = defaultdict(list)
+            for local, record in entries:
+                for deleted in deletion_keys(local):
+                    by_deletion[deleted].append(record)
+            yield from _blocks(by_deletion.values())
+
+
+def _blocks(blocks: Iterable[list[Record]]) -> Iterable[tuple[Record, Record]]:
+    for block in blocks:
         if len(block) > 1 and len(unique := _unique(block)) <= CROWDED_LOCAL:
             yield from combinations(unique, 2)
 

@@ -3,9 +3,9 @@
 Run after ``python app.py import``, by ``python app.py dedupe``, and once a day by the
 scheduler of a served app or the sync worker (``DEDUPE_EVERY``). One transaction: the merges,
 then the merged people's pair aggregates recomputed (``rebuild_stale``), which tells every
-API process's graph that pairs changed. A run that was ingesting meanwhile and still held a
-merged person in its address cache marks that person's pairs for a rebuild at its end
-(``storage.merge.settle_merged``).
+API process's graph that pairs changed, then the likely pairs left stored for review
+(``storage.candidates``, what ``GET /api/v1/admin/duplicates`` lists). A sync run ingesting
+meanwhile follows the merges at its next page (``AddressBook.follow_moves``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 
 from relationships.aggregate_store import rebuild_stale
+from storage.candidates import save_candidates
 from storage.db import Database
 from storage.duplicates import LIKELY, Duplicate, find_duplicates, merge_duplicates
 
@@ -37,7 +38,8 @@ class DedupeResult:
 
 
 def dedupe(db: Database, *, apply: bool = True) -> DedupeResult:
-    """Merge the same-tier duplicates (``apply``) and count the likely ones left."""
+    """Merge the same-tier duplicates (``apply``) and store the likely ones left for an
+    admin's review (``storage.candidates``); without ``apply``, change nothing."""
     with db.transaction() as session:
         if not apply:
             found = find_duplicates(session)
@@ -45,7 +47,7 @@ def dedupe(db: Database, *, apply: bool = True) -> DedupeResult:
             return DedupeResult(same, 0, len(found) - len(same))
         merged = merge_duplicates(session)
         pairs = rebuild_stale(session)
-        left = sum(1 for d in find_duplicates(session) if d.tier == LIKELY)
+        left = save_candidates(session, find_duplicates(session))
     if merged:
         log.info("merged %d duplicate people; %d likely left for review", len(merged), left)
     return DedupeResult(merged, pairs, left)

@@ -18,6 +18,7 @@ from storage.models.people import (
     Company,
     CompanyDomain,
     DistinctPeople,
+    DuplicateCandidate,
     EmailAddress,
     Person,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "CompanyDomain",
     "CredentialKind",
     "DistinctPeople",
+    "DuplicateCandidate",
     "EmailAddress",
     "Exclusion",
     "FollowUp",

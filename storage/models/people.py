@@ -77,6 +77,21 @@ class DistinctPeople(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
 
 
+class DuplicateCandidate(Base):
+    """A pair of people that may be one, left for an admin by the last duplicate-people run
+    (``sync.dedupe``; the same-tier pairs it merged are not kept). Replaced whole by each run;
+    a pair one of whose people was merged since, or that was marked distinct, is not shown."""
+
+    __tablename__ = "duplicate_candidates"
+
+    keep_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    drop_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    tier: Mapped[str] = mapped_column(String(8))
+    similarity: Mapped[float] = mapped_column()
+    reason: Mapped[str] = mapped_column(Text)
+    found_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class EmailAddress(Base):
     """One address of a person: SMTP (lower case, ASCII domain) or an Exchange X.500 DN."""
 
