@@ -3,8 +3,10 @@ usual CRM rule (the same full name is one person) measured in the same run.
 
 Generates a store of outside people (default 300,000) in a scratch SQLite file: names drawn
 from 5,000 first names and 150,000 family names with Zipf weights (a few family names held by
-thousands, as real ones are), at 6,000 companies of Zipf sizes or at mail providers, under
-four usual address forms. Then plants duplicates, each a second record of one person:
+thousands, as real ones are), at 6,000 companies of Zipf sizes under the firm's one address
+form (``first.family``, ``ffamily`` or ``first_family``; a second namesake's numbered), or at
+mail providers as ``firstfamilyNN``. Then plants duplicates, each a second record of one
+person:
 
 - ``form``: another address form at the same firm (``jane.roe@`` and ``jroe@``);
 - ``moved``: the same local part at a mail provider (an ISP that changed hands, or a firm's
@@ -30,6 +32,7 @@ import time
 import tracemalloc
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,20 +67,22 @@ def generate(people: int, rng: random.Random) -> tuple[list[Row], set[tuple[int,
     # 5,000 first names and 150,000 family names, each of Zipf weights: the most common
     # family name held by 0.8 % of the people (Smith in the US), the most common first name
     # by 1.9 % (James, Mary: about 1.5 %).
-    firsts = sorted({word(rng, 3) for _ in range(9_000)})[:5_000]
-    first_weights = [1 / (i + 8) for i in range(len(firsts))]
-    families = sorted({word(rng, 4) + word(rng, 1) for _ in range(200_000)})[:150_000]
-    family_weights = [1 / (i + 16) for i in range(len(families))]
-    companies = sorted({word(rng, 3) + ".com" for _ in range(9_000)})[:6_000]
-    company_weights = [1 / (i + 5) for i in range(len(companies))]  # the largest: 2.8 %
+    # Shuffled before the weights are given: the most common names share no spelling.
+    firsts = _shuffled(rng, {word(rng, 3) for _ in range(9_000)}, 5_000)
+    first_weights = list(accumulate(1 / (i + 8) for i in range(len(firsts))))
+    families = _shuffled(rng, {word(rng, 5) for _ in range(200_000)}, 150_000)
+    family_weights = list(accumulate(1 / (i + 16) for i in range(len(families))))
+    companies = _shuffled(rng, {word(rng, 4) + ".com" for _ in range(9_000)}, 6_000)
+    # The largest company holds 2.8 % of the people at firms.
+    company_weights = list(accumulate(1 / (i + 5) for i in range(len(companies))))
     schemes = {c: rng.randrange(len(SCHEMES)) for c in companies}  # one address form a firm
     rows: list[Row] = []
     taken: set[str] = set()
     while len(rows) < people:
-        first = rng.choices(firsts, first_weights)[0]
-        family = rng.choices(families, family_weights)[0]
+        first = rng.choices(firsts, cum_weights=first_weights)[0]
+        family = rng.choices(families, cum_weights=family_weights)[0]
         if rng.random() < 0.8:
-            domain = rng.choices(companies, company_weights)[0]
+            domain = rng.choices(companies, cum_weights=company_weights)[0]
             local = SCHEMES[schemes[domain]](first, family)
         else:
             domain, local = rng.choice(PROVIDERS), f"{first}{family}{rng.randrange(100)}"
@@ -93,6 +98,12 @@ def generate(people: int, rng: random.Random) -> tuple[list[Row], set[tuple[int,
             rows.append(copy)
             planted.add((original.person, copy.person))
     return rows, planted
+
+
+def _shuffled(rng: random.Random, words: set[str], count: int) -> list[str]:
+    drawn = sorted(words)[:count]
+    rng.shuffle(drawn)
+    return drawn
 
 
 SCHEMES = (
