@@ -66,9 +66,9 @@ CROWDED_FAMILY = 1000
 # The same local part at two organisations under agreeing names is one person when it is
 # more than a usual form of the name (``usual_local``: ``smmayers@``, ``wright497@``) and
 # the name is held at ``COMMON_NAME`` places at most. A usual form (``jadams@``,
-# ``bruce_kohrs@``) is listed for review, however rare the name: on a generated store of
-# 150,000 people (bench/duplicates.py), namesakes of a rare family name with one usual
-# form at two firms were 86 of the 129 wrong merges.
+# ``bruce_kohrs@``) is listed for review, however rare the name: on the first version of
+# bench/duplicates.py's generated store (150,000 people), namesakes of a rare family name
+# under one usual form at two firms were 86 of the 129 wrong merges.
 # A name held at more places (organisations, or mail providers' domains) than this is a
 # common name: its pairs are not listed for review (the rules above still merge those that
 # share an organisation or a distinctive local part).
