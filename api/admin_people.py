@@ -43,7 +43,6 @@ blueprint.before_request(require_admin)
 MAX_ID = 2**63 - 1  # as the routes' ids (api.routes.IdConverter)
 MAX_REASON = 300  # characters
 MAX_LIMIT = 200
-ACTOR_LENGTH = 120  # audit_events.actor, distinct_people.actor
 
 
 @blueprint.post("/people/merge")
@@ -167,4 +166,4 @@ def _reason(body: dict[str, Any]) -> str:
 
 
 def _actor() -> str:
-    return str(g.user.email)[:ACTOR_LENGTH]
+    return str(g.user.email)

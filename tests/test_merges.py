@@ -18,8 +18,9 @@ from werkzeug.test import TestResponse
 from api.tokens import issue_dev_token
 from relationships.aggregate_store import rebuild
 from relationships.graph import current_version
+from storage.audit import record
 from storage.db import Database
-from storage.merge import distinct_pairs, merge_people
+from storage.merge import distinct_pairs, mark_distinct, merge_people
 from storage.models import AuditEvent, Colleague, EmailAddress, Person, Relationship
 from storage.models.base import table_of
 from sync.engine import ingest
@@ -569,3 +570,18 @@ def test_the_address_of_a_merged_record_names_its_survivor(
             select(EmailAddress.address).where(EmailAddress.person_id == firm["home"])
         ).all()
         assert held == [HOME]
+
+
+def test_an_audited_write_by_a_colleague_with_a_long_address_is_kept(db: Database) -> None:
+    """A colleague's address may be longer than 120 characters (a firm's long subdomain):
+    their audited writes are stored with it whole (migration 0023), on PostgreSQL too."""
+    address = "x" * 64 + "@" + "d" * 60 + ".mail.harbourlaw.example"
+    mailbox(db, address)
+    mailbox(db, ALICE)
+    with db.transaction() as session:
+        colleague = session.scalars(select(Colleague).where(Colleague.email == address)).one()
+        record(session, colleague, "person.edit", ("person", colleague.person_id))
+        mark_distinct(session, colleague.person_id, person_of(session, ALICE), address, "two")
+    with db.transaction() as session:
+        actors = session.scalars(select(AuditEvent.actor).where(AuditEvent.actor == address))
+        assert len(actors.all()) == 2  # the edit and the distinct mark

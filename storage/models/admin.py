@@ -49,7 +49,7 @@ class AuditEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("colleagues.id"))
-    actor: Mapped[str] = mapped_column(String(120), default="system")
+    actor: Mapped[str] = mapped_column(String(320), default="system")  # as colleagues.email
     action: Mapped[str] = mapped_column(String(64))
     target_type: Mapped[str] = mapped_column(String(32))
     target_id: Mapped[str] = mapped_column(String(64))

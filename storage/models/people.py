@@ -73,7 +73,7 @@ class DistinctPeople(Base):
     a_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
     b_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    actor: Mapped[str] = mapped_column(String(120))
+    actor: Mapped[str] = mapped_column(String(320))  # as colleagues.email
     reason: Mapped[str] = mapped_column(Text, default="")
 
 
