@@ -17,12 +17,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from api.admin import require_admin
-from api.params import bounded_int, iso
+from api.params import iso, paging
 from storage.candidates import stored_candidates
 from storage.duplicates import Duplicate
 from storage.models import Colleague, EmailAddress, Person, Relationship
@@ -37,8 +37,7 @@ MAX_LIMIT = 200
 
 @blueprint.get("/duplicates")
 def list_duplicates() -> dict[str, Any]:
-    limit = bounded_int(request.args.get("limit"), default=50, low=1, high=MAX_LIMIT)
-    offset = bounded_int(request.args.get("offset"), default=0, low=0, high=10**9)
+    limit, offset = paging(default=50, high=MAX_LIMIT)
     db = session()
     listed = stored_candidates(db, limit, offset)
     page = listed.candidates

@@ -14,14 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Blueprint, g, request
+from flask import Blueprint, g
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.admin import require_admin
 from api.body import json_object
 from api.errors import BadRequest, Conflict, NotFound
-from api.params import bounded_int, iso
+from api.params import iso, paging
 from relationships.aggregate_store import bump_version, rebuild_stale
 from storage.corrections import InvalidEdit, clean_text
 from storage.merge import MergeRefused, UnknownPerson, lock_current, mark_distinct, merge_checked
@@ -70,8 +70,7 @@ def post_merge() -> dict[str, Any]:
 
 @blueprint.get("/merges")
 def list_merges() -> dict[str, Any]:
-    limit = bounded_int(request.args.get("limit"), default=50, low=1, high=MAX_LIMIT)
-    offset = bounded_int(request.args.get("offset"), default=0, low=0, high=10**9)
+    limit, offset = paging(default=50, high=MAX_LIMIT)
     db = session()
     found = recent_merges(db, limit + 1, offset)  # one more tells whether a page follows
     page = found[:limit]

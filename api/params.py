@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from flask import request
+
 from api.errors import BadRequest
 from storage.types import utcnow
 
@@ -25,6 +27,13 @@ def bounded_int(raw: str | None, *, default: int, low: int, high: int) -> int:
     if not raw.isdigit() or not low <= int(raw) <= high:
         raise BadRequest(f"expected an integer from {low} to {high}, got {raw[:20]!r}")
     return int(raw)
+
+
+def paging(*, default: int, high: int) -> tuple[int, int]:
+    """``limit`` (1 to ``high``) and ``offset`` (from 0) of a listing's query string."""
+    limit = bounded_int(request.args.get("limit"), default=default, low=1, high=high)
+    offset = bounded_int(request.args.get("offset"), default=0, low=0, high=10**9)
+    return limit, offset
 
 
 def iso(value: datetime | None) -> str | None:
