@@ -21,7 +21,7 @@ from storage.models import Colleague
 DEMO_DIR = ROOT / "var" / "demo"
 STAMP = ".generated.json"  # what the files in DEMO_DIR were generated with
 SEED = 7
-GENERATOR_VERSION = 1  # bump when generate() changes its output, to regenerate old files
+GENERATOR_VERSION = 2  # bump when generate() changes its output, to regenerate old files
 TOKEN_TTL = timedelta(hours=12)
 
 
