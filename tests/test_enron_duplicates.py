@@ -49,17 +49,16 @@ def emails_between(session: Session, a: str, b: str) -> int:
 def test_the_run_merges_one_persons_addresses_and_lists_namesakes(
     db: Database, enron: Path
 ) -> None:
-    database = db
-    config = load_config({"DATABASE_URL": database.url, "RAPPORT_FIRM_DOMAINS": "enron.com"})
-    import_paths(database, config, [[enron / c] for c in CUSTODIANS])
-    with database.transaction() as session:
+    config = load_config({"DATABASE_URL": db.url, "RAPPORT_FIRM_DOMAINS": "enron.com"})
+    import_paths(db, config, [[enron / c] for c in CUSTODIANS])
+    with db.transaction() as session:
         split = [emails_between(session, ROGERS, address) for address in CYRUS]
         assert len({person(session, a) for a in (*CYRUS, *MAYERS)}) == 5
     assert all(split)  # Rogers wrote to Cyrus under both addresses
 
-    result = dedupe(database)
+    result = dedupe(db)
 
-    with database.transaction() as session:
+    with db.transaction() as session:
         assert len({person(session, a) for a in CYRUS}) == 1
         assert len({person(session, a) for a in MAYERS}) == 1
         assert emails_between(session, ROGERS, CYRUS[0]) == sum(split)  # one tie holds all
