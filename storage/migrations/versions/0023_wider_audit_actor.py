@@ -3,8 +3,8 @@
 ``audit_events.actor`` and ``distinct_people.actor`` hold the acting colleague's address
 (``storage.audit.record``), which may be 320 characters (``colleagues.email``); at 120, an
 audited write by a colleague with a longer address failed on PostgreSQL. SQLite does not
-enforce a VARCHAR's length, so only PostgreSQL's columns change. Nothing to undo on a
-downgrade: a longer value would not fit back.
+enforce a VARCHAR's length, but its schema says the same as the models' (the table is copied
+in batch mode). Nothing to undo on a downgrade: a longer value would not fit back.
 
 Revision ID: 0023
 Revises: 0022
@@ -24,10 +24,14 @@ COLUMNS = (("audit_events", "actor"), ("distinct_people", "actor"))
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name != "postgresql":
-        return
     for table, column in COLUMNS:
-        op.alter_column(table, column, type_=sa.String(320), existing_nullable=False)
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.alter_column(
+                column,
+                existing_type=sa.String(120),
+                type_=sa.String(320),
+                existing_nullable=False,
+            )
 
 
 def downgrade() -> None:
