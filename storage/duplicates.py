@@ -14,8 +14,10 @@ grows with the number of addresses, not its square. A pair is
      than a usual form of the name, their names agree and the name is not a common one:
      ``smmayers@earthlink.net`` and ``smmayers@attbi.com`` (an ISP renamed);
   3. both are at one organisation, their local parts are one edit apart, they have the same
-     name or one has none, and no message names both (two addresses on one message are two
-     mailboxes): ``jbennett@gmssr.com`` and ``jbennet@gmssr.com``.
+     name or only one has a name, and no message names both (two addresses on one message
+     are two mailboxes): ``jbennett@gmssr.com`` and ``jbennet@gmssr.com``. Two nameless
+     records one letter apart are only listed: ``tim.neuman@`` and ``tim.newman@`` may be
+     two people.
 - **likely**, stored for an admin's review (``storage.candidates``), when the names agree and
   nothing above holds: the same name at two organisations may be one person who moved (or
   who writes from home), or two people ("Ron Jones").
@@ -277,8 +279,9 @@ def _verdict(a: Record, b: Record, names: Counter[tuple[str, str]]) -> tuple[str
         if not usual_local(shared, ka) and names[ka] <= COMMON_NAME:
             return SAME, f"{label}: {shared} at two domains"
         return LIKELY, f"{label}: {shared} at two organisations"
-    if org is not None and (ka == kb or not a.name or not b.name) and _typo(a, b):
-        return SAME, f"{label}: one letter apart at {org}"
+    if org is not None and (ka == kb or ka is None or kb is None) and _typo(a, b):
+        tier = LIKELY if ka is None and kb is None else SAME  # two nameless: only listed
+        return tier, f"{label}: one letter apart at {org}"
     return (LIKELY, f"{label} at {org or 'different organisations'}") if agree else None
 
 

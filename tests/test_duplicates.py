@@ -144,6 +144,13 @@ def test_a_firms_numbered_namesake_is_another_person(db: Database) -> None:
     assert found[frozenset({CYRUS, "michael.cyrus2@cinergy.com"})].tier == LIKELY
 
 
+def test_two_nameless_addresses_one_letter_apart_are_only_listed(db: Database) -> None:
+    """``tim.neuman@`` and ``tim.newman@`` (both real family names) with no name to tell."""
+    pair = ["tim.neuman@williams.example", "tim.newman@williams.example"]
+    _exchange(db, pair)
+    assert _found(db)[frozenset(pair)].tier == LIKELY
+
+
 def test_two_addresses_on_one_message_are_two_mailboxes(db: Database) -> None:
     _exchange(db, [BENNETT, BENNET], together=True)
     found = _found(db)
