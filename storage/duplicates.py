@@ -135,12 +135,16 @@ def find_duplicates(session: Session) -> list[Duplicate]:
     return sorted(found.values(), key=lambda d: (d.tier != SAME, -d.similarity, d.keep, d.drop))
 
 
-def merge_duplicates(session: Session) -> list[Duplicate]:
-    """Merge every same-tier pair (a group of several into its oldest record); the merged
-    people's aggregates are marked stale for ``rebuild_stale``. Returns the merges made."""
+def merge_duplicates(session: Session) -> tuple[list[Duplicate], list[Duplicate]]:
+    """Merge every same-tier pair ``find_duplicates`` finds (a group of several into its
+    oldest record); the merged people's aggregates are marked stale for ``rebuild_stale``.
+    Returns the merges made and the likely pairs left, each person named by the record they
+    were merged into (a pair that became one person is gone): the list for review without a
+    second search."""
     merged: list[Duplicate] = []
     survivor: dict[int, int] = {}
-    for duplicate in find_duplicates(session):
+    candidates = find_duplicates(session)
+    for duplicate in candidates:
         if duplicate.tier != SAME:
             continue
         keep = _root(survivor, duplicate.keep)
@@ -151,7 +155,12 @@ def merge_duplicates(session: Session) -> list[Duplicate]:
         merge_people(session, keep, drop, duplicate.reason, actor=ACTOR)
         survivor[drop] = keep
         merged.append(Duplicate(keep, drop, SAME, duplicate.similarity, duplicate.reason))
-    return merged
+    left: dict[tuple[int, int], Duplicate] = {}
+    for d in candidates:
+        a, b = sorted((_root(survivor, d.keep), _root(survivor, d.drop)))
+        if d.tier == LIKELY and a != b and (a, b) not in left:
+            left[(a, b)] = Duplicate(a, b, LIKELY, d.similarity, d.reason)
+    return merged, list(left.values())
 
 
 def _common(verdict: Duplicate, holders: int) -> bool:

@@ -45,9 +45,9 @@ def dedupe(db: Database, *, apply: bool = True) -> DedupeResult:
             found = find_duplicates(session)
             same = [d for d in found if d.tier != LIKELY]
             return DedupeResult(same, 0, len(found) - len(same))
-        merged = merge_duplicates(session)
+        merged, likely = merge_duplicates(session)
         pairs = rebuild_stale(session)
-        left = save_candidates(session, find_duplicates(session))
+        left = save_candidates(session, likely)
     if merged:
         log.info("merged %d duplicate people; %d likely left for review", len(merged), left)
     return DedupeResult(merged, pairs, left)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from api.tokens import issue_dev_token
 from storage.db import Database
 from storage.duplicates import LIKELY, SAME, Duplicate, find_duplicates
-from storage.models import AuditEvent, EmailAddress
+from storage.models import AuditEvent, DuplicateCandidate, EmailAddress
 from sync.dedupe import dedupe
 from sync.normalize.matching import (
     first_names_agree,
@@ -236,3 +236,23 @@ def test_an_admin_reviews_the_list_and_each_answer_takes_a_pair_off_it(
     assert listed()["items"] == []
     dedupe(db)
     assert listed()["total"] == 0  # the next run does not list them again either
+
+
+def test_a_likely_pair_of_a_merged_record_is_stored_under_its_survivor(db: Database) -> None:
+    """Michael Cyrus's two Cinergy records become one; the Michael Cyrus at Duke (the same
+    usual local part at another firm) is listed once, beside the survivor, with no second
+    search."""
+    duke = "michael.cyrus@duke.example"
+    NAMES[duke] = "Michael Cyrus"
+    try:
+        _exchange(db, [CYRUS, CYRUS_SHORT, duke])
+    finally:
+        del NAMES[duke]
+    result = dedupe(db)
+    with db.transaction() as session:
+        stored = session.scalars(select(DuplicateCandidate)).all()
+        survivor = person_of(session, CYRUS)
+        assert [(c.keep_id, c.drop_id) for c in stored] == [
+            tuple(sorted((survivor, person_of(session, duke))))
+        ]
+    assert result.for_review == 1 and len(result.merged) == 1
